@@ -1,0 +1,11 @@
+//! dynopilot's pure core: domain types (apps, process types, dynos, sizes), time as data, and the
+//! policies that turn observations into decisions. This crate performs no I/O and never reads a
+//! clock; everything time-dependent takes a `Timestamp` or an injected `Clock`.
+
+pub mod names;
+pub mod size;
+pub mod time;
+
+pub use names::{DynoName, NameError, ProcessType};
+pub use size::{DynoSize, Generation, SIZES, SizeError};
+pub use time::{Clock, ManualClock, Timestamp};

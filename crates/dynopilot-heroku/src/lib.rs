@@ -1,0 +1,1 @@
+//! Typed Heroku Platform API client: the only crate that knows Heroku URLs.

@@ -1,0 +1,1 @@
+//! A simulated Heroku: Platform API server, dyno lifecycle, workload model and log output.
