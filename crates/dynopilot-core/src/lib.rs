@@ -4,8 +4,10 @@
 
 pub mod names;
 pub mod size;
+pub mod sketch;
 pub mod time;
 
 pub use names::{DynoName, NameError, ProcessType};
 pub use size::{DynoSize, Generation, SIZES, SizeError};
+pub use sketch::LatencySketch;
 pub use time::{Clock, ManualClock, Timestamp};

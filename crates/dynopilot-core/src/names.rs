@@ -11,7 +11,8 @@ impl ProcessType {
     pub fn parse(s: &str) -> Result<Self, NameError> {
         let valid = !s.is_empty()
             && s.len() <= 128
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if valid {
             Ok(ProcessType(s.to_owned()))
         } else {
@@ -51,15 +52,24 @@ impl DynoName {
 /// Splits `web.1` into (`web`, `1`) and `web-848cd4f64d-pvpr2` into (`web`, `848cd4f64d-pvpr2`).
 pub fn split_dyno_name(s: &str) -> Option<(&str, &str)> {
     if let Some((ty, n)) = s.rsplit_once('.') {
-        let ok = ProcessType::parse(ty).is_ok() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+        let ok = ProcessType::parse(ty).is_ok()
+            && !n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit());
         return ok.then_some((ty, n));
     }
     let mut parts = s.rsplitn(3, '-');
     let pod = parts.next()?;
     let replica_set = parts.next()?;
     let ty = parts.next()?;
-    let lower_alnum = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    let ok = pod.len() == 5 && lower_alnum(pod) && lower_alnum(replica_set) && ProcessType::parse(ty).is_ok();
+    let lower_alnum = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let ok = pod.len() == 5
+        && lower_alnum(pod)
+        && lower_alnum(replica_set)
+        && ProcessType::parse(ty).is_ok();
     ok.then(|| (ty, &s[ty.len() + 1..]))
 }
 
@@ -94,9 +104,20 @@ mod tests {
     #[test]
     fn dyno_names_of_both_generations_split_into_process_type() {
         assert_eq!(DynoName::parse("web.1").unwrap().process_type(), "web");
-        assert_eq!(DynoName::parse("release.9811").unwrap().process_type(), "release");
-        assert_eq!(DynoName::parse("web-848cd4f64d-pvpr2").unwrap().process_type(), "web");
-        assert_eq!(DynoName::parse("my_worker-2.3").unwrap().process_type(), "my_worker-2");
+        assert_eq!(
+            DynoName::parse("release.9811").unwrap().process_type(),
+            "release"
+        );
+        assert_eq!(
+            DynoName::parse("web-848cd4f64d-pvpr2")
+                .unwrap()
+                .process_type(),
+            "web"
+        );
+        assert_eq!(
+            DynoName::parse("my_worker-2.3").unwrap().process_type(),
+            "my_worker-2"
+        );
         for bad in ["", "web", "web.", "web.x", ".1", "web 1.2"] {
             assert!(DynoName::parse(bad).is_err(), "{bad:?} accepted");
         }

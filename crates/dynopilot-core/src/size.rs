@@ -57,10 +57,9 @@ impl DynoSize {
             .iter()
             .find(|(alias, _)| alias.eq_ignore_ascii_case(wanted))
             .map_or(wanted, |(_, real)| *real);
-        let canonical = canonical.strip_prefix("Shield-").map_or_else(
-            || canonical.to_owned(),
-            |rest| format!("Private-{rest}"),
-        );
+        let canonical = canonical
+            .strip_prefix("Shield-")
+            .map_or_else(|| canonical.to_owned(), |rest| format!("Private-{rest}"));
         SIZES
             .iter()
             .find(|s| s.name.eq_ignore_ascii_case(&canonical))
@@ -74,7 +73,9 @@ impl DynoSize {
 
     /// The next smaller size of the same generation and kind, if any.
     pub fn next_down(&self) -> Option<&'static DynoSize> {
-        ladder_for(self).filter(|s| s.ladder_key() < self.ladder_key()).last()
+        ladder_for(self)
+            .filter(|s| s.ladder_key() < self.ladder_key())
+            .last()
     }
 }
 
@@ -145,7 +146,12 @@ const fn cedar(
     }
 }
 
-const fn private(name: &'static str, memory_mb: u32, compute: u32, monthly_dollars: u32) -> DynoSize {
+const fn private(
+    name: &'static str,
+    memory_mb: u32,
+    compute: u32,
+    monthly_dollars: u32,
+) -> DynoSize {
     DynoSize {
         name,
         memory_mb,
@@ -245,7 +251,14 @@ mod tests {
                 "Performance-2XL"
             ]
         );
-        assert_eq!(DynoSize::lookup("Performance-M").unwrap().next_down().unwrap().name, "Standard-2X");
+        assert_eq!(
+            DynoSize::lookup("Performance-M")
+                .unwrap()
+                .next_down()
+                .unwrap()
+                .name,
+            "Standard-2X"
+        );
     }
 
     #[test]
@@ -253,7 +266,10 @@ mod tests {
         let std1 = DynoSize::lookup("Standard-1X").unwrap();
         assert!((std1.dollars_per_hour() - 25.0 / 720.0).abs() < 1e-9);
         assert_eq!(std1.r15_kill_mb(), 1024.0);
-        assert_eq!(DynoSize::lookup("Performance-XL").unwrap().r15_kill_mb(), 63488.0 * 1.2);
+        assert_eq!(
+            DynoSize::lookup("Performance-XL").unwrap().r15_kill_mb(),
+            63488.0 * 1.2
+        );
         assert_eq!(DynoSize::lookup("Private-S").unwrap().r15_kill_mb(), 1024.0);
     }
 }

@@ -111,8 +111,10 @@ impl ManualClock {
                 state.now = t;
             }
             let now = state.now;
-            let (due, waiting): (Vec<_>, Vec<_>) =
-                state.sleepers.drain(..).partition(|(deadline, _)| *deadline <= now);
+            let (due, waiting): (Vec<_>, Vec<_>) = state
+                .sleepers
+                .drain(..)
+                .partition(|(deadline, _)| *deadline <= now);
             state.sleepers = waiting;
             due.into_iter().map(|(_, w)| w).collect()
         };
@@ -140,11 +142,17 @@ impl fmt::Debug for ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).now
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .now
     }
 
     fn sleep_until(&self, deadline: Timestamp) -> Sleep {
-        Box::pin(ManualSleep { clock: self.clone(), deadline })
+        Box::pin(ManualSleep {
+            clock: self.clone(),
+            deadline,
+        })
     }
 }
 
@@ -157,7 +165,11 @@ impl Future for ManualSleep {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.clock.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self
+            .clock
+            .inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if state.now >= self.deadline {
             return Poll::Ready(());
         }
@@ -177,12 +189,20 @@ mod tests {
         assert_eq!(t.minus(Duration::from_secs(20)).as_millis(), -10_000);
         assert_eq!(Timestamp::from_secs(5).since(t), Duration::ZERO);
         assert_eq!(t.since(Timestamp::from_secs(4)), Duration::from_secs(6));
-        assert_eq!(Timestamp::from_millis(i64::MAX).plus(Duration::from_secs(1)).as_millis(), i64::MAX);
+        assert_eq!(
+            Timestamp::from_millis(i64::MAX)
+                .plus(Duration::from_secs(1))
+                .as_millis(),
+            i64::MAX
+        );
     }
 
     #[test]
     fn displays_as_rfc3339() {
-        assert_eq!(Timestamp::from_secs(1_700_000_000).to_string(), "2023-11-14T22:13:20Z");
+        assert_eq!(
+            Timestamp::from_secs(1_700_000_000).to_string(),
+            "2023-11-14T22:13:20Z"
+        );
     }
 
     #[test]
@@ -207,6 +227,10 @@ mod tests {
         assert!(flag.0.load(std::sync::atomic::Ordering::SeqCst));
         assert!(sleep.as_mut().poll(&mut cx).is_ready());
         clock.set(Timestamp::from_secs(1));
-        assert_eq!(clock.now(), Timestamp::from_secs(105), "time never goes backwards");
+        assert_eq!(
+            clock.now(),
+            Timestamp::from_secs(105),
+            "time never goes backwards"
+        );
     }
 }
