@@ -6,6 +6,7 @@ pub mod names;
 pub mod size;
 pub mod sketch;
 pub mod time;
+pub mod validate;
 
 pub use names::{DynoName, NameError, ProcessType};
 pub use size::{DynoSize, Generation, SIZES, SizeError};
