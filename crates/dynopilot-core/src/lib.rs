@@ -3,6 +3,8 @@
 //! clock; everything time-dependent takes a `Timestamp` or an injected `Clock`.
 
 pub mod names;
+pub mod policy;
+pub mod scaling;
 pub mod size;
 pub mod sketch;
 pub mod time;

@@ -1,0 +1,1 @@
+//! Policy evaluation: turns observed state and configuration into decisions with reasons.

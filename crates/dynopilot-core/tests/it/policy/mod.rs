@@ -1,0 +1,1 @@
+//! Scenario transcripts and properties of the policies.
