@@ -1,0 +1,238 @@
+//! `HerokuError`: every failure of a Platform API call, classified by kind, with `is_retryable`.
+//!
+//! Classification goes by HTTP status first and Heroku's error `id` second (as Heroku advises).
+//! No variant can hold the API key: request headers are never copied into errors, and transport
+//! errors are stored as text with the URL stripped (log-session URLs carry tokens).
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::wire::ErrorBody;
+
+/// The message Heroku sends with `409` while a preboot deploy is in progress.
+pub const PREBOOT_CONFLICT_MESSAGE: &str =
+    "Cannot change formation for a preboot app until release phase and preboot complete.";
+
+/// A failed Platform API call (or rendezvous / log-stream connection).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HerokuError {
+    /// `429`: the account's request budget is empty.
+    #[error("Heroku rate limit reached{}{}", RetryAfter(*retry_after), Body(body))]
+    RateLimited {
+        retry_after: Option<Duration>,
+        body: Option<ErrorBody>,
+    },
+    /// `401`: the API key is missing, wrong or expired.
+    #[error("Heroku rejected the API key (401){}", Body(body))]
+    Unauthorized { body: Option<ErrorBody> },
+    /// `403`: the key's user may not do this (also `two_factor`, `suspended`).
+    #[error("Heroku refused the request (403){}", Body(body))]
+    Forbidden { body: Option<ErrorBody> },
+    /// `404`: no such app, dyno, process type, drain…
+    #[error("Heroku found no such resource (404){}", Body(body))]
+    NotFound { body: Option<ErrorBody> },
+    /// `409`; `preboot` is set when a preboot deploy blocks formation changes for a while.
+    #[error("Heroku reported a conflict (409){}{}", if *preboot { " during preboot" } else { "" }, Body(body))]
+    Conflict {
+        preboot: bool,
+        body: Option<ErrorBody>,
+    },
+    /// `422`: invalid parameters, e.g. an unknown dyno size or a quantity over the limit.
+    #[error("Heroku rejected the parameters (422){}", Body(body))]
+    Unprocessable { body: Option<ErrorBody> },
+    /// Any other `4xx` (400 bad request, 402 delinquent, 416 bad range…).
+    #[error("Heroku answered {status}{}", Body(body))]
+    ClientStatus {
+        status: u16,
+        body: Option<ErrorBody>,
+    },
+    /// `5xx`: Heroku's side failed.
+    #[error("Heroku failed with {status}{}", Body(body))]
+    Upstream {
+        status: u16,
+        body: Option<ErrorBody>,
+    },
+    /// The connection failed, timed out or broke mid-body.
+    #[error("could not reach Heroku: {message}")]
+    Transport { message: String },
+    /// The response was not the JSON (or protocol) we expected.
+    #[error("could not decode Heroku's response: {message}")]
+    Decode { message: String },
+    /// Something we were asked to send cannot be sent (bad base URL, bad attach URL…).
+    #[error("invalid request: {message}")]
+    InvalidInput { message: String },
+}
+
+impl HerokuError {
+    /// Classifies a non-success HTTP response from its status code and raw body.
+    pub fn from_status(status: u16, retry_after: Option<Duration>, body: &[u8]) -> HerokuError {
+        let body: Option<ErrorBody> = serde_json::from_slice(body).ok();
+        match status {
+            429 => HerokuError::RateLimited { retry_after, body },
+            401 => HerokuError::Unauthorized { body },
+            403 => HerokuError::Forbidden { body },
+            404 => HerokuError::NotFound { body },
+            409 => HerokuError::Conflict {
+                preboot: body.as_ref().is_some_and(is_preboot_body),
+                body,
+            },
+            422 => HerokuError::Unprocessable { body },
+            500..=599 => HerokuError::Upstream { status, body },
+            _ => HerokuError::ClientStatus { status, body },
+        }
+    }
+
+    /// A transport failure, with any URL removed from the text.
+    pub(crate) fn transport(err: reqwest::Error) -> HerokuError {
+        if err.is_decode() {
+            return HerokuError::Decode {
+                message: err.without_url().to_string(),
+            };
+        }
+        HerokuError::Transport {
+            message: err.without_url().to_string(),
+        }
+    }
+
+    pub(crate) fn decode(err: impl fmt::Display) -> HerokuError {
+        HerokuError::Decode {
+            message: err.to_string(),
+        }
+    }
+
+    pub(crate) fn invalid(message: impl Into<String>) -> HerokuError {
+        HerokuError::InvalidInput {
+            message: message.into(),
+        }
+    }
+
+    /// Whether trying the same request again later can succeed: rate limits, 5xx, transport
+    /// failures and the preboot conflict are transient; the rest need a different request.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            HerokuError::RateLimited { .. }
+            | HerokuError::Upstream { .. }
+            | HerokuError::Transport { .. } => true,
+            HerokuError::Conflict { preboot, .. } => *preboot,
+            _ => false,
+        }
+    }
+
+    /// True for `409` caused by a preboot deploy in progress.
+    pub fn is_preboot_conflict(&self) -> bool {
+        matches!(self, HerokuError::Conflict { preboot: true, .. })
+    }
+
+    /// Heroku's `Retry-After`, when a 429 carried one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            HerokuError::RateLimited { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Heroku's `{id, message}` body, when the response had one.
+    pub fn body(&self) -> Option<&ErrorBody> {
+        match self {
+            HerokuError::RateLimited { body, .. }
+            | HerokuError::Unauthorized { body }
+            | HerokuError::Forbidden { body }
+            | HerokuError::NotFound { body }
+            | HerokuError::Conflict { body, .. }
+            | HerokuError::Unprocessable { body }
+            | HerokuError::ClientStatus { body, .. }
+            | HerokuError::Upstream { body, .. } => body.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Heroku's machine-readable error id (`not_found`, `rate_limit`, `two_factor`…).
+    pub fn heroku_id(&self) -> Option<&str> {
+        self.body().map(|b| b.id.as_str())
+    }
+}
+
+fn is_preboot_body(body: &ErrorBody) -> bool {
+    // Match loosely: Heroku's wording may change, but it always names preboot.
+    body.message.to_ascii_lowercase().contains("preboot")
+}
+
+struct Body<'a>(&'a Option<ErrorBody>);
+
+impl fmt::Display for Body<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(b) => write!(f, ": {} ({})", b.message.trim_end(), b.id),
+            None => Ok(()),
+        }
+    }
+}
+
+struct RetryAfter(Option<Duration>);
+
+impl fmt::Display for RetryAfter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(d) => write!(f, ", retry after {} s", d.as_secs()),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(id: &str, message: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({"id": id, "message": message})).unwrap()
+    }
+
+    #[test]
+    fn statuses_map_to_kinds_with_bodies() {
+        let e = HerokuError::from_status(404, None, &body("not_found", "Couldn't find that app."));
+        assert_eq!(e.heroku_id(), Some("not_found"));
+        assert!(matches!(e, HerokuError::NotFound { .. }));
+        assert!(!e.is_retryable());
+        assert!(matches!(
+            HerokuError::from_status(401, None, b""),
+            HerokuError::Unauthorized { body: None }
+        ));
+        assert!(matches!(
+            HerokuError::from_status(402, None, b"{}"),
+            HerokuError::ClientStatus { status: 402, .. }
+        ));
+        let e = HerokuError::from_status(503, None, b"<html>");
+        assert!(matches!(
+            e,
+            HerokuError::Upstream {
+                status: 503,
+                body: None
+            }
+        ));
+        assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn preboot_conflict_is_flagged_and_retryable_but_plain_conflict_is_not() {
+        let e = HerokuError::from_status(409, None, &body("conflict", PREBOOT_CONFLICT_MESSAGE));
+        assert!(e.is_preboot_conflict());
+        assert!(e.is_retryable());
+        let plain = HerokuError::from_status(409, None, &body("conflict", "Name is taken."));
+        assert!(!plain.is_preboot_conflict());
+        assert!(!plain.is_retryable());
+    }
+
+    #[test]
+    fn rate_limited_keeps_retry_after_and_displays_it() {
+        let e = HerokuError::from_status(
+            429,
+            Some(Duration::from_secs(7)),
+            &body("rate_limit", "Your account reached the API rate limit"),
+        );
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+        assert!(e.is_retryable());
+        let text = e.to_string();
+        assert!(text.contains("retry after 7 s"), "{text}");
+        assert!(text.contains("rate_limit"), "{text}");
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests for the Heroku client against an in-process fake Platform API.
