@@ -1,1 +1,34 @@
 //! Policy evaluation: turns observed state and configuration into decisions with reasons.
+//!
+//! `evaluate(config, observed, policy_state, now)` is the single entry point; it is pure (no
+//! I/O, no clock reads) and deterministic. Policies (memory guard, zombie, restart counter,
+//! rules, schedules) propose; guardrails decide last; notifications report.
+
+mod checks;
+pub mod config;
+pub mod decision;
+pub mod duration;
+pub mod engine;
+pub mod guardrails;
+pub mod memory_guard;
+pub mod notify;
+pub mod restart_counter;
+pub mod rules;
+pub mod schedule;
+mod serde_ts;
+pub mod state;
+pub mod zombie;
+
+pub use config::{
+    Condition, Config, EscalationConfig, GuardrailsConfig, MemoryGuardConfig, MemoryMeasure,
+    MemoryThreshold, Metric, NotifyConfig, ProcessTypeConfig, RestartCounterConfig, RuleAction,
+    RuleConfig, ScheduleEntry, Selector, Severity, Weekday, ZombieConfig,
+};
+pub use decision::{Action, Blocked, Decision, Guardrail, Reason};
+pub use duration::ConfigDuration;
+pub use engine::evaluate;
+pub use state::{
+    ApiFailure, DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample, MemorySample,
+    ObservedState, PolicyState, ProbeResult, ProcessTypeState, QueueSample, Release, Ring,
+    RouterWindow,
+};

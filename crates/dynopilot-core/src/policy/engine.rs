@@ -1,0 +1,299 @@
+//! `evaluate`: runs every policy over the observed state, then the guardrails — last and
+//! always — and returns the decisions together with the updated `PolicyState`.
+//!
+//! Determinism: configuration and state are iterated through `BTreeMap`s, proposals are sorted
+//! by action before guardrails see them, and decision ids are hashes of the inputs.
+//!
+//! Dry-run: decisions are computed and returned with `executed = false, dry_run = true`, and
+//! the policy state is updated *as if* they had been carried out (cooldowns, restart log,
+//! budgets). Otherwise a dry run would repeat the same decision every tick and its transcript
+//! would not show what a live run does; switching dry-run off therefore starts from a state
+//! that matches what the transcript promised.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::size::DynoSize;
+use crate::time::Timestamp;
+
+use super::config::Config;
+use super::decision::{Action, Blocked, Decision, Reason, stable_id};
+use super::guardrails::Guardrails;
+use super::schedule;
+use super::state::{ObservedState, PolicyState, ProcessTypeState, RestartRecord, SetFormation};
+use super::{memory_guard, notify, restart_counter, rules, zombie};
+
+/// A decision before guardrails: what a policy wants and the cooldowns it sets if let through.
+#[derive(Clone, Debug)]
+pub struct Proposal {
+    pub action: Action,
+    pub reason: Reason,
+    pub cooldowns: Vec<(String, Duration)>,
+}
+
+impl Proposal {
+    pub fn new(action: Action, reason: Reason) -> Self {
+        Proposal {
+            action,
+            reason,
+            cooldowns: Vec::new(),
+        }
+    }
+
+    pub fn with_cooldown(mut self, key: String, d: Duration) -> Self {
+        self.cooldowns.push((key, d));
+        self
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
+const HOUR_MS: i64 = 3_600_000;
+
+/// Evaluates every policy of one app at `now`. Pure: same inputs, same outputs.
+pub fn evaluate(
+    config: &Config,
+    observed: &ObservedState,
+    previous: &PolicyState,
+    now: Timestamp,
+) -> (Vec<Decision>, PolicyState) {
+    let mut state = previous.clone();
+    prune(config, &mut state, now);
+    detect_manual_changes(config, observed, &mut state, now);
+
+    let tz = schedule::time_zone(&config.time_zone);
+    let empty = ProcessTypeState::default();
+    let mut bounds = BTreeMap::new();
+    let mut proposals = Vec::new();
+    for (name, pt) in &config.process_types {
+        let obs = observed.process_types.get(name).unwrap_or(&empty);
+        let size = obs
+            .formation
+            .as_ref()
+            .and_then(|f| DynoSize::lookup(&f.size).ok());
+        let b = schedule::active_bounds(pt, &tz, size, now);
+        proposals.extend(schedule::propose(name, pt, obs, &b));
+        proposals.extend(memory_guard::propose(name, pt, obs, &state, size, now));
+        proposals.extend(zombie::propose(pt, obs, &state, now));
+        proposals.extend(restart_counter::propose(pt, obs, &state, now));
+        bounds.insert(name.clone(), b);
+    }
+    proposals.extend(rules::propose(config, observed, &state, now));
+    proposals.sort_by(|a, b| (&a.action, a.reason.policy()).cmp(&(&b.action, b.reason.policy())));
+    // Two policies asking for the same thing (zombie and memory guard restarting one dyno) make
+    // one decision; the first reason in sort order is kept.
+    proposals.dedup_by(|later, first| later.action == first.action);
+
+    let dry_run = config.guardrails.dry_run;
+    let mut guard = Guardrails::new(config, observed, &state, &bounds, now);
+    let mut decisions = Vec::with_capacity(proposals.len());
+    for mut p in proposals {
+        let outcome = guard.check(&state, &mut p.action);
+        let allowed = outcome.blocked.is_empty();
+        if allowed {
+            guard.commit(&p.action);
+            record(&mut state, observed, &p, now);
+        }
+        decisions.push(decision(
+            config,
+            p.action,
+            p.reason,
+            now,
+            dry_run,
+            outcome.blocked,
+            outcome.limited,
+        ));
+    }
+    let alerts = notify::notifications(config, observed, &mut state, &decisions, &bounds, now);
+    decisions.extend(alerts.into_iter().map(|(action, reason)| {
+        decision(config, action, reason, now, dry_run, Vec::new(), Vec::new())
+    }));
+    (decisions, state)
+}
+
+fn decision(
+    config: &Config,
+    action: Action,
+    reason: Reason,
+    now: Timestamp,
+    dry_run: bool,
+    blocked: Vec<Blocked>,
+    limited_by: Vec<Blocked>,
+) -> Decision {
+    let id = stable_id(&[
+        &config.app,
+        &now.as_millis().to_string(),
+        &format!("{action:?}"),
+        &reason.to_string(),
+    ]);
+    Decision {
+        id,
+        app: config.app.clone(),
+        at: now,
+        executed: blocked.is_empty() && !dry_run,
+        dry_run,
+        blocked,
+        limited_by,
+        action,
+        reason,
+    }
+}
+
+/// Updates the policy state for a decision that passed the guardrails (dry-run included).
+fn record(state: &mut PolicyState, observed: &ObservedState, p: &Proposal, now: Timestamp) {
+    for (key, d) in &p.cooldowns {
+        let until = now.plus(*d);
+        let entry = state.cooldowns.entry(key.clone()).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+    let restarted: Vec<String> = match &p.action {
+        Action::RestartDyno { dyno, .. } => vec![dyno.clone()],
+        Action::RestartProcessType { process_type } => observed
+            .process_types
+            .get(process_type)
+            .map(|pt| pt.dynos.keys().cloned().collect())
+            .unwrap_or_default(),
+        Action::RestartApp => observed
+            .process_types
+            .values()
+            .flat_map(|pt| pt.dynos.keys().cloned())
+            .collect(),
+        Action::ScaleFormation {
+            process_type, to, ..
+        } => {
+            let size = current_size(state, observed, process_type);
+            state.formations.insert(
+                process_type.clone(),
+                SetFormation {
+                    at: now,
+                    quantity: *to,
+                    size,
+                },
+            );
+            Vec::new()
+        }
+        Action::Resize {
+            process_type,
+            from,
+            to,
+        } => {
+            state
+                .original_sizes
+                .entry(process_type.clone())
+                .or_insert_with(|| from.clone());
+            let quantity = current_quantity(state, observed, process_type);
+            state.formations.insert(
+                process_type.clone(),
+                SetFormation {
+                    at: now,
+                    quantity,
+                    size: to.clone(),
+                },
+            );
+            Vec::new()
+        }
+        Action::Alert { .. } | Action::RunHook { .. } => Vec::new(),
+    };
+    if p.action.is_restart() {
+        let target = match &p.action {
+            Action::RestartDyno { dyno, .. } => dyno.clone(),
+            Action::RestartProcessType { process_type } => process_type.clone(),
+            _ => "*".to_owned(),
+        };
+        state.restarts.push(RestartRecord {
+            at: now,
+            target,
+            policy: p.reason.policy().to_owned(),
+        });
+    }
+    for dyno in restarted {
+        state.last_restart.insert(dyno.clone(), now);
+        state.counter_reset.insert(dyno, now);
+    }
+}
+
+fn current_size(state: &PolicyState, observed: &ObservedState, ty: &str) -> String {
+    state
+        .formations
+        .get(ty)
+        .map(|f| f.size.clone())
+        .unwrap_or_else(|| {
+            observed
+                .process_types
+                .get(ty)
+                .and_then(|pt| pt.formation.as_ref())
+                .map_or_else(String::new, |f| f.size.clone())
+        })
+}
+
+fn current_quantity(state: &PolicyState, observed: &ObservedState, ty: &str) -> u32 {
+    observed
+        .process_types
+        .get(ty)
+        .and_then(|pt| pt.formation.as_ref())
+        .map(|f| f.quantity)
+        .or_else(|| state.formations.get(ty).map(|f| f.quantity))
+        .unwrap_or(0)
+}
+
+/// Drops what no policy can look at any more, so persisted state stays small.
+fn prune(config: &Config, state: &mut PolicyState, now: Timestamp) {
+    let escalation_ms = config
+        .process_types
+        .values()
+        .filter_map(|pt| pt.escalation.as_ref())
+        .map(|e| e.window.as_millis())
+        .max()
+        .unwrap_or(0);
+    let keep_restarts = now.as_millis() - HOUR_MS.max(escalation_ms);
+    state.restarts.retain(|r| r.at.as_millis() > keep_restarts);
+    state.cooldowns.retain(|_, until| *until > now);
+    state.overrides.retain(|_, until| *until > now);
+    let week = now.as_millis() - 7 * DAY_MS;
+    state.last_restart.retain(|_, at| at.as_millis() > week);
+    state.counter_reset.retain(|_, at| at.as_millis() > week);
+}
+
+/// A formation that changed after dynopilot's last change and differs from what dynopilot
+/// set was changed by someone else: leave that process type alone until the override expires.
+fn detect_manual_changes(
+    config: &Config,
+    observed: &ObservedState,
+    state: &mut PolicyState,
+    now: Timestamp,
+) {
+    let hands_off = config.guardrails.manual_override;
+    if hands_off.as_millis() <= 0 {
+        return;
+    }
+    for (name, pt) in &observed.process_types {
+        let Some(f) = &pt.formation else { continue };
+        let Some(set) = state.formations.get(name) else {
+            // First sight: this is the baseline, not a change.
+            state.formations.insert(
+                name.clone(),
+                SetFormation {
+                    at: f.updated_at,
+                    quantity: f.quantity,
+                    size: f.size.clone(),
+                },
+            );
+            continue;
+        };
+        let differs = f.quantity != set.quantity || !f.size.eq_ignore_ascii_case(&set.size);
+        if f.updated_at > set.at && differs {
+            let until = f.updated_at.plus(hands_off.get());
+            if until > now {
+                state.overrides.insert(name.clone(), until);
+            }
+            // Adopt the new formation so the same change is not detected again.
+            state.formations.insert(
+                name.clone(),
+                SetFormation {
+                    at: f.updated_at,
+                    quantity: f.quantity,
+                    size: f.size.clone(),
+                },
+            );
+        }
+    }
+}

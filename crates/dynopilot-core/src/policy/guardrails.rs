@@ -1,0 +1,362 @@
+//! Guardrails, applied last to every proposed decision, whatever policy produced it: deploy
+//! freeze, manual-change override, min/max bounds, max size, cost budget, restart budget,
+//! per-dyno restart cooldown and never restarting the last healthy dyno of a process type.
+//! A proposal is either let through, trimmed (a scale limited to a bound) or blocked.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::size::DynoSize;
+use crate::time::Timestamp;
+
+use super::config::Config;
+use super::decision::{Action, Blocked, Guardrail};
+use super::schedule::Bounds;
+use super::state::{DynoLifecycle, ObservedState, PolicyState};
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// What the guardrails did to one proposal.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub blocked: Vec<Blocked>,
+    /// The action went through in a reduced form (e.g. scale capped at max).
+    pub limited: Vec<Blocked>,
+}
+
+/// Guardrail state for one evaluation: the projected formation and restarts already let
+/// through, so that several decisions together cannot exceed a budget either.
+pub struct Guardrails<'a> {
+    config: &'a Config,
+    observed: &'a ObservedState,
+    now: Timestamp,
+    bounds: &'a BTreeMap<String, Bounds>,
+    formation: BTreeMap<String, (u32, &'static DynoSize)>,
+    restarts_in_hour: usize,
+    restarted_now: BTreeSet<String>,
+}
+
+impl<'a> Guardrails<'a> {
+    pub fn new(
+        config: &'a Config,
+        observed: &'a ObservedState,
+        state: &PolicyState,
+        bounds: &'a BTreeMap<String, Bounds>,
+        now: Timestamp,
+    ) -> Self {
+        let formation = observed
+            .process_types
+            .iter()
+            .filter_map(|(name, pt)| {
+                let f = pt.formation.as_ref()?;
+                Some((name.clone(), (f.quantity, DynoSize::lookup(&f.size).ok()?)))
+            })
+            .collect();
+        Guardrails {
+            config,
+            observed,
+            now,
+            bounds,
+            formation,
+            restarts_in_hour: state
+                .restarts_since(Timestamp::from_millis(now.as_millis() - HOUR_MS)),
+            restarted_now: BTreeSet::new(),
+        }
+    }
+
+    /// Checks `action` against every guardrail, trimming it in place where that is allowed.
+    pub fn check(&self, state: &PolicyState, action: &mut Action) -> Outcome {
+        let mut out = Outcome::default();
+        self.deploy_freeze(action, &mut out);
+        self.manual_override(state, action, &mut out);
+        self.bounds(action, &mut out);
+        self.max_size(action, &mut out);
+        self.cost_budget(action, &mut out);
+        self.restart_budget(action, &mut out);
+        self.dyno_cooldown(state, action, &mut out);
+        self.last_healthy(state, action, &mut out);
+        out
+    }
+
+    /// Records an action that was let through.
+    pub fn commit(&mut self, action: &Action) {
+        if action.is_restart() {
+            self.restarts_in_hour += 1;
+        }
+        match action {
+            Action::ScaleFormation {
+                process_type, to, ..
+            } => {
+                if let Some(entry) = self.formation.get_mut(process_type) {
+                    entry.0 = *to;
+                }
+            }
+            Action::Resize {
+                process_type, to, ..
+            } => {
+                if let (Some(entry), Ok(size)) =
+                    (self.formation.get_mut(process_type), DynoSize::lookup(to))
+                {
+                    entry.1 = size;
+                }
+            }
+            Action::RestartDyno { dyno, .. } => {
+                self.restarted_now.insert(dyno.clone());
+            }
+            _ => {}
+        }
+    }
+
+    fn deploy_freeze(&self, action: &Action, out: &mut Outcome) {
+        let freeze = self.config.guardrails.deploy_freeze;
+        let changes_formation = matches!(
+            action,
+            Action::ScaleFormation { .. }
+                | Action::Resize { .. }
+                | Action::RestartProcessType { .. }
+                | Action::RestartApp
+        );
+        if !changes_formation || freeze.as_millis() <= 0 {
+            return;
+        }
+        if let Some(release) = self.observed.latest_release() {
+            let until = release.at.plus(freeze.get());
+            if self.now < until {
+                out.blocked.push(Blocked {
+                    guardrail: Guardrail::DeployFreeze,
+                    detail: format!(
+                        "release v{} at {}; frozen until {until}",
+                        release.version, release.at
+                    ),
+                });
+            }
+        }
+    }
+
+    fn manual_override(&self, state: &PolicyState, action: &Action, out: &mut Outcome) {
+        if !matches!(
+            action,
+            Action::ScaleFormation { .. } | Action::Resize { .. }
+        ) {
+            return;
+        }
+        let Some(ty) = action.process_type() else {
+            return;
+        };
+        if let Some(until) = state.overrides.get(ty)
+            && self.now < *until
+        {
+            out.blocked.push(Blocked {
+                guardrail: Guardrail::ManualOverride,
+                detail: format!("{ty} was changed outside dynopilot; hands off until {until}"),
+            });
+        }
+    }
+
+    fn bounds(&self, action: &mut Action, out: &mut Outcome) {
+        let Action::ScaleFormation {
+            process_type,
+            from,
+            to,
+        } = action
+        else {
+            return;
+        };
+        let Some(b) = self.bounds.get(process_type.as_str()) else {
+            return;
+        };
+        let clamped = (*to).clamp(b.min, b.max.max(b.min));
+        if clamped == *to {
+            return;
+        }
+        let note = Blocked {
+            guardrail: Guardrail::Bounds,
+            detail: format!("wanted {to}, bounds {}..={} ({})", b.min, b.max, b.source),
+        };
+        if clamped == *from {
+            out.blocked.push(note);
+        } else {
+            *to = clamped;
+            out.limited.push(note);
+        }
+    }
+
+    fn max_size(&self, action: &Action, out: &mut Outcome) {
+        let Action::Resize {
+            process_type, to, ..
+        } = action
+        else {
+            return;
+        };
+        let Some(max_name) = self
+            .config
+            .process_types
+            .get(process_type.as_str())
+            .and_then(|pt| pt.max_size.as_deref())
+        else {
+            return;
+        };
+        let (Ok(max), Ok(target)) = (DynoSize::lookup(max_name), DynoSize::lookup(to)) else {
+            out.blocked.push(Blocked {
+                guardrail: Guardrail::MaxSize,
+                detail: format!("cannot compare `{to}` with max size `{max_name}`"),
+            });
+            return;
+        };
+        // By position on the ladder (memory, compute, price), never by name.
+        if target.ladder_key() > max.ladder_key() {
+            out.blocked.push(Blocked {
+                guardrail: Guardrail::MaxSize,
+                detail: format!("{} is larger than max size {}", target.name, max.name),
+            });
+        }
+    }
+
+    fn cost(&self) -> f64 {
+        self.formation
+            .values()
+            .map(|(q, s)| f64::from(*q) * s.dollars_per_hour())
+            .sum()
+    }
+
+    fn cost_budget(&self, action: &mut Action, out: &mut Outcome) {
+        let Some(budget) = self.config.guardrails.cost_budget_per_hour else {
+            return;
+        };
+        let now_cost = self.cost();
+        let fits = |cost: f64| cost <= budget + 1e-9;
+        match action {
+            Action::ScaleFormation {
+                process_type,
+                from,
+                to,
+            } if *to > *from => {
+                let Some((q, size)) = self.formation.get(process_type.as_str()) else {
+                    return;
+                };
+                let price = size.dollars_per_hour();
+                let base = now_cost - f64::from(*q) * price;
+                if fits(base + f64::from(*to) * price) {
+                    return;
+                }
+                let affordable = (*from..=*to)
+                    .rev()
+                    .find(|n| fits(base + f64::from(*n) * price));
+                let note = Blocked {
+                    guardrail: Guardrail::CostBudget,
+                    detail: format!(
+                        "{to} × {} would cost ${:.2}/h, budget ${budget:.2}/h",
+                        size.name,
+                        base + f64::from(*to) * price
+                    ),
+                };
+                match affordable {
+                    Some(n) if n > *from => {
+                        *to = n;
+                        out.limited.push(note);
+                    }
+                    _ => out.blocked.push(note),
+                }
+            }
+            Action::Resize {
+                process_type, to, ..
+            } => {
+                let (Some((q, size)), Ok(target)) = (
+                    self.formation.get(process_type.as_str()),
+                    DynoSize::lookup(to),
+                ) else {
+                    return;
+                };
+                let after = now_cost
+                    + f64::from(*q) * (target.dollars_per_hour() - size.dollars_per_hour());
+                if after > now_cost && !fits(after) {
+                    out.blocked.push(Blocked {
+                        guardrail: Guardrail::CostBudget,
+                        detail: format!(
+                            "{q} × {} would cost ${after:.2}/h, budget ${budget:.2}/h",
+                            target.name
+                        ),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn restart_budget(&self, action: &Action, out: &mut Outcome) {
+        let budget = self.config.guardrails.restart_budget_per_hour;
+        if action.is_restart() && self.restarts_in_hour >= budget as usize {
+            out.blocked.push(Blocked {
+                guardrail: Guardrail::RestartBudget,
+                detail: format!(
+                    "{} restarts in the last hour, budget {budget}",
+                    self.restarts_in_hour
+                ),
+            });
+        }
+    }
+
+    fn dyno_cooldown(&self, state: &PolicyState, action: &Action, out: &mut Outcome) {
+        let Action::RestartDyno { dyno, .. } = action else {
+            return;
+        };
+        let cooldown = self.config.guardrails.dyno_restart_cooldown.get();
+        let last = state.last_restart.get(dyno).copied();
+        let recent = last.filter(|at| self.now < at.plus(cooldown));
+        if let Some(at) = recent {
+            out.blocked.push(Blocked {
+                guardrail: Guardrail::DynoCooldown,
+                detail: format!(
+                    "{dyno} was restarted at {at}; next restart allowed at {}",
+                    at.plus(cooldown)
+                ),
+            });
+        } else if self.restarted_now.contains(dyno) {
+            out.blocked.push(Blocked {
+                guardrail: Guardrail::DynoCooldown,
+                detail: format!("{dyno} is already being restarted"),
+            });
+        }
+    }
+
+    fn last_healthy(&self, state: &PolicyState, action: &Action, out: &mut Outcome) {
+        let Action::RestartDyno { dyno, .. } = action else {
+            return;
+        };
+        if !self.config.guardrails.protect_last_healthy {
+            return;
+        }
+        let Some(ty) = action.process_type() else {
+            return;
+        };
+        let Some(pt) = self.observed.process_types.get(ty) else {
+            return;
+        };
+        let is_up = pt
+            .dynos
+            .get(dyno)
+            .is_some_and(|d| d.lifecycle == DynoLifecycle::Up);
+        if !is_up {
+            // Restarting a dyno that is not serving takes no capacity away.
+            return;
+        }
+        let horizon = self.config.guardrails.dyno_restart_cooldown.get();
+        let healthy_others = pt
+            .dynos
+            .iter()
+            .filter(|(name, d)| {
+                let recently_restarted = self.restarted_now.contains(*name)
+                    || state
+                        .last_restart
+                        .get(*name)
+                        .is_some_and(|at| self.now < at.plus(horizon));
+                *name != dyno && d.lifecycle == DynoLifecycle::Up && !recently_restarted
+            })
+            .count();
+        if healthy_others == 0 {
+            out.blocked.push(Blocked {
+                guardrail: Guardrail::LastHealthyDyno,
+                detail: format!("{dyno} is the last healthy {ty} dyno"),
+            });
+        }
+    }
+}

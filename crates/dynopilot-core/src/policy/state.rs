@@ -1,0 +1,337 @@
+//! What the policies see: observed state of one app (per process type and per dyno, with
+//! bounded recent history), and `PolicyState`, the policies' own memory (cooldowns, restart
+//! log, counters, overrides) that the store persists so a restart of dynopilot forgets nothing.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use crate::sketch::LatencySketch;
+use crate::time::Timestamp;
+
+/// A bounded buffer that keeps the newest `capacity` items, oldest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ring<T> {
+    items: VecDeque<T>,
+    capacity: usize,
+}
+
+impl<T> Ring<T> {
+    pub fn new(capacity: usize) -> Self {
+        Ring {
+            items: VecDeque::with_capacity(capacity.min(64)),
+            capacity: capacity.max(1),
+        }
+    }
+
+    pub fn push(&mut self, item: T) {
+        if self.items.len() == self.capacity {
+            self.items.pop_front();
+        }
+        self.items.push_back(item);
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + ExactSizeIterator {
+        self.items.iter()
+    }
+
+    pub fn last(&self) -> Option<&T> {
+        self.items.back()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+/// Enough for 30 minutes of 20 s samples.
+pub const DEFAULT_SAMPLES: usize = 90;
+
+/// Observed state of one app, as the fleet state last saw it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ObservedState {
+    pub process_types: BTreeMap<String, ProcessTypeState>,
+    pub releases: Vec<Release>,
+    /// Platform API calls of ours that failed, as reported by the executor.
+    pub api_failures: Vec<ApiFailure>,
+}
+
+impl ObservedState {
+    pub fn dyno(&self, name: &str) -> Option<&DynoState> {
+        let ty = crate::names::split_dyno_name(name).map_or(name, |(ty, _)| ty);
+        self.process_types.get(ty)?.dynos.get(name)
+    }
+
+    pub fn latest_release(&self) -> Option<&Release> {
+        self.releases.iter().max_by_key(|r| r.at)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProcessTypeState {
+    pub formation: Option<Formation>,
+    pub dynos: BTreeMap<String, DynoState>,
+    /// Router aggregates, one per closed window, oldest first.
+    pub router: Vec<RouterWindow>,
+    /// Errors not attributable to one dyno (router H codes without `dyno=`).
+    pub errors: Vec<ErrorOccurrence>,
+    pub queue: Vec<QueueSample>,
+    pub probes: Vec<ProbeResult>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Formation {
+    pub quantity: u32,
+    pub size: String,
+    /// When Heroku last reported a change of quantity or size.
+    pub updated_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DynoLifecycle {
+    Starting,
+    Up,
+    Crashed,
+    Down,
+    Idle,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DynoState {
+    /// The `dyno=` uuid of the current run; samples of other runs are ignored.
+    pub instance_id: Option<String>,
+    pub lifecycle: DynoLifecycle,
+    pub since: Timestamp,
+    pub memory: Ring<MemorySample>,
+    pub load: Ring<LoadSample>,
+    pub last_metrics_at: Option<Timestamp>,
+    /// R and H errors attributed to this dyno, oldest first.
+    pub errors: Vec<ErrorOccurrence>,
+    /// Restart-counter increments reported by the app, oldest first.
+    pub counter_events: Vec<Timestamp>,
+}
+
+impl DynoState {
+    pub fn new(instance_id: Option<String>, lifecycle: DynoLifecycle, since: Timestamp) -> Self {
+        DynoState {
+            instance_id,
+            lifecycle,
+            since,
+            memory: Ring::new(DEFAULT_SAMPLES),
+            load: Ring::new(DEFAULT_SAMPLES),
+            last_metrics_at: None,
+            errors: Vec::new(),
+            counter_events: Vec::new(),
+        }
+    }
+
+    /// Memory samples of the current run only (preboot overlaps reuse the dyno name).
+    pub fn current_memory(&self) -> impl DoubleEndedIterator<Item = &MemorySample> {
+        self.memory
+            .iter()
+            .filter(|s| s.instance_id == self.instance_id)
+    }
+
+    pub fn record_memory(&mut self, sample: MemorySample) {
+        if sample.instance_id == self.instance_id {
+            self.last_metrics_at =
+                Some(self.last_metrics_at.map_or(sample.at, |t| t.max(sample.at)));
+        }
+        self.memory.push(sample);
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemorySample {
+    pub at: Timestamp,
+    pub instance_id: Option<String>,
+    pub total_mb: f64,
+    pub rss_mb: f64,
+    pub swap_mb: f64,
+    /// `memory_quota` when the line carries it; otherwise the size table's quota is used.
+    pub quota_mb: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadSample {
+    pub at: Timestamp,
+    pub load_avg_1m: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorOccurrence {
+    pub at: Timestamp,
+    /// `R14`, `H12`, …
+    pub code: String,
+}
+
+/// Router lines of one process type aggregated over `[start, end)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RouterWindow {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub count: u64,
+    pub status_2xx: u64,
+    pub status_3xx: u64,
+    pub status_4xx: u64,
+    pub status_5xx: u64,
+    pub service_ms: LatencySketch,
+    pub queue_ms: LatencySketch,
+}
+
+impl RouterWindow {
+    pub fn status_class(&self, class: u8) -> u64 {
+        match class {
+            2 => self.status_2xx,
+            3 => self.status_3xx,
+            4 => self.status_4xx,
+            5 => self.status_5xx,
+            _ => 0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueueSample {
+    pub at: Timestamp,
+    pub depth: u64,
+    pub latency_ms: Option<f64>,
+    /// Jobs being worked on right now, when the queue backend tells.
+    pub busy: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeResult {
+    pub at: Timestamp,
+    pub name: String,
+    pub ok: bool,
+    pub latency_ms: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Release {
+    pub at: Timestamp,
+    pub version: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiFailure {
+    pub at: Timestamp,
+    pub operation: String,
+    pub message: String,
+}
+
+/// The policies' own persisted memory. Everything is keyed by name in `BTreeMap`s so that
+/// iteration, serialization and therefore evaluation are deterministic.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PolicyState {
+    /// Every restart decided (executed or dry-run), newest last; pruned to what budgets and
+    /// escalation can still look at.
+    pub restarts: Vec<RestartRecord>,
+    /// Last restart decided per dyno name (survives pruning of `restarts`).
+    #[serde(with = "super::serde_ts::map")]
+    pub last_restart: BTreeMap<String, Timestamp>,
+    /// Cooldown expiries by key (`rule:<name>:<target>`, `notify:<topic>`, …).
+    #[serde(with = "super::serde_ts::map")]
+    pub cooldowns: BTreeMap<String, Timestamp>,
+    /// Per dyno: restart-counter increments at or before this time no longer count.
+    #[serde(with = "super::serde_ts::map")]
+    pub counter_reset: BTreeMap<String, Timestamp>,
+    /// What dynopilot last set per process type, to tell its own changes from manual ones.
+    pub formations: BTreeMap<String, SetFormation>,
+    /// Manual-change overrides: process type → expiry.
+    #[serde(with = "super::serde_ts::map")]
+    pub overrides: BTreeMap<String, Timestamp>,
+    /// Size before the first escalation upsize per process type, for a later revert.
+    pub original_sizes: BTreeMap<String, String>,
+    /// Newest API failure already notified.
+    #[serde(with = "super::serde_ts::option")]
+    pub api_failures_seen: Option<Timestamp>,
+    /// Consecutive evaluations per key (e.g. capped at max while breaching).
+    pub streaks: BTreeMap<String, u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartRecord {
+    #[serde(with = "super::serde_ts")]
+    pub at: Timestamp,
+    /// Dyno name, process type, or `*` for the whole app.
+    pub target: String,
+    pub policy: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetFormation {
+    #[serde(with = "super::serde_ts")]
+    pub at: Timestamp,
+    pub quantity: u32,
+    pub size: String,
+}
+
+impl PolicyState {
+    pub fn cooldown_until(&self, key: &str) -> Option<Timestamp> {
+        self.cooldowns.get(key).copied()
+    }
+
+    pub fn in_cooldown(&self, key: &str, now: Timestamp) -> bool {
+        self.cooldown_until(key).is_some_and(|until| now < until)
+    }
+
+    pub fn restarts_since(&self, since: Timestamp) -> usize {
+        self.restarts.iter().filter(|r| r.at > since).count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ring_keeps_the_newest_items() {
+        let mut ring = Ring::new(3);
+        for i in 0..5 {
+            ring.push(i);
+        }
+        assert_eq!(ring.iter().copied().collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(ring.last(), Some(&4));
+    }
+
+    #[test]
+    fn samples_of_an_old_run_are_not_current() {
+        let mut dyno = DynoState::new(Some("new".into()), DynoLifecycle::Up, Timestamp::EPOCH);
+        let sample = |id: &str, at| MemorySample {
+            at: Timestamp::from_secs(at),
+            instance_id: Some(id.into()),
+            total_mb: 100.0,
+            rss_mb: 100.0,
+            swap_mb: 0.0,
+            quota_mb: None,
+        };
+        dyno.record_memory(sample("old", 30));
+        dyno.record_memory(sample("new", 20));
+        assert_eq!(dyno.current_memory().count(), 1);
+        assert_eq!(dyno.last_metrics_at, Some(Timestamp::from_secs(20)));
+    }
+
+    #[test]
+    fn policy_state_round_trips_through_serde() {
+        let mut state = PolicyState::default();
+        state
+            .cooldowns
+            .insert("rule:r:web".into(), Timestamp::from_secs(9));
+        state.restarts.push(RestartRecord {
+            at: Timestamp::from_secs(1),
+            target: "web.1".into(),
+            policy: "memory guard".into(),
+        });
+        let json = serde_json::to_string(&state).unwrap();
+        assert!(json.contains(r#""rule:r:web":9000"#), "{json}");
+        let back: PolicyState = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, state);
+    }
+}
