@@ -1,0 +1,580 @@
+//! Configuration of the scaling algorithms (serde, `deny_unknown_fields`, defaults) and its
+//! validation, which reports every problem at once with its key path.
+
+use jiff::SignedDuration;
+use serde::{Deserialize, Serialize};
+
+use super::Signal;
+use crate::size::{DynoSize, is_single_dyno_tier};
+use crate::validate::{Validation, key};
+
+/// Heroku emits runtime metrics every 20 s: no window may be shorter than one sample.
+pub const SAMPLE_PERIOD: SignedDuration = SignedDuration::from_secs(20);
+
+const ONE_MS: SignedDuration = SignedDuration::from_millis(1);
+
+/// The horizontal algorithm of one process type, selected by `algorithm = "target" | ...`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "algorithm", rename_all = "snake_case")]
+pub enum HorizontalConfig {
+    Target(TargetConfig),
+    Streak(StreakConfig),
+    Trend(TrendConfig),
+    Queue(QueueConfig),
+}
+
+impl Default for HorizontalConfig {
+    fn default() -> Self {
+        HorizontalConfig::Target(TargetConfig::default())
+    }
+}
+
+impl HorizontalConfig {
+    /// The signal whose samples the engine must pass in `HorizontalInput::samples`
+    /// (`None` for `queue`, which reads `HorizontalInput::queue`).
+    pub fn signal(&self) -> Option<Signal> {
+        match self {
+            HorizontalConfig::Target(c) => Some(c.signal),
+            HorizontalConfig::Streak(c) => Some(c.signal),
+            HorizontalConfig::Trend(c) => Some(c.signal),
+            HorizontalConfig::Queue(_) => None,
+        }
+    }
+
+    /// How far back the engine must keep and pass samples for this algorithm.
+    pub fn lookback(&self) -> SignedDuration {
+        match self {
+            HorizontalConfig::Trend(c) => c.window,
+            HorizontalConfig::Target(c) => c.max_sample_age,
+            HorizontalConfig::Streak(c) => c.max_sample_age,
+            HorizontalConfig::Queue(c) => c.max_sample_age,
+        }
+    }
+
+    pub fn validate(&self, prefix: &str, v: &mut Validation) {
+        match self {
+            HorizontalConfig::Target(c) => c.validate(prefix, v),
+            HorizontalConfig::Streak(c) => c.validate(prefix, v),
+            HorizontalConfig::Trend(c) => c.validate(prefix, v),
+            HorizontalConfig::Queue(c) => c.validate(prefix, v),
+        }
+    }
+}
+
+/// Proportional target tracking: `desired = ceil(n × value / target)` with `n` = dynos up.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TargetConfig {
+    pub signal: Signal,
+    /// Target value in the signal's unit (ms for latencies).
+    pub target: f64,
+    /// No change while `|value / target − 1| ≤ tolerance`.
+    pub tolerance: f64,
+    /// Scale up to the lowest recommendation of this window (0 = react at once).
+    #[serde(serialize_with = "friendly")]
+    pub up_stabilization: SignedDuration,
+    /// Scale down only to the highest recommendation of this window.
+    #[serde(serialize_with = "friendly")]
+    pub down_stabilization: SignedDuration,
+    /// Most dynos added in one step (`None` = no limit).
+    pub max_step_up: Option<u32>,
+    /// Most dynos removed in one step (`None` = no limit).
+    pub max_step_down: Option<u32>,
+    #[serde(serialize_with = "friendly")]
+    pub up_cooldown: SignedDuration,
+    #[serde(serialize_with = "friendly")]
+    pub down_cooldown: SignedDuration,
+    /// Samples older than this are stale: the algorithm holds instead of acting on them.
+    #[serde(serialize_with = "friendly")]
+    pub max_sample_age: SignedDuration,
+}
+
+impl Default for TargetConfig {
+    fn default() -> Self {
+        TargetConfig {
+            signal: Signal::QueueTimeP95,
+            target: 100.0,
+            tolerance: 0.1,
+            up_stabilization: SignedDuration::ZERO,
+            down_stabilization: SignedDuration::from_mins(5),
+            max_step_up: None,
+            max_step_down: Some(1),
+            up_cooldown: SignedDuration::from_secs(60),
+            down_cooldown: SignedDuration::from_mins(5),
+            max_sample_age: SignedDuration::from_secs(60),
+        }
+    }
+}
+
+impl TargetConfig {
+    pub fn validate(&self, prefix: &str, v: &mut Validation) {
+        check_target(prefix, "target", self.signal, self.target, v);
+        check_tolerance(prefix, self.tolerance, v);
+        check_window(prefix, "up_stabilization", self.up_stabilization, v);
+        check_window(prefix, "down_stabilization", self.down_stabilization, v);
+        check_step(prefix, "max_step_up", self.max_step_up, v);
+        check_step(prefix, "max_step_down", self.max_step_down, v);
+        check_cooldowns(prefix, self.up_cooldown, self.down_cooldown, v);
+        check_sample_age(prefix, self.max_sample_age, v);
+    }
+}
+
+/// Consecutive fails/passes against a response-time band, adding or removing `increment`
+/// (the heartbeat autoscaler's semantics; thresholds are durations, so `"500ms"` stays 500 ms).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreakConfig {
+    pub signal: Signal,
+    /// Below this a sample passes (too fast: capacity to spare).
+    #[serde(serialize_with = "friendly")]
+    pub min_response_time: SignedDuration,
+    /// Above this a sample fails (too slow).
+    #[serde(serialize_with = "friendly")]
+    pub max_response_time: SignedDuration,
+    /// Consecutive failing samples needed to add dynos.
+    pub fails: u32,
+    /// Consecutive passing samples needed to remove dynos.
+    pub passes: u32,
+    pub increment: u32,
+    #[serde(serialize_with = "friendly")]
+    pub up_cooldown: SignedDuration,
+    #[serde(serialize_with = "friendly")]
+    pub down_cooldown: SignedDuration,
+    #[serde(serialize_with = "friendly")]
+    pub max_sample_age: SignedDuration,
+}
+
+impl Default for StreakConfig {
+    fn default() -> Self {
+        StreakConfig {
+            signal: Signal::ServiceP95,
+            min_response_time: SignedDuration::from_millis(200),
+            max_response_time: SignedDuration::from_millis(1000),
+            fails: 3,
+            passes: 5,
+            increment: 1,
+            up_cooldown: SignedDuration::ZERO,
+            down_cooldown: SignedDuration::ZERO,
+            max_sample_age: SignedDuration::from_secs(60),
+        }
+    }
+}
+
+impl StreakConfig {
+    pub fn validate(&self, prefix: &str, v: &mut Validation) {
+        check_latency_signal(prefix, self.signal, v);
+        check_ms(prefix, "min_response_time", self.min_response_time, v);
+        check_ms(prefix, "max_response_time", self.max_response_time, v);
+        v.check(
+            self.min_response_time < self.max_response_time,
+            key(prefix, "min_response_time"),
+            format!(
+                "min_response_time {} must be below max_response_time {}",
+                show(self.min_response_time),
+                show(self.max_response_time)
+            ),
+        );
+        check_positive(prefix, "fails", self.fails, v);
+        check_positive(prefix, "passes", self.passes, v);
+        check_positive(prefix, "increment", self.increment, v);
+        check_cooldowns(prefix, self.up_cooldown, self.down_cooldown, v);
+        check_sample_age(prefix, self.max_sample_age, v);
+    }
+}
+
+/// Mean and least-squares slope of response time over a window (the Pingdom autoscaler's
+/// semantics, plus scaling up when slow but flat and down when fast but flat).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrendConfig {
+    pub signal: Signal,
+    #[serde(serialize_with = "friendly")]
+    pub window: SignedDuration,
+    /// Fewest samples in the window before the slope means anything.
+    pub min_samples: u32,
+    /// Mean below this is fast.
+    #[serde(serialize_with = "friendly")]
+    pub low_response_time: SignedDuration,
+    /// Mean at or above this is slow.
+    #[serde(serialize_with = "friendly")]
+    pub high_response_time: SignedDuration,
+    /// Slope (ms per second) below which latency is falling; must be ≤ 0.
+    pub low_slope: f64,
+    /// Slope (ms per second) above which latency is rising; must be ≥ 0.
+    pub high_slope: f64,
+    pub increment: u32,
+    #[serde(serialize_with = "friendly")]
+    pub up_cooldown: SignedDuration,
+    #[serde(serialize_with = "friendly")]
+    pub down_cooldown: SignedDuration,
+}
+
+impl Default for TrendConfig {
+    fn default() -> Self {
+        TrendConfig {
+            signal: Signal::ServiceP95,
+            window: SignedDuration::from_mins(10),
+            min_samples: 3,
+            low_response_time: SignedDuration::from_millis(200),
+            high_response_time: SignedDuration::from_millis(2000),
+            low_slope: -0.5,
+            high_slope: 0.5,
+            increment: 1,
+            up_cooldown: SignedDuration::from_mins(2),
+            down_cooldown: SignedDuration::from_mins(5),
+        }
+    }
+}
+
+impl TrendConfig {
+    pub fn validate(&self, prefix: &str, v: &mut Validation) {
+        check_latency_signal(prefix, self.signal, v);
+        v.check(
+            self.window >= SAMPLE_PERIOD,
+            key(prefix, "window"),
+            format!(
+                "window {} is shorter than the {} sample period",
+                show(self.window),
+                show(SAMPLE_PERIOD)
+            ),
+        );
+        v.check(
+            self.min_samples >= 2,
+            key(prefix, "min_samples"),
+            "a slope needs at least 2 samples",
+        );
+        let span = SAMPLE_PERIOD * i32::try_from(self.min_samples.saturating_sub(1)).unwrap_or(0);
+        v.check(
+            self.window >= span,
+            key(prefix, "window"),
+            format!(
+                "window {} cannot hold {} samples taken every {}",
+                show(self.window),
+                self.min_samples,
+                show(SAMPLE_PERIOD)
+            ),
+        );
+        check_ms(prefix, "low_response_time", self.low_response_time, v);
+        check_ms(prefix, "high_response_time", self.high_response_time, v);
+        v.check(
+            self.low_response_time < self.high_response_time,
+            key(prefix, "low_response_time"),
+            format!(
+                "low_response_time {} must be below high_response_time {}",
+                show(self.low_response_time),
+                show(self.high_response_time)
+            ),
+        );
+        v.check(
+            self.low_slope.is_finite() && self.low_slope <= 0.0,
+            key(prefix, "low_slope"),
+            format!("low_slope {} must be ≤ 0 (ms per second)", self.low_slope),
+        );
+        v.check(
+            self.high_slope.is_finite() && self.high_slope >= 0.0,
+            key(prefix, "high_slope"),
+            format!("high_slope {} must be ≥ 0 (ms per second)", self.high_slope),
+        );
+        check_positive(prefix, "increment", self.increment, v);
+        check_cooldowns(prefix, self.up_cooldown, self.down_cooldown, v);
+    }
+}
+
+/// Worker scaling from queue depth and/or queue latency, with scale to zero when idle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Jobs (queued + running) one dyno should carry: `desired = ceil(jobs / jobs_per_dyno)`.
+    pub jobs_per_dyno: Option<f64>,
+    /// Target age of the oldest queued job: `desired = ceil(n × latency / target)`.
+    #[serde(serialize_with = "friendly_opt")]
+    pub latency_target: Option<SignedDuration>,
+    pub tolerance: f64,
+    /// Go to zero dynos once the queue was empty with nothing running for this long
+    /// (`None` = keep at least one dyno).
+    #[serde(serialize_with = "friendly_opt")]
+    pub scale_to_zero_after: Option<SignedDuration>,
+    pub max_step_up: Option<u32>,
+    pub max_step_down: Option<u32>,
+    #[serde(serialize_with = "friendly")]
+    pub up_cooldown: SignedDuration,
+    #[serde(serialize_with = "friendly")]
+    pub down_cooldown: SignedDuration,
+    #[serde(serialize_with = "friendly")]
+    pub max_sample_age: SignedDuration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            jobs_per_dyno: Some(10.0),
+            latency_target: None,
+            tolerance: 0.1,
+            scale_to_zero_after: None,
+            max_step_up: None,
+            max_step_down: Some(1),
+            up_cooldown: SignedDuration::from_secs(30),
+            down_cooldown: SignedDuration::from_mins(5),
+            max_sample_age: SignedDuration::from_secs(60),
+        }
+    }
+}
+
+impl QueueConfig {
+    pub fn validate(&self, prefix: &str, v: &mut Validation) {
+        v.check(
+            self.jobs_per_dyno.is_some() || self.latency_target.is_some(),
+            key(prefix, "jobs_per_dyno"),
+            "set jobs_per_dyno, latency_target or both",
+        );
+        if let Some(j) = self.jobs_per_dyno {
+            v.check(
+                j.is_finite() && j > 0.0,
+                key(prefix, "jobs_per_dyno"),
+                format!("jobs_per_dyno {j} must be a positive number"),
+            );
+        }
+        if let Some(t) = self.latency_target {
+            check_ms(prefix, "latency_target", t, v);
+        }
+        check_tolerance(prefix, self.tolerance, v);
+        if let Some(t) = self.scale_to_zero_after {
+            v.check(
+                t >= SAMPLE_PERIOD,
+                key(prefix, "scale_to_zero_after"),
+                format!(
+                    "scale_to_zero_after {} is shorter than the {} sample period",
+                    show(t),
+                    show(SAMPLE_PERIOD)
+                ),
+            );
+        }
+        check_step(prefix, "max_step_up", self.max_step_up, v);
+        check_step(prefix, "max_step_down", self.max_step_down, v);
+        check_cooldowns(prefix, self.up_cooldown, self.down_cooldown, v);
+        check_sample_age(prefix, self.max_sample_age, v);
+    }
+}
+
+/// The vertical scaler of one process type.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VerticalConfig {
+    /// Upscale when the busiest dyno's memory stays above this % of its quota...
+    pub upscale_percent: f64,
+    /// ...for this long.
+    #[serde(serialize_with = "friendly")]
+    pub upscale_after: SignedDuration,
+    /// Revert when memory stays below this % of the *original* size's quota...
+    pub downscale_percent: f64,
+    /// ...for this long.
+    #[serde(serialize_with = "friendly")]
+    pub downscale_after: SignedDuration,
+    /// Stay on an upscaled size at least this long.
+    #[serde(serialize_with = "friendly")]
+    pub min_upscale_duration: SignedDuration,
+    /// Never climb past this size (compared by ladder position, not by name).
+    pub max_size: Option<String>,
+    /// Sizes to climb through, smallest first; default: every size of the current size's ladder.
+    pub ladder: Option<Vec<String>>,
+}
+
+impl Default for VerticalConfig {
+    fn default() -> Self {
+        VerticalConfig {
+            upscale_percent: 90.0,
+            upscale_after: SignedDuration::from_mins(2),
+            downscale_percent: 50.0,
+            downscale_after: SignedDuration::from_mins(30),
+            min_upscale_duration: SignedDuration::from_hours(1),
+            max_size: None,
+            ladder: None,
+        }
+    }
+}
+
+impl VerticalConfig {
+    pub fn validate(&self, prefix: &str, v: &mut Validation) {
+        for (name, pct) in [
+            ("upscale_percent", self.upscale_percent),
+            ("downscale_percent", self.downscale_percent),
+        ] {
+            // Memory may exceed the quota (swap) up to the R15 kill point of 200%.
+            v.check(
+                pct.is_finite() && pct > 0.0 && pct <= 200.0,
+                key(prefix, name),
+                format!("{name} {pct} must be within (0, 200]"),
+            );
+        }
+        v.check(
+            self.downscale_percent < self.upscale_percent,
+            key(prefix, "downscale_percent"),
+            format!(
+                "downscale_percent {} must be below upscale_percent {}",
+                self.downscale_percent, self.upscale_percent
+            ),
+        );
+        check_non_negative(prefix, "upscale_after", self.upscale_after, v);
+        check_window(prefix, "downscale_after", self.downscale_after, v);
+        check_non_negative(prefix, "min_upscale_duration", self.min_upscale_duration, v);
+        if let Some(max) = &self.max_size {
+            check_size(&key(prefix, "max_size"), max, v);
+        }
+        if let Some(ladder) = &self.ladder {
+            check_ladder(&key(prefix, "ladder"), ladder, v);
+        }
+    }
+}
+
+fn check_size(at: &str, name: &str, v: &mut Validation) -> Option<&'static DynoSize> {
+    match DynoSize::lookup(name) {
+        Ok(size) if is_single_dyno_tier(size) => {
+            v.push(
+                at,
+                format!(
+                    "{} allows one dyno per type and cannot be scaled to",
+                    size.name
+                ),
+            );
+            None
+        }
+        Ok(size) => Some(size),
+        Err(e) => {
+            v.push(at, e.to_string());
+            None
+        }
+    }
+}
+
+fn check_ladder(at: &str, ladder: &[String], v: &mut Validation) {
+    v.check(ladder.len() >= 2, at, "a ladder needs at least two sizes");
+    let sizes: Vec<_> = ladder
+        .iter()
+        .enumerate()
+        .map(|(i, name)| check_size(&format!("{at}[{i}]"), name, v))
+        .collect();
+    for (i, pair) in sizes.windows(2).enumerate() {
+        if let [Some(a), Some(b)] = pair {
+            v.check(
+                a.ladder_key() < b.ladder_key(),
+                format!("{at}[{}]", i + 1),
+                format!(
+                    "{} is not larger than {}: list sizes smallest first",
+                    b.name, a.name
+                ),
+            );
+        }
+    }
+}
+
+fn check_target(prefix: &str, name: &str, signal: Signal, target: f64, v: &mut Validation) {
+    let at = key(prefix, name);
+    if !(target.is_finite() && target > 0.0) {
+        v.push(at, format!("{name} {target} must be a positive number"));
+    } else if signal.is_latency() && target < 1.0 {
+        v.push(
+            at,
+            format!("{name} {target} is in milliseconds; below 1 ms it rounds to zero"),
+        );
+    }
+}
+
+fn check_tolerance(prefix: &str, tolerance: f64, v: &mut Validation) {
+    v.check(
+        (0.0..1.0).contains(&tolerance),
+        key(prefix, "tolerance"),
+        format!("tolerance {tolerance} must be within [0, 1)"),
+    );
+}
+
+fn check_latency_signal(prefix: &str, signal: Signal, v: &mut Validation) {
+    v.check(
+        signal.is_latency(),
+        key(prefix, "signal"),
+        format!(
+            "{signal} is not a response time; use queue_time_p95, service_p95 or probe_latency"
+        ),
+    );
+}
+
+/// A response-time threshold: anything below 1 ms would become zero in whole milliseconds
+/// (the heartbeat autoscaler turned 500 ms into a 0 s timeout and scaled to max).
+fn check_ms(prefix: &str, name: &str, d: SignedDuration, v: &mut Validation) {
+    v.check(
+        d >= ONE_MS,
+        key(prefix, name),
+        format!("{name} {} must be at least 1ms", show(d)),
+    );
+}
+
+fn check_window(prefix: &str, name: &str, d: SignedDuration, v: &mut Validation) {
+    if d.is_negative() {
+        v.push(
+            key(prefix, name),
+            format!("{name} {} must not be negative", show(d)),
+        );
+    } else if !d.is_zero() && d < SAMPLE_PERIOD {
+        v.push(
+            key(prefix, name),
+            format!(
+                "{name} {} is shorter than the {} sample period (use 0 to disable)",
+                show(d),
+                show(SAMPLE_PERIOD)
+            ),
+        );
+    }
+}
+
+fn check_non_negative(prefix: &str, name: &str, d: SignedDuration, v: &mut Validation) {
+    v.check(
+        !d.is_negative(),
+        key(prefix, name),
+        format!("{name} {} must not be negative", show(d)),
+    );
+}
+
+fn check_cooldowns(prefix: &str, up: SignedDuration, down: SignedDuration, v: &mut Validation) {
+    check_non_negative(prefix, "up_cooldown", up, v);
+    check_non_negative(prefix, "down_cooldown", down, v);
+}
+
+fn check_sample_age(prefix: &str, d: SignedDuration, v: &mut Validation) {
+    v.check(
+        d >= SAMPLE_PERIOD,
+        key(prefix, "max_sample_age"),
+        format!(
+            "max_sample_age {} is shorter than the {} sample period",
+            show(d),
+            show(SAMPLE_PERIOD)
+        ),
+    );
+}
+
+fn check_step(prefix: &str, name: &str, step: Option<u32>, v: &mut Validation) {
+    v.check(
+        step != Some(0),
+        key(prefix, name),
+        format!("{name} 0 would never move; omit it for no limit"),
+    );
+}
+
+fn check_positive(prefix: &str, name: &str, n: u32, v: &mut Validation) {
+    v.check(
+        n > 0,
+        key(prefix, name),
+        format!("{name} must be at least 1"),
+    );
+}
+
+/// A duration as a user would write it (`5m`, `500ms`).
+pub(crate) fn show(d: SignedDuration) -> String {
+    format!("{d:#}")
+}
+
+fn friendly<S: serde::Serializer>(d: &SignedDuration, s: S) -> Result<S::Ok, S::Error> {
+    jiff::fmt::serde::duration::friendly::compact::required(d, s)
+}
+
+fn friendly_opt<S: serde::Serializer>(d: &Option<SignedDuration>, s: S) -> Result<S::Ok, S::Error> {
+    jiff::fmt::serde::duration::friendly::compact::optional(d, s)
+}
