@@ -1,12 +1,44 @@
 //! Typed Heroku Platform API client: the only crate that knows Heroku URLs.
+//!
+//! # Public API
+//!
+//! * [`HerokuClient::new`]`(`[`ClientConfig`]`, Arc<dyn Clock>, Arc<`[`RequestBudget`]`>)` builds
+//!   a client (base URL default [`DEFAULT_BASE_URL`], `Accept: application/vnd.heroku+json;
+//!   version=3`, `Authorization: Bearer …`, `User-Agent: dynopilot/<version>`). Clones share
+//!   the connection pool and the budget. [`HerokuClient::with_jitter`] swaps the retry jitter.
+//! * Endpoints (see `endpoints.rs`): `account`, `rate_limits`, `apps_list` (all pages),
+//!   `app_info`, `app_features`, `feature_info` (e.g. [`LOG_RUNTIME_METRICS`]),
+//!   `formation_list/info/update/batch_update`, `dynos_list`, `dyno_info`, `restart_dyno`,
+//!   `restart_process_type`, `restart_all`, `stop_dyno`, `stop_process_type`, `dyno_create`,
+//!   `log_session_create`, `log_drains_list`, `log_drain_add`, `log_drain_remove`,
+//!   `dyno_sizes`, `app_dyno_sizes`, `releases_list` (all pages), `releases_recent` (newest N).
+//! * [`HerokuClient::stream_logs`] follows a log session line by line, reconnecting tailing
+//!   sessions; [`log_stream::LineSplitter`] is the pure NUL-dropping line splitter.
+//! * [`rendezvous::attach_plain`] / [`rendezvous::handshake`] attach to a one-off dyno.
+//! * [`HerokuError`] classifies failures (`is_retryable`, `is_preboot_conflict`, `heroku_id`).
+//! * [`RequestBudget`] models the account's 4500-token bucket (75/min refill), follows
+//!   `RateLimit-Remaining` and paces requests once inside a 10% reserve.
+//! * [`RetryPolicy`] (500 ms × 2ⁿ, cap 30 s, 4 attempts, jitter via [`Jitter`]) honours
+//!   `Retry-After`; calls that could act twice (`dyno_create`, `log_drain_add`) are only
+//!   retried after a 429 or the preboot 409.
+//! * [`ApiKey`] hides the key from `Debug`; the key is sent only to the API base URL, never
+//!   to log-session URLs, and never appears in errors.
+//! * [`wire`] holds the JSON types, field names exactly as in Heroku's schema.
 
 pub mod api_key;
 pub mod budget;
+pub mod client;
+mod endpoints;
 pub mod error;
+pub mod log_stream;
+pub mod rendezvous;
 pub mod retry;
 pub mod wire;
 
 pub use api_key::ApiKey;
 pub use budget::{BudgetConfig, RequestBudget};
+pub use client::{ClientConfig, DEFAULT_BASE_URL, HerokuClient, default_user_agent};
+pub use endpoints::LOG_RUNTIME_METRICS;
 pub use error::HerokuError;
+pub use log_stream::{LogStreamOptions, StreamEnd};
 pub use retry::{Idempotency, Jitter, RandomJitter, RetryPolicy, ZeroJitter};

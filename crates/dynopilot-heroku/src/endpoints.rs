@@ -1,0 +1,222 @@
+//! The Platform API endpoints dynopilot uses, one method each, paths as in Heroku's schema.
+//!
+//! `app` is an app name or id, `dyno` a dyno name or id, `process_type` e.g. `web`. Every path
+//! segment is percent-encoded, so a hostile name cannot reach another path.
+
+use http::Method;
+
+use crate::client::{Call, HerokuClient, PAGE_SIZE};
+use crate::error::HerokuError;
+use crate::retry::Idempotency::{Idempotent, NotIdempotent};
+use crate::wire::{
+    Account, App, AppFeature, Dyno, DynoCreate, DynoSizeInfo, Formation, FormationBatchItem,
+    FormationBatchUpdate, FormationUpdate, LogDrain, LogDrainCreate, LogSession, LogSessionCreate,
+    RateLimits, Release,
+};
+
+/// The Labs feature that makes Heroku log per-dyno memory and load samples.
+pub const LOG_RUNTIME_METRICS: &str = "log-runtime-metrics";
+
+impl HerokuClient {
+    /// `GET /account`: whose key this is (costs one token; a cheap credentials check).
+    pub async fn account(&self) -> Result<Account, HerokuError> {
+        self.json(Call::get(&["account"])).await
+    }
+
+    /// `GET /account/rate-limits`: tokens left (free). Also lowers the local budget.
+    pub async fn rate_limits(&self) -> Result<RateLimits, HerokuError> {
+        let call = Call {
+            costs_token: false,
+            ..Call::get(&["account", "rate-limits"])
+        };
+        let limits: RateLimits = self.json(call).await?;
+        self.budget().observe_remaining(limits.remaining);
+        Ok(limits)
+    }
+
+    /// `GET /apps`, every page: all apps the account can see (auto-discovery).
+    pub async fn apps_list(&self) -> Result<Vec<App>, HerokuError> {
+        let range = format!("id ..; max={PAGE_SIZE}");
+        self.list(Call::get(&["apps"]), Some(range)).await
+    }
+
+    /// `GET /apps/{app}`.
+    pub async fn app_info(&self, app: &str) -> Result<App, HerokuError> {
+        self.json(Call::get(&["apps", app])).await
+    }
+
+    /// `GET /apps/{app}/features`.
+    pub async fn app_features(&self, app: &str) -> Result<Vec<AppFeature>, HerokuError> {
+        self.list(Call::get(&["apps", app, "features"]), None).await
+    }
+
+    /// `GET /apps/{app}/features/{name}`, e.g. [`LOG_RUNTIME_METRICS`].
+    pub async fn feature_info(&self, app: &str, name: &str) -> Result<AppFeature, HerokuError> {
+        self.json(Call::get(&["apps", app, "features", name])).await
+    }
+
+    /// `GET /apps/{app}/formation`.
+    pub async fn formation_list(&self, app: &str) -> Result<Vec<Formation>, HerokuError> {
+        self.list(Call::get(&["apps", app, "formation"]), None)
+            .await
+    }
+
+    /// `GET /apps/{app}/formation/{type}`.
+    pub async fn formation_info(
+        &self,
+        app: &str,
+        process_type: &str,
+    ) -> Result<Formation, HerokuError> {
+        self.json(Call::get(&["apps", app, "formation", process_type]))
+            .await
+    }
+
+    /// `PATCH /apps/{app}/formation/{type}` with an absolute quantity and/or size.
+    pub async fn formation_update(
+        &self,
+        app: &str,
+        process_type: &str,
+        update: &FormationUpdate,
+    ) -> Result<Formation, HerokuError> {
+        let segments = ["apps", app, "formation", process_type];
+        self.json(Call::with(Method::PATCH, &segments, Idempotent).body(update)?)
+            .await
+    }
+
+    /// `PATCH /apps/{app}/formation` with several process types at once.
+    pub async fn formation_batch_update(
+        &self,
+        app: &str,
+        updates: Vec<FormationBatchItem>,
+    ) -> Result<Vec<Formation>, HerokuError> {
+        let body = FormationBatchUpdate { updates };
+        let segments = ["apps", app, "formation"];
+        self.json(Call::with(Method::PATCH, &segments, Idempotent).body(&body)?)
+            .await
+    }
+
+    /// `GET /apps/{app}/dynos`.
+    pub async fn dynos_list(&self, app: &str) -> Result<Vec<Dyno>, HerokuError> {
+        self.list(Call::get(&["apps", app, "dynos"]), None).await
+    }
+
+    /// `GET /apps/{app}/dynos/{dyno}`.
+    pub async fn dyno_info(&self, app: &str, dyno: &str) -> Result<Dyno, HerokuError> {
+        self.json(Call::get(&["apps", app, "dynos", dyno])).await
+    }
+
+    /// `DELETE /apps/{app}/dynos/{dyno}`: restart one dyno.
+    pub async fn restart_dyno(&self, app: &str, dyno: &str) -> Result<(), HerokuError> {
+        let segments = ["apps", app, "dynos", dyno];
+        self.empty(Call::with(Method::DELETE, &segments, Idempotent))
+            .await
+    }
+
+    /// `DELETE /apps/{app}/formations/{type}` (plural): restart every dyno of a process type.
+    pub async fn restart_process_type(
+        &self,
+        app: &str,
+        process_type: &str,
+    ) -> Result<(), HerokuError> {
+        let segments = ["apps", app, "formations", process_type];
+        self.empty(Call::with(Method::DELETE, &segments, Idempotent))
+            .await
+    }
+
+    /// `DELETE /apps/{app}/dynos`: restart every dyno of the app.
+    pub async fn restart_all(&self, app: &str) -> Result<(), HerokuError> {
+        let segments = ["apps", app, "dynos"];
+        self.empty(Call::with(Method::DELETE, &segments, Idempotent))
+            .await
+    }
+
+    /// `POST /apps/{app}/dynos/{dyno}/actions/stop`.
+    pub async fn stop_dyno(&self, app: &str, dyno: &str) -> Result<(), HerokuError> {
+        let segments = ["apps", app, "dynos", dyno, "actions", "stop"];
+        self.empty(Call::with(Method::POST, &segments, Idempotent))
+            .await
+    }
+
+    /// `POST /apps/{app}/formations/{type}/actions/stop`.
+    pub async fn stop_process_type(
+        &self,
+        app: &str,
+        process_type: &str,
+    ) -> Result<(), HerokuError> {
+        let segments = ["apps", app, "formations", process_type, "actions", "stop"];
+        self.empty(Call::with(Method::POST, &segments, Idempotent))
+            .await
+    }
+
+    /// `POST /apps/{app}/dynos`: start a one-off dyno. Not retried after ambiguous failures,
+    /// since a retry could start a second one.
+    pub async fn dyno_create(&self, app: &str, create: &DynoCreate) -> Result<Dyno, HerokuError> {
+        let segments = ["apps", app, "dynos"];
+        self.json(Call::with(Method::POST, &segments, NotIdempotent).body(create)?)
+            .await
+    }
+
+    /// `POST /apps/{app}/log-sessions`.
+    pub async fn log_session_create(
+        &self,
+        app: &str,
+        create: &LogSessionCreate,
+    ) -> Result<LogSession, HerokuError> {
+        // An extra session is harmless (it expires unread), so retries are allowed.
+        let segments = ["apps", app, "log-sessions"];
+        self.json(Call::with(Method::POST, &segments, Idempotent).body(create)?)
+            .await
+    }
+
+    /// `GET /apps/{app}/log-drains`.
+    pub async fn log_drains_list(&self, app: &str) -> Result<Vec<LogDrain>, HerokuError> {
+        self.list(Call::get(&["apps", app, "log-drains"]), None)
+            .await
+    }
+
+    /// `POST /apps/{app}/log-drains`.
+    pub async fn log_drain_add(&self, app: &str, url: &str) -> Result<LogDrain, HerokuError> {
+        let body = LogDrainCreate {
+            url: url.to_string(),
+        };
+        let segments = ["apps", app, "log-drains"];
+        self.json(Call::with(Method::POST, &segments, NotIdempotent).body(&body)?)
+            .await
+    }
+
+    /// `DELETE /apps/{app}/log-drains/{id, url or token}`.
+    pub async fn log_drain_remove(&self, app: &str, drain: &str) -> Result<LogDrain, HerokuError> {
+        let segments = ["apps", app, "log-drains", drain];
+        self.json(Call::with(Method::DELETE, &segments, Idempotent))
+            .await
+    }
+
+    /// `GET /dyno-sizes`.
+    pub async fn dyno_sizes(&self) -> Result<Vec<DynoSizeInfo>, HerokuError> {
+        self.list(Call::get(&["dyno-sizes"]), None).await
+    }
+
+    /// `GET /apps/{app}/available-dyno-sizes`.
+    pub async fn app_dyno_sizes(&self, app: &str) -> Result<Vec<DynoSizeInfo>, HerokuError> {
+        self.list(Call::get(&["apps", app, "available-dyno-sizes"]), None)
+            .await
+    }
+
+    /// `GET /apps/{app}/releases`, every page, oldest first.
+    pub async fn releases_list(&self, app: &str) -> Result<Vec<Release>, HerokuError> {
+        let range = format!("version ..; max={PAGE_SIZE}");
+        self.list(Call::get(&["apps", app, "releases"]), Some(range))
+            .await
+    }
+
+    /// The newest `max` releases, newest first (`Range: version ..; max=N, order=desc`).
+    pub async fn releases_recent(&self, app: &str, max: u32) -> Result<Vec<Release>, HerokuError> {
+        let max = max.clamp(1, 1000);
+        let segments = ["apps", app, "releases"];
+        let call = Call::get(&segments);
+        let range = format!("version ..; max={max}, order=desc");
+        let mut page: Vec<Release> = self.list_pages(call, Some(range), 1).await?;
+        page.truncate(max as usize);
+        Ok(page)
+    }
+}
