@@ -232,7 +232,9 @@ fn check_rule(rule: &RuleConfig, rk: &str, v: &mut Validation) {
             if restarts_dyno && !metric.is_per_dyno() {
                 v.push(
                     key(&ck, "metric"),
-                    format!("{metric:?} is measured per process type, so it cannot pick a dyno to restart"),
+                    format!(
+                        "{metric} is measured per process type, so it cannot pick a dyno to restart"
+                    ),
                 );
             }
         }

@@ -385,6 +385,18 @@ pub enum Metric {
     QueueDepth,
 }
 
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Metric::MemoryPercent => "memory %",
+            Metric::LoadAvg1m => "load_avg_1m",
+            Metric::ServiceP95Ms => "service p95 ms",
+            Metric::QueueTimeP95Ms => "queue time p95 ms",
+            Metric::QueueDepth => "queue depth",
+        })
+    }
+}
+
 impl Metric {
     /// Per-dyno metrics come from runtime samples; the others from per-type aggregates.
     pub fn is_per_dyno(self) -> bool {

@@ -282,7 +282,7 @@ impl fmt::Display for Reason {
                 for_,
             } => write!(
                 f,
-                "rule {rule}: {target} {metric:?} {value:.1} > {above} for {for_}"
+                "rule {rule}: {target} {metric} {value:.1} > {above} for {for_}"
             ),
             Reason::Schedule {
                 process_type,

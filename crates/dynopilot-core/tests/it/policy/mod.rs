@@ -1,1 +1,13 @@
 //! Scenario transcripts and properties of the policies.
+
+// Helpers outside `#[test]` functions panic on malformed fixtures by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod config;
+mod guardrails;
+mod harness;
+mod memory_guard;
+mod properties;
+mod rules;
+mod schedule;
+mod zombie_counter;
