@@ -568,7 +568,12 @@ fn check_positive(prefix: &str, name: &str, n: u32, v: &mut Validation) {
 
 /// A duration as a user would write it (`5m`, `500ms`).
 pub(crate) fn show(d: SignedDuration) -> String {
-    format!("{d:#}")
+    if d.is_negative() {
+        // jiff writes negative friendly durations as "1s ago", which misreads in a config error.
+        format!("-{:#}", d.abs())
+    } else {
+        format!("{d:#}")
+    }
 }
 
 fn friendly<S: serde::Serializer>(d: &SignedDuration, s: S) -> Result<S::Ok, S::Error> {

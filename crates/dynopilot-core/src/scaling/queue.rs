@@ -5,6 +5,7 @@
 
 use super::config::{QueueConfig, show};
 use super::horizontal::{HorizontalInput, Proposal, QueueObservation, ceil_count};
+use super::target::within_tolerance;
 use super::{before, show_value};
 use crate::Timestamp;
 
@@ -74,7 +75,7 @@ fn by_depth(
     let per_shown = show_value(per, "");
     if n > 0 {
         let ratio = jobs as f64 / (per * f64::from(n));
-        if (ratio - 1.0).abs() <= config.tolerance {
+        if within_tolerance(ratio, config.tolerance) {
             let text = format!(
                 "{jobs} jobs / ({n} × {per_shown}) within tolerance {}: keep {}",
                 config.tolerance, input.current
@@ -103,7 +104,7 @@ fn by_latency(
         let d = u32::from(q.depth > 0 || q.busy > 0 || ratio > 1.0);
         return (d, format!("latency {v} with no dyno up: desired = {d}"));
     }
-    if (ratio - 1.0).abs() <= config.tolerance {
+    if within_tolerance(ratio, config.tolerance) {
         let text = format!("latency {v} / {t} within tolerance: keep {}", input.current);
         return (input.current, text);
     }

@@ -12,8 +12,8 @@ pub(crate) fn propose(
     state: &mut StreakState,
 ) -> Proposal {
     let last_scale = input.last_scale_up.max(input.last_scale_down);
-    if last_scale.is_some() && last_scale > state.last_sample {
-        // A scale happened after the last counted sample: start over (the old streak described
+    if last_scale.is_some() && last_scale >= state.last_sample {
+        // A scale happened at or after the last counted sample: start over (the old streak described
         // the old capacity).
         *state = StreakState {
             last_sample: last_scale,

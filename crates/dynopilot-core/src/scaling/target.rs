@@ -21,7 +21,7 @@ pub(crate) fn propose(config: &TargetConfig, input: &HorizontalInput<'_>) -> Pro
     let (value, target, n) = (sample.value, config.target, input.up);
     let shown = (config.signal.show(value), config.signal.show(target));
     let ratio = value / target;
-    let desired = if (ratio - 1.0).abs() <= config.tolerance {
+    let desired = if within_tolerance(ratio, config.tolerance) {
         let arithmetic = format!(
             "{} / {} = {} within tolerance {}: keep {}",
             shown.0,
@@ -48,8 +48,9 @@ pub(crate) fn propose(config: &TargetConfig, input: &HorizontalInput<'_>) -> Pro
         ceil_count(f64::from(n) * ratio)
     };
     let arithmetic = if n == 0 {
+        let cmp = if ratio > 1.0 { ">" } else { "≤" };
         format!(
-            "{} > {} with no dyno up: desired = {desired}",
+            "{} {cmp} {} with no dyno up: desired = {desired}",
             shown.0, shown.1
         )
     } else {
@@ -59,6 +60,12 @@ pub(crate) fn propose(config: &TargetConfig, input: &HorizontalInput<'_>) -> Pro
         )
     };
     informed(desired, value, target, arithmetic)
+}
+
+/// `|ratio − 1| ≤ tolerance`, with a hair of slack so that 275 / 250 = 1.1 counts as the
+/// edge it is rather than 1.1000000000000001.
+pub(crate) fn within_tolerance(ratio: f64, tolerance: f64) -> bool {
+    (ratio - 1.0).abs() <= tolerance + 1e-9
 }
 
 fn informed(desired: u32, value: f64, target: f64, arithmetic: String) -> Proposal {
