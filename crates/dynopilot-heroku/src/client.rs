@@ -172,6 +172,16 @@ impl HerokuClient {
 
     /// The base URL with each segment appended, percent-encoded.
     fn url(&self, segments: &[&str]) -> Result<Url, HerokuError> {
+        // An empty, "." or ".." name would silently change which resource is addressed
+        // (e.g. restart one dyno -> restart all), so refuse it outright.
+        if segments
+            .iter()
+            .any(|s| s.is_empty() || *s == "." || *s == "..")
+        {
+            return Err(HerokuError::invalid(
+                "app, dyno and process type names must not be empty, '.' or '..'",
+            ));
+        }
         let mut url = self.base.clone();
         url.path_segments_mut()
             .map_err(|()| HerokuError::invalid("bad base URL"))?
@@ -182,12 +192,13 @@ impl HerokuClient {
 
     /// One attempt: budget token, request, budget bookkeeping, classification.
     async fn send_once(&self, call: &Call<'_>, range: Option<&str>) -> Result<Reply, HerokuError> {
+        let url = self.url(call.segments)?;
         if call.costs_token {
             self.budget.acquire().await;
         }
         let mut request = self
             .http
-            .request(call.method.clone(), self.url(call.segments)?)
+            .request(call.method.clone(), url)
             .timeout(self.request_timeout)
             .header(header::ACCEPT, ACCEPT_V3)
             .header(header::AUTHORIZATION, self.auth.clone());
