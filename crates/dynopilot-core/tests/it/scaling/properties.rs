@@ -34,6 +34,27 @@ fn signal() -> impl Strategy<Value = Vec<f64>> {
     prop::collection::vec(prop_oneof![1.0..3000.0f64, Just(f64::INFINITY)], 1..80)
 }
 
+#[test]
+fn algorithm_state_survives_a_round_trip_through_json() {
+    let mut state = AlgoState::default();
+    state
+        .history
+        .push(dynopilot_core::scaling::horizontal::PastRecommendation {
+            at: at(40),
+            desired: 7,
+        });
+    state.streak.fails = 2;
+    state.streak.last_sample = Some(at(60));
+    state.idle_since = Some(at(80));
+    let json = serde_json::to_string(&state).unwrap();
+    assert_eq!(serde_json::from_str::<AlgoState>(&json).unwrap(), state);
+    assert_eq!(
+        serde_json::from_str::<AlgoState>("{}").unwrap(),
+        AlgoState::default(),
+        "a missing state starts fresh"
+    );
+}
+
 proptest! {
     #[test]
     fn same_inputs_give_same_outputs(

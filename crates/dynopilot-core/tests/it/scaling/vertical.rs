@@ -211,3 +211,57 @@ fn queue_and_closed_window_block_the_revert() {
     assert_eq!(t.current.name, "Standard-1X");
     insta::assert_snapshot!(t.transcript());
 }
+
+proptest::proptest! {
+    /// Whatever memory does, the scaler never proposes a size above the max (by ladder
+    /// position), never one below the original, and moves one rung up or straight back.
+    #[test]
+    fn never_above_max_or_below_original(
+        memory in proptest::collection::vec(0.0..140_000.0f64, 1..120),
+        start in 0usize..5,
+        max in 0usize..7,
+        window_open in proptest::bool::ANY,
+    ) {
+        let ladder = [
+            "Standard-1X", "Standard-2X", "Performance-M", "Performance-L",
+            "Performance-L-RAM", "Performance-XL", "Performance-2XL",
+        ];
+        let c = VerticalConfig {
+            upscale_after: SignedDuration::ZERO,
+            downscale_after: SignedDuration::from_mins(1),
+            min_upscale_duration: SignedDuration::from_mins(2),
+            max_size: Some(ladder[max].to_owned()),
+            ..config()
+        };
+        let max = size(ladder[max]);
+        let original = size(ladder[start]);
+        let mut t = TypeSim::new(c, ladder[start]);
+        t.window_open = window_open;
+        for (i, mb) in memory.iter().enumerate() {
+            let from = t.current;
+            let secs = i as i64 * 20;
+            t.run(secs, secs + 20, *mb);
+            let to = t.current;
+            proptest::prop_assert!(to.ladder_key() >= original.ladder_key());
+            if to.ladder_key() > from.ladder_key() {
+                proptest::prop_assert!(to.ladder_key() <= max.ladder_key(), "{} above max {}", to, max);
+                proptest::prop_assert_eq!(from.next_up(), Some(to), "one rung at a time");
+            }
+            if to.ladder_key() < from.ladder_key() {
+                proptest::prop_assert_eq!(to, original, "down means back to the original");
+            }
+            if from != to {
+                proptest::prop_assert!(window_open);
+            }
+        }
+    }
+}
+
+#[test]
+fn state_survives_a_round_trip_through_json() {
+    let state = VerticalState {
+        original: Some("Standard-2X".to_owned()),
+    };
+    let json = serde_json::to_string(&state).unwrap();
+    assert_eq!(serde_json::from_str::<VerticalState>(&json).unwrap(), state);
+}
