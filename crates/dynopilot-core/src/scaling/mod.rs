@@ -10,6 +10,7 @@
 //! - [`boot_time::BootTimes`]: boot time learned from observed `starting → up` transitions.
 
 pub mod boot_time;
+mod checks;
 pub mod config;
 pub mod horizontal;
 mod queue;
@@ -18,6 +19,7 @@ mod streak;
 mod target;
 mod trend;
 pub mod vertical;
+mod vertical_config;
 
 pub use boot_time::{BootTimes, default_boot_time};
 pub use config::{
