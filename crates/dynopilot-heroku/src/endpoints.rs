@@ -55,6 +55,20 @@ impl HerokuClient {
         self.json(Call::get(&["apps", app, "features", name])).await
     }
 
+    /// `PATCH /apps/{app}/features/{name}` with `{"enabled": …}`. Dynos must restart before
+    /// `log-runtime-metrics` takes effect.
+    pub async fn feature_update(
+        &self,
+        app: &str,
+        name: &str,
+        enabled: bool,
+    ) -> Result<AppFeature, HerokuError> {
+        let segments = ["apps", app, "features", name];
+        let body = serde_json::json!({ "enabled": enabled });
+        self.json(Call::with(Method::PATCH, &segments, Idempotent).body(&body)?)
+            .await
+    }
+
     /// `GET /apps/{app}/formation`.
     pub async fn formation_list(&self, app: &str) -> Result<Vec<Formation>, HerokuError> {
         self.list(Call::get(&["apps", app, "formation"]), None)

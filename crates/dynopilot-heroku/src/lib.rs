@@ -7,7 +7,7 @@
 //!   version=3`, `Authorization: Bearer …`, `User-Agent: dynopilot/<version>`). Clones share
 //!   the connection pool and the budget. [`HerokuClient::with_jitter`] swaps the retry jitter.
 //! * Endpoints (see `endpoints.rs`): `account`, `rate_limits`, `apps_list` (all pages),
-//!   `app_info`, `app_features`, `feature_info` (e.g. [`LOG_RUNTIME_METRICS`]),
+//!   `app_info`, `app_features`, `feature_info` (e.g. [`LOG_RUNTIME_METRICS`]), `feature_update`,
 //!   `formation_list/info/update/batch_update`, `dynos_list`, `dyno_info`, `restart_dyno`,
 //!   `restart_process_type`, `restart_all`, `stop_dyno`, `stop_process_type`, `dyno_create`,
 //!   `log_session_create`, `log_drains_list`, `log_drain_add`, `log_drain_remove`,

@@ -214,6 +214,14 @@ async fn dyno_create_log_session_drains_sizes_and_features_round_trip() {
         ),
     )
     .push(
+        "PATCH /apps/shop/features/log-runtime-metrics",
+        Scripted::json(
+            200,
+            serde_json::json!({"id": "f", "name": "log-runtime-metrics",
+            "enabled": true}),
+        ),
+    )
+    .push(
         "GET /apps/shop/features/log-runtime-metrics",
         Scripted::json(
             200,
@@ -249,7 +257,14 @@ async fn dyno_create_log_session_drains_sizes_and_features_round_trip() {
         .await
         .unwrap();
     assert!(feature.enabled);
+    let feature = c
+        .feature_update("shop", "log-runtime-metrics", true)
+        .await
+        .unwrap();
+    assert_eq!(feature.name, "log-runtime-metrics");
 
+    let sent = &fake.requests_to("PATCH /apps/shop/features/log-runtime-metrics")[0];
+    assert_eq!(sent.json(), serde_json::json!({"enabled": true}));
     let sent = &fake.requests_to("POST /apps/shop/dynos")[0];
     assert_eq!(
         sent.json(),

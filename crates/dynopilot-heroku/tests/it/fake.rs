@@ -14,6 +14,7 @@ use dynopilot_core::{Clock, Timestamp};
 use dynopilot_heroku::{
     ApiKey, ClientConfig, HerokuClient, RequestBudget, RetryPolicy, ZeroJitter,
 };
+use futures_util::StreamExt;
 
 pub const KEY: &str = "hrku-TEST-SECRET-KEY-0042";
 
@@ -23,6 +24,8 @@ pub struct Scripted {
     status: u16,
     headers: Vec<(String, String)>,
     chunks: Vec<Vec<u8>>,
+    /// Keep the body open after the chunks instead of ending it.
+    hang: bool,
 }
 
 impl Scripted {
@@ -31,6 +34,7 @@ impl Scripted {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             chunks: vec![serde_json::to_vec(&value).unwrap()],
+            hang: false,
         }
     }
 
@@ -39,6 +43,7 @@ impl Scripted {
             status,
             headers: Vec::new(),
             chunks: vec![body.to_vec()],
+            hang: false,
         }
     }
 
@@ -47,11 +52,18 @@ impl Scripted {
             status,
             headers: Vec::new(),
             chunks: chunks.iter().map(|c| c.to_vec()).collect(),
+            hang: false,
         }
     }
 
     pub fn error(status: u16, id: &str, message: &str) -> Self {
         Scripted::json(status, serde_json::json!({"id": id, "message": message}))
+    }
+
+    /// The body stays open (silent) after its chunks, like a stalled log stream.
+    pub fn then_hang(mut self) -> Self {
+        self.hang = true;
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -158,9 +170,12 @@ async fn handle(
         .chunks
         .into_iter()
         .map(|c| Ok::<_, std::io::Error>(Bytes::from(c)));
-    builder
-        .body(Body::from_stream(futures_util::stream::iter(chunks)))
-        .unwrap()
+    let body = if scripted.hang {
+        Body::from_stream(futures_util::stream::iter(chunks).chain(futures_util::stream::pending()))
+    } else {
+        Body::from_stream(futures_util::stream::iter(chunks))
+    };
+    builder.body(body).unwrap()
 }
 
 /// Sleeps longer than this stay pending forever under [`RecordingClock`].
@@ -217,7 +232,11 @@ pub fn client_with(fake: &Fake, clock: &Arc<RecordingClock>, retry: RetryPolicy)
 
 /// A client for any base URL (e.g. one nobody listens on).
 pub fn client_at(base: &str, clock: &Arc<RecordingClock>, retry: RetryPolicy) -> HerokuClient {
-    let clock: Arc<dyn Clock> = Arc::clone(clock) as Arc<dyn Clock>;
+    client_on(base, Arc::clone(clock) as Arc<dyn Clock>, retry)
+}
+
+/// A client on any clock (e.g. `ManualClock`).
+pub fn client_on(base: &str, clock: Arc<dyn Clock>, retry: RetryPolicy) -> HerokuClient {
     let budget = Arc::new(RequestBudget::new(Arc::clone(&clock)));
     let config = ClientConfig {
         base_url: base.to_string(),

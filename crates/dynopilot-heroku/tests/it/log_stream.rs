@@ -156,3 +156,59 @@ async fn session_creation_failure_that_is_permanent_is_returned() {
         dynopilot_heroku::HerokuError::Forbidden { .. }
     ));
 }
+
+#[tokio::test]
+async fn silent_stream_is_abandoned_after_the_idle_timeout_and_reopened() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use dynopilot_core::{Clock, ManualClock, Timestamp};
+
+    let fake = Fake::start().await;
+    fake.push("POST /apps/shop/log-sessions", session(&fake, 1))
+        .push("POST /apps/shop/log-sessions", session(&fake, 2))
+        .push(
+            "GET /sessions/ls1",
+            Scripted::chunks(200, &[b"before\n"]).then_hang(),
+        )
+        .push(
+            "GET /sessions/ls2",
+            Scripted::chunks(200, &[b"after\n"]).then_hang(),
+        );
+    let clock = ManualClock::new(Timestamp::from_secs(1_000));
+    let c = crate::fake::client_on(&fake.base, Arc::new(clock.clone()), Default::default());
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let task = tokio::spawn({
+        let cancel = cancel.clone();
+        async move {
+            let create = LogSessionCreate {
+                tail: Some(true),
+                ..LogSessionCreate::default()
+            };
+            let opts = LogStreamOptions::default();
+            c.stream_logs("shop", create, &opts, &cancel, &mut |l: &str| {
+                tx.send(l.to_string()).unwrap();
+            })
+            .await
+        }
+    });
+    assert_eq!(rx.recv().await.unwrap(), "before");
+    // Nothing more arrives; time passes on the manual clock until the client gives up on the
+    // silent stream (30 s), backs off, and opens a new session.
+    let mut rounds = 0;
+    let second = loop {
+        rounds += 1;
+        assert!(rounds < 400, "no reconnect after {rounds} clock steps");
+        clock.advance(Duration::from_secs(5));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        if let Ok(line) = rx.try_recv() {
+            break line;
+        }
+    };
+    assert_eq!(second, "after");
+    assert!(clock.now().since(Timestamp::from_secs(1_000)) >= Duration::from_secs(30));
+    cancel.cancel();
+    assert_eq!(task.await.unwrap().unwrap(), StreamEnd::Cancelled);
+    assert_eq!(fake.requests_to("POST /apps/shop/log-sessions").len(), 2);
+}
