@@ -7,6 +7,7 @@
 //! - [`message`]: one message → a typed [`Message`] (router, memory, load, error, state, …).
 //! - [`encode`]: the inverse, for the simulator.
 
+pub mod corpus;
 pub mod encode;
 pub mod frame;
 pub mod line;
