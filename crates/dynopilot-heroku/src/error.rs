@@ -84,14 +84,20 @@ impl HerokuError {
 
     /// A transport failure, with any URL removed from the text.
     pub(crate) fn transport(err: reqwest::Error) -> HerokuError {
-        if err.is_decode() {
-            return HerokuError::Decode {
-                message: err.without_url().to_string(),
-            };
+        let is_decode = err.is_decode();
+        let err = err.without_url();
+        // reqwest's own text is terse ("error sending request"); the causes say why.
+        let mut message = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
         }
-        HerokuError::Transport {
-            message: err.without_url().to_string(),
+        if is_decode {
+            return HerokuError::Decode { message };
         }
+        HerokuError::Transport { message }
     }
 
     pub(crate) fn decode(err: impl fmt::Display) -> HerokuError {

@@ -1,1 +1,21 @@
-//! Heroku log parsing: Logplex drain framing, `heroku logs` lines and the message grammar.
+//! Heroku log parsing: Logplex drain framing, `heroku logs` lines, the message grammar, and
+//! the encoder that writes them back byte for byte. Parsing borrows from the input and does
+//! not allocate per field.
+//!
+//! - [`frame`]: drain bodies (octet-counted syslog frames) → [`Frame`]s plus [`FrameIssue`]s.
+//! - [`line`]: `TIMESTAMP SOURCE[PROCESS]: MESSAGE` lines → [`LogLine`]s.
+//! - [`message`]: one message → a typed [`Message`] (router, memory, load, error, state, …).
+//! - [`encode`]: the inverse, for the simulator.
+
+pub mod corpus;
+pub mod encode;
+pub mod frame;
+pub mod line;
+pub mod logfmt;
+pub mod message;
+pub mod syslog;
+pub mod timestamp;
+
+pub use frame::{DrainBody, Frame, FrameIssue, FrameIssueKind, MsgCountCheck, parse_body};
+pub use line::{LogLine, parse_line};
+pub use message::{Message, parse_message, parse_message_bytes};

@@ -1,6 +1,10 @@
 //! The `dynopilot` command line: argument parsing and wiring only; every capability lives in a
 //! library crate.
 
+mod analyze;
+
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -12,6 +16,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Summarise Heroku logs: drain captures or `heroku logs` output (auto-detected).
+    ///
+    /// Prints per-dyno memory and load, errors by code, request counts and latency percentiles
+    /// per process type, and a timeline of restarts, crashes, releases and scale changes.
+    Analyze {
+        /// Files to read; `-` reads standard input (e.g. `heroku logs --tail | dynopilot analyze -`).
+        #[arg(default_value = "-")]
+        files: Vec<PathBuf>,
+        /// Print one JSON object per log entry (NDJSON) instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the dyno size table dynopilot uses (memory, compute, price, R15 kill point).
     Sizes,
 }
@@ -19,6 +35,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Analyze { files, json } => analyze::run(&files, json, &mut analyze::stdout())?,
         Command::Sizes => print_sizes(),
     }
     Ok(())

@@ -202,4 +202,10 @@ async fn connection_refused_is_a_retryable_transport_error() {
         .unwrap_err();
     assert!(matches!(err, HerokuError::Transport { .. }), "{err:?}");
     assert!(err.is_retryable());
+    // The cause is kept, the URL is not.
+    assert!(!err.to_string().contains("127.0.0.1"), "{err}");
+    assert!(
+        err.to_string().len() > "could not reach Heroku: ".len() + 25,
+        "{err}"
+    );
 }

@@ -1,0 +1,166 @@
+//! The syslog header inside one drain frame, in the three layouts Heroku has used: the current
+//! `<PRI>1 TIME host SOURCE PROC - MSG`, the older one with the drain token as PROCID and no
+//! `host`, and the syslog-drain one with the drain token as HOSTNAME and an extra `-`.
+
+/// The header fields of one frame, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Header<'a> {
+    pub priority: u16,
+    pub timestamp: &'a str,
+    pub source: &'a str,
+    pub process: &'a str,
+    pub drain_token: Option<&'a str>,
+    pub message: &'a [u8],
+}
+
+/// Parses `<PRI>VERSION TIMESTAMP HOST APP PROCID MSGID [-] MSG`, tolerating Heroku's variants.
+pub fn parse_header(frame: &[u8]) -> Option<Header<'_>> {
+    let frame = trim_line_end(frame);
+    let (priority, rest) = read_priority(frame)?;
+    let mut cursor = Cursor { bytes: rest };
+    let timestamp = cursor.token()?;
+    let host = cursor.token()?;
+    let app = cursor.token()?;
+    let procid = cursor.token()?;
+    let msgid = cursor.token_or_end()?;
+    let (source, process, drain_token) = if is_drain_token(procid) {
+        // Older layout: `TIME heroku web.3 d.TOKEN - MSG` (no literal `host`).
+        (host, app, Some(procid))
+    } else if is_drain_token(host) {
+        (app, procid, Some(host))
+    } else {
+        (app, procid, None)
+    };
+    if msgid != "-" && drain_token.is_none() && host != "host" {
+        // Not a Heroku header at all: refuse rather than mislabel the fields.
+        return None;
+    }
+    // Heroku omits STRUCTURED-DATA; the syslog layout writes it as a NILVALUE `-`.
+    if cursor.bytes.starts_with(b"- ") || cursor.bytes == b"-" {
+        cursor.bytes = cursor.bytes.get(2..).unwrap_or_default();
+    }
+    Some(Header {
+        priority,
+        timestamp,
+        source,
+        process,
+        drain_token,
+        message: cursor.bytes,
+    })
+}
+
+/// Drain tokens look like `d.fc6b856b-3332-4546-93de-7d0ee272c3bd`.
+fn is_drain_token(token: &str) -> bool {
+    token.len() > 2 && token.starts_with("d.")
+}
+
+fn trim_line_end(frame: &[u8]) -> &[u8] {
+    let frame = frame.strip_suffix(b"\n").unwrap_or(frame);
+    frame.strip_suffix(b"\r").unwrap_or(frame)
+}
+
+/// Reads `<PRI>` and an optional version number, returning the bytes after the next space.
+fn read_priority(frame: &[u8]) -> Option<(u16, &[u8])> {
+    let rest = frame.strip_prefix(b"<")?;
+    let close = rest.iter().take(4).position(|&b| b == b'>')?;
+    let priority = parse_small(&rest[..close])?;
+    let after = &rest[close + 1..];
+    let version_len = after.iter().take_while(|b| b.is_ascii_digit()).count();
+    let after = after[version_len..].strip_prefix(b" ")?;
+    Some((priority, after))
+}
+
+fn parse_small(digits: &[u8]) -> Option<u16> {
+    if digits.is_empty() || digits.len() > 3 {
+        return None;
+    }
+    digits.iter().try_fold(0u16, |acc, &d| {
+        d.is_ascii_digit().then(|| acc * 10 + u16::from(d - b'0'))
+    })
+}
+
+/// Splits space-separated header tokens off the front of the frame.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    /// A non-empty ASCII token followed by a space.
+    fn token(&mut self) -> Option<&'a str> {
+        let end = memchr::memchr(b' ', self.bytes)?;
+        self.take(end, end + 1)
+    }
+
+    /// The last header token may end the frame (an empty message).
+    fn token_or_end(&mut self) -> Option<&'a str> {
+        match memchr::memchr(b' ', self.bytes) {
+            Some(end) => self.take(end, end + 1),
+            None => self.take(self.bytes.len(), self.bytes.len()),
+        }
+    }
+
+    fn take(&mut self, end: usize, skip: usize) -> Option<&'a str> {
+        let token = &self.bytes[..end];
+        if token.is_empty() || !token.is_ascii() {
+            return None;
+        }
+        self.bytes = &self.bytes[skip..];
+        std::str::from_utf8(token).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn current_layout() {
+        let h =
+            parse_header(b"<158>1 2020-01-08T22:33:57.353034+00:00 host heroku router - at=info\n")
+                .unwrap();
+        assert_eq!(h.priority, 158);
+        assert_eq!(h.timestamp, "2020-01-08T22:33:57.353034+00:00");
+        assert_eq!(
+            (h.source, h.process, h.drain_token),
+            ("heroku", "router", None)
+        );
+        assert_eq!(h.message, b"at=info");
+    }
+
+    #[test]
+    fn older_layout_with_token_as_procid() {
+        let h = parse_header(
+            b"<40>1 2012-11-30T06:45:29+00:00 heroku web.3 d.73ea7440-270a-435a-a0ea-adf50b4e5f5a - State changed from starting to up\n",
+        )
+        .unwrap();
+        assert_eq!((h.source, h.process), ("heroku", "web.3"));
+        assert_eq!(
+            h.drain_token,
+            Some("d.73ea7440-270a-435a-a0ea-adf50b4e5f5a")
+        );
+        assert_eq!(h.message, b"State changed from starting to up");
+    }
+
+    #[test]
+    fn syslog_layout_with_token_as_host_and_nil_structured_data() {
+        let h = parse_header(b"<172>1 2013-04-17T19:04:46+00:00 d.1234-drain heroku logplex - - Error L10 (output buffer overflow): 5 messages dropped")
+            .unwrap();
+        assert_eq!(
+            (h.source, h.process, h.drain_token),
+            ("heroku", "logplex", Some("d.1234-drain"))
+        );
+        assert_eq!(
+            h.message,
+            b"Error L10 (output buffer overflow): 5 messages dropped"
+        );
+    }
+
+    #[test]
+    fn empty_message_and_missing_fields() {
+        let h = parse_header(b"<190>1 2024-01-01T00:00:00+00:00 host app web.1 -\n").unwrap();
+        assert_eq!(h.message, b"");
+        assert!(parse_header(b"<190>1 2024-01-01T00:00:00+00:00 host app\n").is_none());
+        assert!(parse_header(b"190>1 x host app web.1 - m").is_none());
+        assert!(parse_header(b"<19000>1 x host app web.1 - m").is_none());
+    }
+}

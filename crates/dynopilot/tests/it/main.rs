@@ -1,0 +1,5 @@
+//! End-to-end tests of the `dynopilot` binary, run as a user would run it.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns may unwrap too
+
+mod analyze;
