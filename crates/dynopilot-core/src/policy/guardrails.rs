@@ -33,6 +33,10 @@ pub struct Guardrails<'a> {
     formation: BTreeMap<String, (u32, &'static DynoSize)>,
     restarts_in_hour: usize,
     restarted_now: BTreeSet<String>,
+    /// Per process type: dynos `up` and not restarted within the dyno cooldown.
+    healthy: BTreeMap<String, usize>,
+    /// Dynos restarted by dynopilot within the dyno cooldown (they may still look `up`).
+    recently_restarted: BTreeSet<String>,
 }
 
 impl<'a> Guardrails<'a> {
@@ -51,12 +55,35 @@ impl<'a> Guardrails<'a> {
                 Some((name.clone(), (f.quantity, DynoSize::lookup(&f.size).ok()?)))
             })
             .collect();
+        let horizon = config.guardrails.dyno_restart_cooldown.get();
+        let recently_restarted: BTreeSet<String> = state
+            .last_restart
+            .iter()
+            .filter(|(_, at)| now < at.plus(horizon))
+            .map(|(name, _)| name.clone())
+            .collect();
+        let healthy = observed
+            .process_types
+            .iter()
+            .map(|(name, pt)| {
+                let n = pt
+                    .dynos
+                    .iter()
+                    .filter(|(d, s)| {
+                        s.lifecycle == DynoLifecycle::Up && !recently_restarted.contains(*d)
+                    })
+                    .count();
+                (name.clone(), n)
+            })
+            .collect();
         Guardrails {
             config,
             observed,
             now,
             bounds,
             formation,
+            healthy,
+            recently_restarted,
             restarts_in_hour: state
                 .restarts_since(Timestamp::from_millis(now.as_millis() - HOUR_MS)),
             restarted_now: BTreeSet::new(),
@@ -73,7 +100,7 @@ impl<'a> Guardrails<'a> {
         self.cost_budget(action, &mut out);
         self.restart_budget(action, &mut out);
         self.dyno_cooldown(state, action, &mut out);
-        self.last_healthy(state, action, &mut out);
+        self.last_healthy(action, &mut out);
         out
     }
 
@@ -100,10 +127,24 @@ impl<'a> Guardrails<'a> {
                 }
             }
             Action::RestartDyno { dyno, .. } => {
+                if self.counts_as_healthy(dyno)
+                    && let Some(ty) = action.process_type()
+                    && let Some(n) = self.healthy.get_mut(ty)
+                {
+                    *n = n.saturating_sub(1);
+                }
                 self.restarted_now.insert(dyno.clone());
             }
             _ => {}
         }
+    }
+
+    fn counts_as_healthy(&self, dyno: &str) -> bool {
+        let is_up = self
+            .observed
+            .dyno(dyno)
+            .is_some_and(|d| d.lifecycle == DynoLifecycle::Up);
+        is_up && !self.recently_restarted.contains(dyno) && !self.restarted_now.contains(dyno)
     }
 
     fn deploy_freeze(&self, action: &Action, out: &mut Outcome) {
@@ -318,7 +359,7 @@ impl<'a> Guardrails<'a> {
         }
     }
 
-    fn last_healthy(&self, state: &PolicyState, action: &Action, out: &mut Outcome) {
+    fn last_healthy(&self, action: &Action, out: &mut Outcome) {
         let Action::RestartDyno { dyno, .. } = action else {
             return;
         };
@@ -328,30 +369,16 @@ impl<'a> Guardrails<'a> {
         let Some(ty) = action.process_type() else {
             return;
         };
-        let Some(pt) = self.observed.process_types.get(ty) else {
-            return;
-        };
-        let is_up = pt
-            .dynos
-            .get(dyno)
+        let is_up = self
+            .observed
+            .dyno(dyno)
             .is_some_and(|d| d.lifecycle == DynoLifecycle::Up);
         if !is_up {
             // Restarting a dyno that is not serving takes no capacity away.
             return;
         }
-        let horizon = self.config.guardrails.dyno_restart_cooldown.get();
-        let healthy_others = pt
-            .dynos
-            .iter()
-            .filter(|(name, d)| {
-                let recently_restarted = self.restarted_now.contains(*name)
-                    || state
-                        .last_restart
-                        .get(*name)
-                        .is_some_and(|at| self.now < at.plus(horizon));
-                *name != dyno && d.lifecycle == DynoLifecycle::Up && !recently_restarted
-            })
-            .count();
+        let healthy = self.healthy.get(ty).copied().unwrap_or(0);
+        let healthy_others = healthy.saturating_sub(usize::from(self.counts_as_healthy(dyno)));
         if healthy_others == 0 {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::LastHealthyDyno,

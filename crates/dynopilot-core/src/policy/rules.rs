@@ -84,13 +84,21 @@ pub fn propose(
 ) -> Vec<Proposal> {
     let mut out = Vec::new();
     for rule in &config.rules {
+        let patterns: Vec<CodePattern> = match &rule.condition {
+            Condition::Codes { codes, .. } => codes
+                .iter()
+                .filter_map(|c| CodePattern::parse(c).ok())
+                .collect(),
+            Condition::Metric { .. } => Vec::new(),
+        };
         for target in targets(rule, observed) {
             let label = target.label(&config.app);
             let key = format!("rule:{}:{label}", rule.name);
             if state.in_cooldown(&key, now) {
                 continue;
             }
-            let Some(reason) = condition_met(rule, &target, observed, &label, now) else {
+            let Some(reason) = condition_met(rule, &patterns, &target, observed, &label, now)
+            else {
                 continue;
             };
             for action in rule
@@ -160,6 +168,7 @@ fn targets<'a>(rule: &RuleConfig, observed: &'a ObservedState) -> Vec<Target<'a>
 
 fn condition_met(
     rule: &RuleConfig,
+    patterns: &[CodePattern],
     target: &Target<'_>,
     observed: &ObservedState,
     label: &str,
@@ -171,18 +180,14 @@ fn condition_met(
             at_least,
             window,
         } => {
-            let patterns: Vec<CodePattern> = codes
-                .iter()
-                .filter_map(|c| CodePattern::parse(c).ok())
-                .collect();
             let since = now.minus(window.get());
             let count = match target {
-                Target::Dyno(_, d) => count_dyno(d, &patterns, since, now),
-                Target::Type(_, pt) => count_type(pt, &patterns, since, now),
+                Target::Dyno(_, d) => count_dyno(d, patterns, since, now),
+                Target::Type(_, pt) => count_type(pt, patterns, since, now),
                 Target::App => observed
                     .process_types
                     .values()
-                    .map(|pt| count_type(pt, &patterns, since, now))
+                    .map(|pt| count_type(pt, patterns, since, now))
                     .sum(),
             };
             let count = u32::try_from(count).unwrap_or(u32::MAX);
