@@ -127,6 +127,12 @@ fn check_process_type(pt: &ProcessTypeConfig, pk: &str, v: &mut Validation) {
         positive(v, &key(&ck, "ttl"), c.ttl);
         positive(v, &key(&ck, "min_between_restarts"), c.min_between_restarts);
     }
+    if let Some(a) = &pt.autoscale {
+        a.validate(&key(pk, "autoscale"), v);
+    }
+    if let Some(vc) = &pt.vertical {
+        vc.validate(&key(pk, "vertical"), v);
+    }
     if let Some(e) = &pt.escalation {
         let ek = key(pk, "escalation");
         v.check(e.restarts >= 1, key(&ek, "restarts"), "must be at least 1");

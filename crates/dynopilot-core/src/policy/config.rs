@@ -63,6 +63,10 @@ pub struct ProcessTypeConfig {
     pub zombie: Option<ZombieConfig>,
     pub restart_counter: Option<RestartCounterConfig>,
     pub escalation: Option<EscalationConfig>,
+    /// Horizontal autoscaler (`algorithm = "target" | "streak" | "trend" | "queue"`).
+    pub autoscale: Option<crate::scaling::HorizontalConfig>,
+    /// Vertical scaler (size ladder).
+    pub vertical: Option<crate::scaling::VerticalConfig>,
 }
 
 /// What memory reading a threshold applies to.

@@ -21,7 +21,7 @@ use super::decision::{Action, Blocked, Decision, Reason, stable_id};
 use super::guardrails::Guardrails;
 use super::schedule;
 use super::state::{ObservedState, PolicyState, ProcessTypeState, RestartRecord, SetFormation};
-use super::{memory_guard, notify, restart_counter, rules, zombie};
+use super::{autoscale, memory_guard, notify, restart_counter, rules, zombie};
 
 /// A decision before guardrails: what a policy wants and the cooldowns it sets if let through.
 #[derive(Clone, Debug)]
@@ -75,6 +75,7 @@ pub fn evaluate(
         proposals.extend(memory_guard::propose(name, pt, obs, &state, size, now));
         proposals.extend(zombie::propose(pt, obs, &state, now));
         proposals.extend(restart_counter::propose(pt, obs, &state, now));
+        proposals.extend(autoscale::propose(name, pt, obs, &mut state, size, now));
         bounds.insert(name.clone(), b);
     }
     proposals.extend(rules::propose(config, observed, &state, now));
@@ -82,6 +83,8 @@ pub fn evaluate(
     // Two policies asking for the same thing (zombie and memory guard restarting one dyno) make
     // one decision; the first reason in sort order is kept.
     proposals.dedup_by(|later, first| later.action == first.action);
+    keep_one_formation_change_per_type(&mut proposals);
+    proposals.retain(|p| !awaiting_heroku(&p.action, &state, observed, now));
 
     let dry_run = config.guardrails.dry_run;
     let mut guard = Guardrails::new(config, observed, &state, &bounds, now);
@@ -108,6 +111,77 @@ pub fn evaluate(
         decision(config, action, reason, now, dry_run, Vec::new(), Vec::new())
     }));
     (decisions, state)
+}
+
+/// How long a formation change of ours may take to show up in observed state before policies
+/// may ask for another one (the executor reports failures separately).
+const PENDING_MS: i64 = 5 * 60_000;
+
+/// True when dynopilot already decided a formation change for this type that Heroku does not
+/// show yet: proposing again would double the action.
+fn awaiting_heroku(
+    action: &Action,
+    state: &PolicyState,
+    observed: &ObservedState,
+    now: Timestamp,
+) -> bool {
+    if !matches!(
+        action,
+        Action::ScaleFormation { .. } | Action::Resize { .. }
+    ) {
+        return false;
+    }
+    let Some(ty) = action.process_type() else {
+        return false;
+    };
+    let (Some(set), Some(seen)) = (
+        state.formations.get(ty),
+        observed
+            .process_types
+            .get(ty)
+            .and_then(|pt| pt.formation.as_ref()),
+    ) else {
+        return false;
+    };
+    let differs = set.quantity != seen.quantity || !set.size.eq_ignore_ascii_case(&seen.size);
+    differs && set.at > seen.updated_at && now.as_millis() - set.at.as_millis() < PENDING_MS
+}
+
+/// Several policies may want a different quantity (or size) for one process type in the same
+/// tick (schedule, autoscaler, a rule). Only one can be executed: keep the largest, so a
+/// scale-up is never lost to a scale-down; guardrails then bound it like any other.
+fn keep_one_formation_change_per_type(proposals: &mut Vec<Proposal>) {
+    let mut best: BTreeMap<(String, bool), (u64, usize)> = BTreeMap::new();
+    for (i, p) in proposals.iter().enumerate() {
+        let key_and_rank = match &p.action {
+            Action::ScaleFormation {
+                process_type, to, ..
+            } => Some(((process_type.clone(), false), u64::from(*to))),
+            Action::Resize {
+                process_type, to, ..
+            } => DynoSize::lookup(to)
+                .ok()
+                .map(|s| ((process_type.clone(), true), u64::from(s.memory_mb))),
+            _ => None,
+        };
+        if let Some((key, rank)) = key_and_rank {
+            let entry = best.entry(key).or_insert((rank, i));
+            if rank > entry.0 {
+                *entry = (rank, i);
+            }
+        }
+    }
+    let keep: std::collections::BTreeSet<usize> = best.values().map(|(_, i)| *i).collect();
+    let mut i = 0;
+    proposals.retain(|p| {
+        let formation_change = matches!(
+            p.action,
+            Action::ScaleFormation { .. } | Action::Resize { .. }
+        );
+        let kept = !formation_change || keep.contains(&i);
+        i += 1;
+        kept
+    });
 }
 
 fn decision(
@@ -158,8 +232,16 @@ fn record(state: &mut PolicyState, observed: &ObservedState, p: &Proposal, now: 
             .flat_map(|pt| pt.dynos.keys().cloned())
             .collect(),
         Action::ScaleFormation {
-            process_type, to, ..
+            process_type,
+            from,
+            to,
         } => {
+            let direction = if to > from {
+                &mut state.scaled_up_at
+            } else {
+                &mut state.scaled_down_at
+            };
+            direction.insert(process_type.clone(), now);
             let size = current_size(state, observed, process_type);
             state.formations.insert(
                 process_type.clone(),
@@ -281,6 +363,12 @@ fn detect_manual_changes(
         };
         let differs = f.quantity != set.quantity || !f.size.eq_ignore_ascii_case(&set.size);
         if f.updated_at > set.at && differs {
+            // The autoscaler's cooldowns count manual changes too.
+            if f.quantity > set.quantity {
+                state.scaled_up_at.insert(name.clone(), f.updated_at);
+            } else if f.quantity < set.quantity {
+                state.scaled_down_at.insert(name.clone(), f.updated_at);
+            }
             let until = f.updated_at.plus(hands_off.get());
             if until > now {
                 state.overrides.insert(name.clone(), until);

@@ -254,6 +254,15 @@ pub struct PolicyState {
     pub api_failures_seen: Option<Timestamp>,
     /// Consecutive evaluations per key (e.g. capped at max while breaching).
     pub streaks: BTreeMap<String, u32>,
+    /// When each process type's quantity last went up / down (ours or manual).
+    #[serde(with = "super::serde_ts::map")]
+    pub scaled_up_at: BTreeMap<String, Timestamp>,
+    #[serde(with = "super::serde_ts::map")]
+    pub scaled_down_at: BTreeMap<String, Timestamp>,
+    /// The horizontal algorithm's own state per process type.
+    pub autoscale: BTreeMap<String, crate::scaling::AlgoState>,
+    /// The vertical scaler's state per process type.
+    pub vertical: BTreeMap<String, crate::scaling::VerticalState>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

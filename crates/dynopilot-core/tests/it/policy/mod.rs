@@ -3,6 +3,7 @@
 // Helpers outside `#[test]` functions panic on malformed fixtures by design.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod autoscale;
 mod config;
 mod guardrails;
 mod harness;

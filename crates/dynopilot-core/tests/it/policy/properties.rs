@@ -72,6 +72,11 @@ fn config(dry_run: bool, scale_by: i32) -> Config {
             restarts: 2,
             ..EscalationConfig::default()
         }),
+        autoscale: None,
+        vertical: Some(dynopilot_core::scaling::VerticalConfig {
+            upscale_after: jiff::SignedDuration::from_secs(40),
+            ..Default::default()
+        }),
     };
     c.process_types.insert("web".into(), restarts.clone());
     c.process_types.insert("worker".into(), restarts);
