@@ -1,0 +1,2 @@
+//! Placeholder for the 24 h benchmark.
+fn main() {}
