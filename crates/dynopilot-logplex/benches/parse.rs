@@ -7,6 +7,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use dynopilot_logplex::corpus::{self, Corpus, CorpusConfig};
+use dynopilot_logplex::frame::{FrameReader, Step};
 use dynopilot_logplex::{Message, parse_body, parse_message_bytes};
 
 fn main() {
@@ -22,7 +23,7 @@ fn main() {
         mb(lines.len())
     );
     let scan = best_of(5, || memchr::memchr_iter(b'\n', &drain).count());
-    let frames_only = best_of(5, || parse_body(&drain).frames.len());
+    let frames_only = best_of(5, || frames_only(&drain));
     let full = best_of(5, || parse_drain(&drain));
     let text = best_of(5, || parse_text(&lines));
     report("memchr newline scan (drain bytes)", drain.len(), frames, scan);
@@ -52,10 +53,28 @@ fn build(target: usize) -> (Vec<u8>, Vec<u8>) {
     (drain, lines.into_bytes())
 }
 
-/// Parses every frame and classifies every message; returns a checksum so nothing is elided.
+/// Parses every frame and classifies every message, streaming as `analyze` and the drain
+/// endpoint do; returns a checksum so nothing is elided.
 fn parse_drain(body: &[u8]) -> usize {
-    let parsed = parse_body(body);
-    parsed.frames.iter().map(|f| weigh(&parse_message_bytes(f.source, f.process, f.message))).sum()
+    let mut reader = FrameReader::new(body);
+    let mut sum = 0;
+    while let Some(step) = reader.next_step(true) {
+        if let Step::Frame(f) = step {
+            sum += weigh(&parse_message_bytes(f.source, f.process, f.message));
+        }
+    }
+    sum
+}
+
+fn frames_only(body: &[u8]) -> usize {
+    let mut reader = FrameReader::new(body);
+    let mut sum = 0;
+    while let Some(step) = reader.next_step(true) {
+        if let Step::Frame(f) = step {
+            sum += f.message.len();
+        }
+    }
+    sum
 }
 
 fn parse_text(text: &[u8]) -> usize {

@@ -13,6 +13,7 @@ pub mod frame;
 pub mod line;
 pub mod logfmt;
 pub mod message;
+mod scan;
 pub mod syslog;
 pub mod timestamp;
 

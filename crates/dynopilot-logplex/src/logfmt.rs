@@ -1,6 +1,8 @@
 //! A borrowing logfmt scanner (`key=value key="quoted value" bare`), the grammar of router,
 //! runtime-metrics, add-on and l2met lines.
 
+use crate::scan;
+
 /// One `key=value` pair. `value` is `None` for a bare key and `Some("")` for `key=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pair<'a> {
@@ -24,7 +26,7 @@ pub fn pairs(text: &str) -> Pairs<'_> {
 impl<'a> Iterator for Pairs<'a> {
     type Item = Pair<'a>;
 
-    // Hand-rolled byte loops rather than `memchr`: keys and values are a few bytes long, and
+    // Word-at-a-time search rather than `memchr`: keys and values are a few bytes long, and
     // per-call overhead dominated the profile of router-line parsing.
     fn next(&mut self) -> Option<Pair<'a>> {
         let text = self.text;
@@ -33,10 +35,7 @@ impl<'a> Iterator for Pairs<'a> {
             .iter()
             .position(|&b| b != b' ')
             .map(|n| self.pos + n)?;
-        let key_end = bytes[start..]
-            .iter()
-            .position(|&b| b == b'=' || b == b' ')
-            .map_or(bytes.len(), |n| start + n);
+        let key_end = scan::find2(bytes, start, b'=', b' ').unwrap_or(bytes.len());
         let key = &text[start..key_end];
         if bytes.get(key_end) != Some(&b'=') {
             self.pos = key_end;
@@ -48,10 +47,7 @@ impl<'a> Iterator for Pairs<'a> {
             self.pos = next;
             return Some(Pair { key, value: Some(&text[value_start + 1..end]), quoted: true });
         }
-        let end = bytes[value_start..]
-            .iter()
-            .position(|&b| b == b' ')
-            .map_or(bytes.len(), |n| value_start + n);
+        let end = scan::find(bytes, value_start, b' ').unwrap_or(bytes.len());
         self.pos = end;
         Some(Pair { key, value: Some(&text[value_start..end]), quoted: false })
     }
@@ -61,12 +57,11 @@ impl<'a> Iterator for Pairs<'a> {
 /// runs to the end of the line. Returns (end of value, where scanning continues).
 fn closing_quote(bytes: &[u8], from: usize) -> (usize, usize) {
     let mut i = from;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'"' => return (i, i + 1),
-            b'\\' => i += 2,
-            _ => i += 1,
+    while let Some(at) = scan::find2(bytes, i, b'"', b'\\') {
+        if bytes[at] == b'"' {
+            return (at, at + 1);
         }
+        i = at + 2;
     }
     (bytes.len(), bytes.len())
 }

@@ -85,15 +85,15 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
-    /// A non-empty ASCII token followed by a space.
+    /// A non-empty UTF-8 token followed by a space.
     fn token(&mut self) -> Option<&'a str> {
-        let end = memchr::memchr(b' ', self.bytes)?;
+        let end = crate::scan::find(self.bytes, 0, b' ')?;
         self.take(end, end + 1)
     }
 
     /// The last header token may end the frame (an empty message).
     fn token_or_end(&mut self) -> Option<&'a str> {
-        match memchr::memchr(b' ', self.bytes) {
+        match crate::scan::find(self.bytes, 0, b' ') {
             Some(end) => self.take(end, end + 1),
             None => self.take(self.bytes.len(), self.bytes.len()),
         }
@@ -101,11 +101,12 @@ impl<'a> Cursor<'a> {
 
     fn take(&mut self, end: usize, skip: usize) -> Option<&'a str> {
         let token = &self.bytes[..end];
-        if token.is_empty() || !token.is_ascii() {
+        if token.is_empty() {
             return None;
         }
+        let token = std::str::from_utf8(token).ok()?;
         self.bytes = &self.bytes[skip..];
-        std::str::from_utf8(token).ok()
+        Some(token)
     }
 }
 

@@ -1,0 +1,25 @@
+//! Fuzzes `heroku logs` lines and the message grammar for every source and process kind.
+#![no_main]
+
+use dynopilot_logplex::{Message, parse_line, parse_message_bytes};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Some(line) = parse_line(data) {
+        let _ = parse_message_bytes(line.source, line.process, line.message);
+    }
+    for (source, process) in [
+        ("heroku", "router"),
+        ("heroku", "web.1"),
+        ("heroku", "logplex"),
+        ("app", "api"),
+        ("app", "web.1"),
+    ] {
+        if let Message::Scale(scale) = parse_message_bytes(source, process, data) {
+            let _ = scale.entries().count();
+        }
+        if let Message::L2met(line) = parse_message_bytes(source, process, data) {
+            let _ = line.metrics().count();
+        }
+    }
+});
