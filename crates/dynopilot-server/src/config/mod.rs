@@ -1,0 +1,1 @@
+//! The daemon configuration: the TOML file, environment overrides, validation and display.

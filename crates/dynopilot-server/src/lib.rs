@@ -1,0 +1,4 @@
+//! The dynopilot daemon as a library: configuration, ingest (drains, log sessions, stdin),
+//! fleet state, the policy runner and the executor. The `dynopilot` binary only wires it up.
+
+pub mod config;

@@ -1,0 +1,5 @@
+//! Integration tests of the daemon library.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] fns may unwrap too
+
+mod config;
