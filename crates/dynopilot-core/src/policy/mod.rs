@@ -14,6 +14,7 @@ pub mod guardrails;
 pub mod memory_guard;
 pub mod notify;
 pub mod restart_counter;
+pub mod rule_config;
 pub mod rules;
 pub mod schedule;
 mod serde_ts;
