@@ -26,10 +26,30 @@ fn main() {
     let frames_only = best_of(5, || frames_only(&drain));
     let full = best_of(5, || parse_drain(&drain));
     let text = best_of(5, || parse_text(&lines));
-    report("memchr newline scan (drain bytes)", drain.len(), frames, scan);
-    report("framing only: drain frames", drain.len(), frames, frames_only);
-    report("full parse: drain frames + messages", drain.len(), frames, full);
-    report("full parse: heroku logs lines + messages", lines.len(), frames, text);
+    report(
+        "memchr newline scan (drain bytes)",
+        drain.len(),
+        frames,
+        scan,
+    );
+    report(
+        "framing only: drain frames",
+        drain.len(),
+        frames,
+        frames_only,
+    );
+    report(
+        "full parse: drain frames + messages",
+        drain.len(),
+        frames,
+        full,
+    );
+    report(
+        "full parse: heroku logs lines + messages",
+        lines.len(),
+        frames,
+        text,
+    );
     println!(
         "full drain parse runs at {:.1}% of newline-scan speed ({:.1}x slower)",
         100.0 * scan / full,

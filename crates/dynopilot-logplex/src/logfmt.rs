@@ -39,17 +39,29 @@ impl<'a> Iterator for Pairs<'a> {
         let key = &text[start..key_end];
         if bytes.get(key_end) != Some(&b'=') {
             self.pos = key_end;
-            return Some(Pair { key, value: None, quoted: false });
+            return Some(Pair {
+                key,
+                value: None,
+                quoted: false,
+            });
         }
         let value_start = key_end + 1;
         if bytes.get(value_start) == Some(&b'"') {
             let (end, next) = closing_quote(bytes, value_start + 1);
             self.pos = next;
-            return Some(Pair { key, value: Some(&text[value_start + 1..end]), quoted: true });
+            return Some(Pair {
+                key,
+                value: Some(&text[value_start + 1..end]),
+                quoted: true,
+            });
         }
         let end = scan::find(bytes, value_start, b' ').unwrap_or(bytes.len());
         self.pos = end;
-        Some(Pair { key, value: Some(&text[value_start..end]), quoted: false })
+        Some(Pair {
+            key,
+            value: Some(&text[value_start..end]),
+            quoted: false,
+        })
     }
 }
 
@@ -97,7 +109,10 @@ fn parse_small_int(number: &str) -> Option<f64> {
     if b.len() > 15 || !b.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    Some(b.iter().fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0')) as f64)
+    Some(
+        b.iter()
+            .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0')) as f64,
+    )
 }
 
 #[cfg(test)]

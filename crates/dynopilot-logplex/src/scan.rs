@@ -43,7 +43,11 @@ pub fn find2(bytes: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
         }
         i += 8;
     }
-    bytes.get(i..)?.iter().position(|&c| c == a || c == b).map(|n| i + n)
+    bytes
+        .get(i..)?
+        .iter()
+        .position(|&c| c == a || c == b)
+        .map(|n| i + n)
 }
 
 #[cfg(test)]
