@@ -4,8 +4,16 @@
 //! that produces. Pure and deterministic: no I/O, no clock reads; time moves only in
 //! [`Model::advance_to`], so the same code runs in real time or as fast as the CPU allows.
 
+mod api;
 pub mod config;
+mod dyno;
+mod jobs;
+mod lifecycle;
+mod metrics;
 pub mod model;
+mod outbox;
+mod rng;
+mod router;
 pub mod sink;
 pub mod traffic;
 pub mod truth;

@@ -1,10 +1,24 @@
 //! Integration tests of the workload model: queueing theory, memory, lifecycle, logs.
 
-use dynopilot_core::Timestamp;
-use dynopilot_workload::{Model, WorkloadConfig};
+mod support;
 
-#[test]
-fn demo_config_builds_a_model() {
-    let model = Model::new(WorkloadConfig::demo(), Timestamp::from_secs(1_700_000_000)).unwrap();
-    assert_eq!(model.formation().len(), 2);
+mod smoke {
+    use dynopilot_core::Timestamp;
+    use dynopilot_workload::{Model, VecSink, WorkloadConfig};
+
+    #[test]
+    fn demo_runs_and_prints() {
+        let start = Timestamp::from_secs(1_700_000_000);
+        let mut model = Model::new(WorkloadConfig::demo(), start).unwrap();
+        let mut sink = VecSink::default();
+        model.advance_to(Timestamp::from_secs(1_700_000_000 + 120), &mut sink);
+        for l in sink.lines.iter().filter(|l| l.process != "router").take(40) {
+            println!("{}", l.to_line());
+        }
+        for l in sink.lines.iter().filter(|l| l.process == "router").take(5) {
+            println!("{}", l.to_line());
+        }
+        println!("{} lines", sink.lines.len());
+        println!("{:?}", model.dynos());
+    }
 }
