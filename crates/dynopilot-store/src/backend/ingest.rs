@@ -1,0 +1,296 @@
+//! Samples, rollups and retention: the write-heavy half of the store, generated per backend by
+//! `ingest!`. Rollup upserts merge in Rust inside the batch's transaction: insert if absent,
+//! otherwise read the row (locked), merge, and write it back.
+
+macro_rules! ingest {
+    ($store:ident, $db:ty, $backend:expr, begin = $begin:literal, lock = $lock:literal) => {
+        type DbTx = sqlx::Transaction<'static, $db>;
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        impl $store {
+            async fn write_batch_impl(&self, batch: &crate::Batch) -> Result<(), crate::StoreError> {
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                let q = |op| crate::StoreError::query($backend, op);
+                let mut tx = self.pool.begin_with($begin).await.map_err(q("begin a batch"))?;
+                for rollup in crate::rollup::coalesce(&batch.rollups) {
+                    upsert_rollup(&mut tx, &rollup).await?;
+                }
+                for sample in &batch.samples {
+                    insert_sample(&mut tx, sample).await?;
+                }
+                for e in &batch.events {
+                    sqlx::query(
+                        "INSERT INTO events (app, at, kind, message, detail) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(&e.app)
+                    .bind(e.at.as_millis())
+                    .bind(&e.kind)
+                    .bind(&e.message)
+                    .bind(e.detail.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(q("insert an event"))?;
+                }
+                tx.commit().await.map_err(q("commit a batch"))
+            }
+
+            async fn samples_impl(
+                &self,
+                app: &str,
+                filter: &crate::SampleFilter,
+                range: crate::TimeRange,
+            ) -> Result<Vec<crate::Sample>, crate::StoreError> {
+                use crate::SampleFilter as F;
+                let (sql, name) = match filter {
+                    F::Dyno(d) => (
+                        "SELECT app, dyno, instance_id, at, span_ms, sample_count, memory_total_mb, \
+                         memory_rss_mb, memory_swap_mb, memory_quota_mb, load_1m FROM samples \
+                         WHERE app = $1 AND at >= $2 AND at < $3 AND dyno = $4 ORDER BY at, dyno",
+                        Some(d),
+                    ),
+                    F::ProcessType(t) => (
+                        "SELECT app, dyno, instance_id, at, span_ms, sample_count, memory_total_mb, \
+                         memory_rss_mb, memory_swap_mb, memory_quota_mb, load_1m FROM samples \
+                         WHERE app = $1 AND at >= $2 AND at < $3 AND process_type = $4 \
+                         ORDER BY at, dyno",
+                        Some(t),
+                    ),
+                    F::AllDynos => (
+                        "SELECT app, dyno, instance_id, at, span_ms, sample_count, memory_total_mb, \
+                         memory_rss_mb, memory_swap_mb, memory_quota_mb, load_1m FROM samples \
+                         WHERE app = $1 AND at >= $2 AND at < $3 ORDER BY at, dyno",
+                        None,
+                    ),
+                };
+                let mut query = sqlx::query(sql)
+                    .bind(app)
+                    .bind(range.start.as_millis())
+                    .bind(range.end.as_millis());
+                if let Some(name) = name {
+                    query = query.bind(name);
+                }
+                let rows = query
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(crate::StoreError::query($backend, "read samples"))?;
+                rows.iter().map(sample_from_row).collect()
+            }
+
+            async fn rollups_impl(
+                &self,
+                app: &str,
+                process_type: &str,
+                range: crate::TimeRange,
+                step: std::time::Duration,
+            ) -> Result<Vec<crate::Rollup>, crate::StoreError> {
+                let step_ms = crate::rollup::step_millis(step)?;
+                let rows = sqlx::query(
+                    "SELECT app, process_type, minute, requests, status_1xx, status_2xx, \
+                     status_3xx, status_4xx, status_5xx, service_sketch, connect_sketch, errors \
+                     FROM rollups WHERE app = $1 AND process_type = $2 \
+                     AND minute >= $3 AND minute < $4 ORDER BY minute",
+                )
+                .bind(app)
+                .bind(process_type)
+                .bind(range.start.as_millis())
+                .bind(range.end.as_millis())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(crate::StoreError::query($backend, "read rollups"))?;
+                let rollups = rows.iter().map(rollup_from_row).collect::<Result<Vec<_>, _>>()?;
+                Ok(crate::rollup::merge_by_step(rollups, step_ms))
+            }
+
+            async fn prune_impl(
+                &self,
+                now: dynopilot_core::Timestamp,
+                retention: &crate::Retention,
+            ) -> Result<crate::PruneReport, crate::StoreError> {
+                let q = |op| crate::StoreError::query($backend, op);
+                let mut report = crate::PruneReport::default();
+                let mut tx = self.pool.begin_with($begin).await.map_err(q("begin a prune"))?;
+                report.samples_deleted = sqlx::query("DELETE FROM samples WHERE at < $1")
+                    .bind(now.minus(retention.raw).as_millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(q("delete old samples"))?
+                    .rows_affected();
+                report.rollups_deleted = sqlx::query("DELETE FROM rollups WHERE minute < $1")
+                    .bind(now.minus(retention.rollups).as_millis())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(q("delete old rollups"))?
+                    .rows_affected();
+                if let Some(cutoff) = retention.downsample_cutoff(now) {
+                    let rows = sqlx::query(
+                        "SELECT app, dyno, instance_id, at, span_ms, sample_count, memory_total_mb, \
+                         memory_rss_mb, memory_swap_mb, memory_quota_mb, load_1m FROM samples \
+                         WHERE span_ms = 0 AND at < $1",
+                    )
+                    .bind(cutoff.as_millis())
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(q("read samples to downsample"))?;
+                    let raw = rows.iter().map(sample_from_row).collect::<Result<Vec<_>, _>>()?;
+                    let rows = crate::retention::downsample(&raw);
+                    report.samples_downsampled =
+                        sqlx::query("DELETE FROM samples WHERE span_ms = 0 AND at < $1")
+                            .bind(cutoff.as_millis())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(q("delete downsampled samples"))?
+                            .rows_affected();
+                    for row in &rows {
+                        insert_sample(&mut tx, row).await?;
+                    }
+                    report.downsampled_rows = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+                }
+                tx.commit().await.map_err(q("commit a prune"))?;
+                Ok(report)
+            }
+        }
+
+        async fn insert_sample(tx: &mut DbTx, s: &crate::Sample) -> Result<(), crate::StoreError> {
+            sqlx::query(
+                "INSERT INTO samples (app, dyno, process_type, instance_id, at, span_ms, \
+                 sample_count, memory_total_mb, memory_rss_mb, memory_swap_mb, memory_quota_mb, \
+                 load_1m) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(&s.app)
+            .bind(&s.dyno)
+            .bind(s.process_type())
+            .bind(&s.instance_id)
+            .bind(s.at.as_millis())
+            .bind(crate::backend::duration_ms(s.span))
+            .bind(i64::from(s.count))
+            .bind(s.memory_total_mb)
+            .bind(s.memory_rss_mb)
+            .bind(s.memory_swap_mb)
+            .bind(s.memory_quota_mb)
+            .bind(s.load_1m)
+            .execute(&mut **tx)
+            .await
+            .map_err(crate::StoreError::query($backend, "insert a sample"))?;
+            Ok(())
+        }
+
+        fn sample_from_row(row: &DbRow) -> Result<crate::Sample, crate::StoreError> {
+            use sqlx::Row;
+            let read = || -> Result<crate::Sample, sqlx::Error> {
+                Ok(crate::Sample {
+                    app: row.try_get("app")?,
+                    dyno: row.try_get("dyno")?,
+                    instance_id: row.try_get("instance_id")?,
+                    at: dynopilot_core::Timestamp::from_millis(row.try_get("at")?),
+                    span: std::time::Duration::from_millis(crate::backend::to_u64(
+                        row.try_get("span_ms")?,
+                    )),
+                    count: u32::try_from(row.try_get::<i64, _>("sample_count")?).unwrap_or(0),
+                    memory_total_mb: row.try_get("memory_total_mb")?,
+                    memory_rss_mb: row.try_get("memory_rss_mb")?,
+                    memory_swap_mb: row.try_get("memory_swap_mb")?,
+                    memory_quota_mb: row.try_get("memory_quota_mb")?,
+                    load_1m: row.try_get("load_1m")?,
+                })
+            };
+            read().map_err(|e| crate::StoreError::corrupt("samples", e))
+        }
+
+        /// Inserts `r`, or merges it into the row already there for its minute.
+        async fn upsert_rollup(tx: &mut DbTx, r: &crate::Rollup) -> Result<(), crate::StoreError> {
+            let q = |op| crate::StoreError::query($backend, op);
+            let inserted = bind_rollup(
+                sqlx::query(
+                    "INSERT INTO rollups (app, process_type, minute, requests, status_1xx, \
+                     status_2xx, status_3xx, status_4xx, status_5xx, service_sketch, \
+                     connect_sketch, errors) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+                     $11, $12) ON CONFLICT (app, process_type, minute) DO NOTHING",
+                ),
+                r,
+            )
+            .execute(&mut **tx)
+            .await
+            .map_err(q("insert a rollup"))?
+            .rows_affected();
+            if inserted == 1 {
+                return Ok(());
+            }
+            let row = sqlx::query(concat!(
+                "SELECT app, process_type, minute, requests, status_1xx, status_2xx, status_3xx, \
+                 status_4xx, status_5xx, service_sketch, connect_sketch, errors FROM rollups \
+                 WHERE app = $1 AND process_type = $2 AND minute = $3",
+                $lock
+            ))
+            .bind(&r.app)
+            .bind(&r.process_type)
+            .bind(r.minute.as_millis())
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(q("read a rollup to merge"))?;
+            let mut merged = rollup_from_row(&row)?;
+            merged.merge(r);
+            bind_rollup(
+                sqlx::query(
+                    "UPDATE rollups SET requests = $4, status_1xx = $5, status_2xx = $6, \
+                     status_3xx = $7, status_4xx = $8, status_5xx = $9, service_sketch = $10, \
+                     connect_sketch = $11, errors = $12 \
+                     WHERE app = $1 AND process_type = $2 AND minute = $3",
+                ),
+                &merged,
+            )
+            .execute(&mut **tx)
+            .await
+            .map_err(q("update a rollup"))?;
+            Ok(())
+        }
+
+        /// Binds $1..$12 in the column order of the rollups table.
+        fn bind_rollup<'q>(
+            query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
+            r: &crate::Rollup,
+        ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments> {
+            let mut query = query
+                .bind(r.app.clone())
+                .bind(r.process_type.clone())
+                .bind(r.minute.as_millis())
+                .bind(crate::backend::to_i64(r.requests));
+            for n in r.status {
+                query = query.bind(crate::backend::to_i64(n));
+            }
+            query
+                .bind(r.service.to_bytes())
+                .bind(r.connect.to_bytes())
+                .bind(r.errors_json())
+        }
+
+        fn rollup_from_row(row: &DbRow) -> Result<crate::Rollup, crate::StoreError> {
+            use sqlx::Row;
+            let get = |e: sqlx::Error| crate::StoreError::corrupt("rollups", e);
+            let count = |col: &str| -> Result<u64, crate::StoreError> {
+                row.try_get::<i64, _>(col).map(crate::backend::to_u64).map_err(get)
+            };
+            let service: Vec<u8> = row.try_get("service_sketch").map_err(get)?;
+            let connect: Vec<u8> = row.try_get("connect_sketch").map_err(get)?;
+            let errors: String = row.try_get("errors").map_err(get)?;
+            Ok(crate::Rollup {
+                app: row.try_get("app").map_err(get)?,
+                process_type: row.try_get("process_type").map_err(get)?,
+                minute: dynopilot_core::Timestamp::from_millis(row.try_get("minute").map_err(get)?),
+                requests: count("requests")?,
+                status: [
+                    count("status_1xx")?,
+                    count("status_2xx")?,
+                    count("status_3xx")?,
+                    count("status_4xx")?,
+                    count("status_5xx")?,
+                ],
+                service: crate::Rollup::parse_sketch(&service)?,
+                connect: crate::Rollup::parse_sketch(&connect)?,
+                errors: crate::Rollup::parse_errors(&errors)?,
+            })
+        }
+    };
+}

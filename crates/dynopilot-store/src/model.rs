@@ -1,0 +1,221 @@
+//! The rows the store keeps, as plain Rust values: samples, decisions, actions, events, policy
+//! state, the time ranges queries take and the `Batch` that ingest writes in one transaction.
+
+use std::time::Duration;
+
+use dynopilot_core::Timestamp;
+use dynopilot_core::policy::decision::Decision;
+use serde_json::Value;
+
+use crate::rollup::Rollup;
+
+/// A half-open time range `[start, end)`: `start` is included, `end` is not, so consecutive
+/// ranges never count a row twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeRange {
+    pub start: Timestamp,
+    pub end: Timestamp,
+}
+
+impl TimeRange {
+    pub fn new(start: Timestamp, end: Timestamp) -> Self {
+        TimeRange { start, end }
+    }
+
+    /// The `d` leading up to (and excluding) `end`.
+    pub fn last(d: Duration, end: Timestamp) -> Self {
+        TimeRange {
+            start: end.minus(d),
+            end,
+        }
+    }
+
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.start <= t && t < self.end
+    }
+}
+
+/// One runtime-metrics reading of one dyno (Heroku's `sample#memory_total=…` lines).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    pub app: String,
+    /// `web.1` or a Fir name; the process type is derived from it.
+    pub dyno: String,
+    /// Heroku's dyno id (`dyno=heroku.1234.abcd…`), which changes on every restart.
+    pub instance_id: Option<String>,
+    pub at: Timestamp,
+    pub memory_total_mb: Option<f64>,
+    pub memory_rss_mb: Option<f64>,
+    pub memory_swap_mb: Option<f64>,
+    pub memory_quota_mb: Option<f64>,
+    pub load_1m: Option<f64>,
+    /// Zero for a raw sample; the window length for a downsampled row starting at `at`.
+    pub span: Duration,
+    /// How many raw samples this row stands for (1 for a raw sample).
+    pub count: u32,
+}
+
+impl Sample {
+    /// A raw sample with no measurements yet; fill in the fields that the log line carried.
+    pub fn new(app: &str, dyno: &str, at: Timestamp) -> Self {
+        Sample {
+            app: app.to_owned(),
+            dyno: dyno.to_owned(),
+            instance_id: None,
+            at,
+            memory_total_mb: None,
+            memory_rss_mb: None,
+            memory_swap_mb: None,
+            memory_quota_mb: None,
+            load_1m: None,
+            span: Duration::ZERO,
+            count: 1,
+        }
+    }
+
+    /// `web` for `web.1` and `web-848cd4f64d-pvpr2`; the whole name when it is not a dyno name.
+    pub fn process_type(&self) -> &str {
+        dynopilot_core::names::split_dyno_name(&self.dyno).map_or(self.dyno.as_str(), |(t, _)| t)
+    }
+}
+
+/// Which dynos a sample query covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SampleFilter {
+    Dyno(String),
+    ProcessType(String),
+    AllDynos,
+}
+
+/// A decision as the journal keeps it. The full decision is JSON so that the store does not
+/// depend on the Rust shape of `dynopilot_core::policy::Decision`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DecisionRecord {
+    /// Deterministic: the same inputs give the same id, so inserting twice is harmless.
+    pub id: String,
+    pub app: String,
+    pub at: Timestamp,
+    /// The action's type tag (`scale_formation`, `restart_dyno`, …).
+    pub kind: String,
+    pub executed: bool,
+    pub dry_run: bool,
+    /// Human-readable reason, as the dashboard shows it.
+    pub reason: String,
+    pub decision: Value,
+}
+
+impl DecisionRecord {
+    /// The journal row for a core decision.
+    pub fn from_decision(decision: &Decision) -> Result<Self, serde_json::Error> {
+        let json = serde_json::to_value(decision)?;
+        let kind = action_kind(&json).to_owned();
+        Ok(DecisionRecord {
+            id: decision.id.clone(),
+            app: decision.app.clone(),
+            at: decision.at,
+            kind,
+            executed: decision.executed,
+            dry_run: decision.dry_run,
+            reason: decision.reason.to_string(),
+            decision: json,
+        })
+    }
+}
+
+/// The action's serde type tag, read from the JSON so new action kinds need no change here.
+fn action_kind(json: &Value) -> &str {
+    json.get("action")
+        .and_then(|a| a.get("type"))
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+}
+
+/// How one attempt at carrying out a decision ended (or that it is under way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ActionOutcome {
+    /// Recorded before the Heroku call, so a crash mid-call is visible after restart.
+    Started,
+    Ok,
+    Failed,
+    Skipped,
+}
+
+impl ActionOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionOutcome::Started => "started",
+            ActionOutcome::Ok => "ok",
+            ActionOutcome::Failed => "failed",
+            ActionOutcome::Skipped => "skipped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "started" => ActionOutcome::Started,
+            "ok" => ActionOutcome::Ok,
+            "failed" => ActionOutcome::Failed,
+            "skipped" => ActionOutcome::Skipped,
+            _ => return None,
+        })
+    }
+
+    /// Ok and skipped are final: the executor must never carry the decision out again.
+    pub fn is_complete(self) -> bool {
+        matches!(self, ActionOutcome::Ok | ActionOutcome::Skipped)
+    }
+}
+
+/// One attempt at a decision; `(decision_id, attempt)` is unique and re-recording updates it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActionRecord {
+    pub decision_id: String,
+    pub attempt: u32,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub outcome: ActionOutcome,
+    pub error: Option<String>,
+}
+
+/// Something worth showing on the dashboard timeline (a dyno crashed, a release, a warning).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub app: String,
+    pub at: Timestamp,
+    pub kind: String,
+    pub message: String,
+    pub detail: Value,
+}
+
+/// The policy engine's state for one app (cooldowns, counters, streaks) as JSON.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyStateRecord {
+    pub app: String,
+    pub updated_at: Timestamp,
+    pub state: Value,
+}
+
+/// What ingest hands to the store in one transaction.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Batch {
+    pub samples: Vec<Sample>,
+    pub rollups: Vec<Rollup>,
+    pub events: Vec<Event>,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.samples.len() + self.rollups.len() + self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends `other`, keeping order within each kind.
+    pub fn append(&mut self, other: Batch) {
+        self.samples.extend(other.samples);
+        self.rollups.extend(other.rollups);
+        self.events.extend(other.events);
+    }
+}

@@ -1,0 +1,114 @@
+//! The `Store` trait every backend implements, and `open(url)`, which picks the backend by the
+//! URL's scheme. The trait is object-safe (`Arc<dyn Store>`): methods return boxed futures.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dynopilot_core::Timestamp;
+use serde_json::Value;
+
+use crate::error::{Backend, StoreError};
+use crate::model::{
+    ActionRecord, Batch, DecisionRecord, Event, PolicyStateRecord, Sample, SampleFilter, TimeRange,
+};
+use crate::retention::{PruneReport, Retention};
+use crate::rollup::Rollup;
+
+/// The future every store method returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// Persistence for samples, rollups, the decision journal, actions, events and policy state.
+///
+/// Ranges are half-open (`start` included, `end` excluded). List queries of the journal return
+/// newest first.
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Writes samples, rollups (merged into existing minutes) and events in one transaction.
+    fn write_batch<'a>(&'a self, batch: &'a Batch) -> StoreFuture<'a, ()>;
+
+    /// Samples of `app` matching `filter` in `range`, oldest first.
+    fn samples<'a>(
+        &'a self,
+        app: &'a str,
+        filter: &'a SampleFilter,
+        range: TimeRange,
+    ) -> StoreFuture<'a, Vec<Sample>>;
+
+    /// Rollups of one process type in `range`, merged into `step` buckets (whole minutes,
+    /// aligned to the epoch), oldest first. Buckets with no traffic are absent.
+    fn rollups<'a>(
+        &'a self,
+        app: &'a str,
+        process_type: &'a str,
+        range: TimeRange,
+        step: Duration,
+    ) -> StoreFuture<'a, Vec<Rollup>>;
+
+    /// Journals a decision; returns false when its id was already there (nothing changes).
+    fn insert_decision<'a>(&'a self, decision: &'a DecisionRecord) -> StoreFuture<'a, bool>;
+
+    fn decisions<'a>(
+        &'a self,
+        app: &'a str,
+        range: TimeRange,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<DecisionRecord>>;
+
+    /// Inserts or updates the attempt `(decision_id, attempt)`. The decision must exist.
+    fn record_action<'a>(&'a self, action: &'a ActionRecord) -> StoreFuture<'a, ()>;
+
+    /// Actions of `app`'s decisions that started in `range`, newest first.
+    fn actions<'a>(
+        &'a self,
+        app: &'a str,
+        range: TimeRange,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<ActionRecord>>;
+
+    /// Ids of `app`'s decisions with an attempt that ended ok or skipped: never repeat these.
+    fn completed_decision_ids<'a>(&'a self, app: &'a str) -> StoreFuture<'a, HashSet<String>>;
+
+    fn events<'a>(
+        &'a self,
+        app: &'a str,
+        range: TimeRange,
+        limit: u32,
+    ) -> StoreFuture<'a, Vec<Event>>;
+
+    /// Replaces `app`'s policy state.
+    fn put_policy_state<'a>(
+        &'a self,
+        app: &'a str,
+        updated_at: Timestamp,
+        state: &'a Value,
+    ) -> StoreFuture<'a, ()>;
+
+    fn policy_state<'a>(&'a self, app: &'a str) -> StoreFuture<'a, Option<PolicyStateRecord>>;
+
+    /// Applies `retention` as of `now`; see the `retention` module for exactly what it does.
+    fn prune<'a>(
+        &'a self,
+        now: Timestamp,
+        retention: &'a Retention,
+    ) -> StoreFuture<'a, PruneReport>;
+
+    /// Waits for in-flight queries and closes the connections.
+    fn close(&self) -> StoreFuture<'_, ()>;
+}
+
+/// Opens (creating and migrating if needed) the store at `url`:
+/// `sqlite://path/to/file.db`, `sqlite::memory:`, or `postgres://…` / `postgresql://…`.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let scheme = url.split(':').next().unwrap_or_default();
+    match scheme {
+        "sqlite" => Ok(Arc::new(crate::sqlite::SqliteStore::open(url).await?)),
+        "postgres" | "postgresql" => Ok(Arc::new(crate::postgres::PostgresStore::open(url).await?)),
+        _ => Err(StoreError::UnsupportedUrl {
+            scheme: scheme.to_owned(),
+        }),
+    }
+}

@@ -1,0 +1,29 @@
+//! The store conformance suite: every piece is an `async fn(Arc<dyn Store>)` written once and
+//! run against in-memory SQLite, file SQLite and Postgres by the `conformance!` macro.
+
+mod ingest;
+mod journal;
+
+use dynopilot_core::Timestamp;
+
+pub use ingest::*;
+pub use journal::*;
+
+crate::support::conformance!(
+    decision_insert_is_idempotent,
+    decision_record_from_core_decision_round_trips,
+    journal_lists_are_newest_first_limited_and_half_open,
+    completed_decisions_are_those_ended_ok_or_skipped,
+    actions_need_a_journaled_decision,
+    policy_state_round_trips_per_app,
+    rollups_merge_counts_and_sketches_across_batches,
+    rollup_steps_merge_minutes_within_the_range,
+    sample_queries_filter_by_dyno_and_process_type_half_open,
+    prune_deletes_old_rows_and_downsamples,
+    concurrent_batches_lose_nothing,
+);
+
+/// A fixed base time (2024-01-01T00:00:00Z) plus `s` seconds.
+pub fn t(s: i64) -> Timestamp {
+    Timestamp::from_millis(1_704_067_200_000 + s * 1000)
+}
