@@ -1,0 +1,1 @@
+//! Integration tests: the real Heroku client against the simulator over loopback.
