@@ -1,0 +1,278 @@
+//! The Platform API server: routes, and the middleware every Heroku response goes through
+//! (`Request-Id`, bearer auth, `Accept` version, the per-token rate limit and
+//! `RateLimit-Remaining`, the action history).
+
+mod account;
+mod dynos;
+pub mod error;
+mod formation;
+mod logs;
+pub mod range;
+mod views;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use dynopilot_core::Clock;
+use serde::Serialize;
+
+use crate::drain::DrainConfig;
+use crate::log_session::SessionConfig;
+use crate::rendezvous::Rendezvous;
+use crate::world::{Action, SimApp, World};
+use error::ApiError;
+use range::{Key, RangeSpec};
+
+/// Largest request body accepted; bigger ones get `413`.
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Everything a handler needs.
+pub struct Shared {
+    pub world: Arc<Mutex<World>>,
+    pub clock: Arc<dyn Clock>,
+    pub base_url: String,
+    pub rendezvous: Arc<Rendezvous>,
+    pub rendezvous_addr: SocketAddr,
+    pub drain: DrainConfig,
+    pub session: SessionConfig,
+    /// Fires on shutdown; ends tailing log sessions.
+    pub cancel: tokio_util::sync::CancellationToken,
+}
+
+impl Shared {
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.world.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+pub type SimState = Arc<Shared>;
+
+/// Who is calling (set by the auth middleware).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub account_id: String,
+    pub email: String,
+}
+
+/// The Platform API routes plus the log-session stream (which carries its own secret).
+pub fn router(state: SimState) -> Router {
+    let api = Router::new()
+        .route("/account", get(account::account))
+        .route("/account/rate-limits", get(account::rate_limits))
+        .route("/apps", get(account::apps_list))
+        .route("/apps/{app}", get(account::app_info))
+        .route("/apps/{app}/features", get(account::features_list))
+        .route(
+            "/apps/{app}/features/{name}",
+            get(account::feature_info).patch(account::feature_update),
+        )
+        .route("/apps/{app}/releases", get(account::releases_list))
+        .route("/dyno-sizes", get(account::dyno_sizes))
+        .route("/apps/{app}/available-dyno-sizes", get(account::dyno_sizes))
+        .route(
+            "/apps/{app}/formation",
+            get(formation::list).patch(formation::batch_update),
+        )
+        .route(
+            "/apps/{app}/formation/{ptype}",
+            get(formation::info).patch(formation::update),
+        )
+        .route(
+            "/apps/{app}/dynos",
+            get(dynos::list)
+                .post(dynos::create)
+                .delete(dynos::restart_all),
+        )
+        .route(
+            "/apps/{app}/dynos/{dyno}",
+            get(dynos::info).delete(dynos::restart),
+        )
+        .route("/apps/{app}/dynos/{dyno}/actions/stop", post(dynos::stop))
+        .route(
+            "/apps/{app}/formations/{ptype}",
+            delete(dynos::restart_type),
+        )
+        .route(
+            "/apps/{app}/formations/{ptype}/actions/stop",
+            post(dynos::stop_type),
+        )
+        .route("/apps/{app}/log-sessions", post(logs::session_create))
+        .route(
+            "/apps/{app}/log-drains",
+            get(logs::drains_list).post(logs::drain_add),
+        )
+        .route(
+            "/apps/{app}/log-drains/{drain}",
+            get(logs::drain_info).delete(logs::drain_remove),
+        )
+        .fallback(|| async { ApiError::not_found("resource") })
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            platform_api,
+        ));
+    Router::new()
+        .route("/sessions/{id}", get(crate::log_session::stream))
+        .merge(api)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+async fn request_id(request: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut response = next.run(request).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("request-id", value);
+    }
+    response
+}
+
+/// Auth, version check, rate limit and action history around every API route.
+async fn platform_api(State(state): State<SimState>, mut request: Request, next: Next) -> Response {
+    let token = match bearer(request.headers()) {
+        Ok(token) => token,
+        Err(err) => return err.into_response(),
+    };
+    if let Err(err) = check_accept(request.headers()) {
+        return err.into_response();
+    }
+    let now = state.clock.now();
+    let free = request.uri().path() == "/account/rate-limits";
+    let (caller, remaining) = {
+        let mut world = state.world();
+        let Some(account) = world.account_by_token(&token) else {
+            return ApiError::invalid_credentials().into_response();
+        };
+        let caller = Caller {
+            account_id: account.id.clone(),
+            email: account.email.clone(),
+        };
+        let remaining = if free {
+            Some(world.limiter.remaining(&token, now))
+        } else {
+            world.limiter.take(&token, now)
+        };
+        (caller, remaining)
+    };
+    let Some(remaining) = remaining else {
+        let mut response = ApiError::rate_limited().into_response();
+        response
+            .headers_mut()
+            .insert("ratelimit-remaining", HeaderValue::from(0u32));
+        return response;
+    };
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    request.extensions_mut().insert(caller.clone());
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert("ratelimit-remaining", HeaderValue::from(remaining));
+    if method != Method::GET {
+        state.world().actions.push(Action {
+            at: now,
+            account_email: caller.email,
+            method: method.to_string(),
+            path,
+            status: response.status().as_u16(),
+        });
+    }
+    response
+}
+
+fn bearer(headers: &HeaderMap) -> Result<String, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(ApiError::unauthorized)?;
+    let (scheme, token) = value
+        .trim()
+        .split_once(' ')
+        .ok_or_else(ApiError::unauthorized)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::unauthorized());
+    }
+    Ok(token.trim().to_string())
+}
+
+/// Only API v3 (and its `3.x` variants) exists; other `vnd.heroku+json` versions are refused.
+/// A missing or generic `Accept` is let through.
+fn check_accept(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    if !accept.contains("application/vnd.heroku+json") {
+        return Ok(());
+    }
+    let version = accept
+        .split(';')
+        .filter_map(|p| p.trim().strip_prefix("version="))
+        .next();
+    match version {
+        Some(v) if v == "3" || v.starts_with("3.") => Ok(()),
+        _ => Err(ApiError::bad_request(
+            "Please specify a version along with Heroku's API MIME type. For example, `Accept: application/vnd.heroku+json; version=3`.",
+        )),
+    }
+}
+
+/// Finds the caller's app by id or name: 404 when it does not exist, 403 when it belongs to
+/// another account.
+pub fn app_mut<'w>(
+    world: &'w mut World,
+    caller: &Caller,
+    key: &str,
+) -> Result<&'w mut SimApp, ApiError> {
+    let index = world
+        .app_index(key)
+        .ok_or_else(|| ApiError::not_found("app"))?;
+    let app = &mut world.apps[index];
+    if app.owner_id != caller.account_id {
+        return Err(ApiError::forbidden(format!(
+            "You do not have access to the app {}.",
+            app.name
+        )));
+    }
+    Ok(app)
+}
+
+/// A JSON response with a status.
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    (status, axum::Json(value)).into_response()
+}
+
+/// A list response honouring `Range` over `fields` (the first is the default).
+pub fn list<T: Serialize>(
+    headers: &HeaderMap,
+    fields: &[&str],
+    items: Vec<T>,
+    key: impl Fn(&T, &str) -> Key,
+) -> Result<Response, ApiError> {
+    let spec = match headers.get(header::RANGE).map(|v| v.to_str()) {
+        Some(Ok(text)) => range::parse(text, fields)?,
+        Some(Err(_)) => return Err(ApiError::bad_request("Invalid `Range` header.")),
+        None => RangeSpec::default_for(fields.first().copied().unwrap_or("id")),
+    };
+    let field = spec.field.clone();
+    let page = range::paginate(items, &spec, |t| key(t, &field));
+    let mut response = json(page.status, &page.items);
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&fields.join(", ")) {
+        headers.insert("accept-ranges", v);
+    }
+    for (name, value) in [
+        ("content-range", page.content_range),
+        ("next-range", page.next_range),
+    ] {
+        if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(name, v);
+        }
+    }
+    Ok(response)
+}

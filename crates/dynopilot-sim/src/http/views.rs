@@ -1,0 +1,207 @@
+//! World objects rendered as the Platform API's JSON shapes (the client crate's wire types, so
+//! both sides agree on field names).
+
+use dynopilot_core::{DynoSize, Generation, Timestamp};
+use dynopilot_heroku::wire::{
+    self, AppFeature, AppOwner, AppRef, DynoSizeCost, DynoSizeInfo, DynoSizeRef, Formation,
+    LogDrain, NamedRef, ReleaseRef, ReleaseUser,
+};
+
+use crate::world::{
+    Account, Drain, DynoView, Feature, FormationView, OneOff, ReleaseRecord, SimApp,
+};
+
+fn t(ts: Timestamp) -> Option<jiff::Timestamp> {
+    Some(ts.to_jiff())
+}
+
+fn named(name: &str) -> Option<NamedRef> {
+    Some(NamedRef {
+        id: Some(stable_id(name)),
+        name: Some(name.to_string()),
+    })
+}
+
+/// A uuid-shaped id derived from a name, so sizes and regions keep their ids across runs.
+pub fn stable_id(name: &str) -> String {
+    // FNV-1a, twice with different offsets, is plenty for a handful of names.
+    let hash = |offset: u64| {
+        name.bytes().fold(offset, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    };
+    let v =
+        (u128::from(hash(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(hash(0x8422_2325_cbf2_9ce4));
+    uuid::Uuid::from_u128(v).to_string()
+}
+
+pub fn account(a: &Account) -> wire::Account {
+    wire::Account {
+        id: a.id.clone(),
+        email: a.email.clone(),
+        name: None,
+        verified: Some(true),
+        two_factor_authentication: Some(false),
+        suspended_at: None,
+        delinquent_at: None,
+        created_at: t(a.created_at),
+        updated_at: t(a.created_at),
+    }
+}
+
+pub fn app_ref(app: &SimApp) -> AppRef {
+    AppRef {
+        id: app.id.clone(),
+        name: app.name.clone(),
+    }
+}
+
+pub fn app(app: &SimApp, owner_email: &str) -> wire::App {
+    wire::App {
+        id: app.id.clone(),
+        name: app.name.clone(),
+        generation: named("cedar"),
+        maintenance: Some(false),
+        owner: Some(AppOwner {
+            id: app.owner_id.clone(),
+            email: Some(owner_email.to_string()),
+        }),
+        region: named(&app.region),
+        stack: named(&app.stack),
+        space: None,
+        team: None,
+        web_url: Some(format!("https://{}.herokuapp.com/", app.name)),
+        released_at: app.releases.last().and_then(|r| t(r.created_at)),
+        created_at: t(app.created_at),
+        updated_at: t(app.updated_at),
+    }
+}
+
+pub fn feature(f: &Feature) -> AppFeature {
+    AppFeature {
+        id: f.id.clone(),
+        name: f.name.clone(),
+        enabled: f.enabled,
+        description: Some(f.description.clone()),
+        doc_url: Some(format!("https://devcenter.heroku.com/articles/{}", f.name)),
+        state: Some("public".to_string()),
+        display_name: Some(f.name.clone()),
+        created_at: t(f.created_at),
+        updated_at: t(f.updated_at),
+    }
+}
+
+pub fn release(app: &SimApp, r: &ReleaseRecord, current: bool) -> wire::Release {
+    wire::Release {
+        id: r.id.clone(),
+        version: r.version,
+        description: Some(r.description.clone()),
+        status: "succeeded".to_string(),
+        current: Some(current),
+        user: Some(ReleaseUser {
+            id: r.user_id.clone(),
+            email: r.user_email.clone(),
+        }),
+        app: Some(app_ref(app)),
+        created_at: t(r.created_at),
+        updated_at: t(r.created_at),
+    }
+}
+
+pub fn formation(app: &SimApp, f: &FormationView) -> Formation {
+    Formation {
+        id: stable_id(&format!("{}/{}", app.id, f.process_type)),
+        process_type: f.process_type.clone(),
+        quantity: f.quantity,
+        size: Some(f.size.name.to_string()),
+        dyno_size: Some(DynoSizeRef {
+            id: Some(stable_id(f.size.name)),
+            name: Some(f.size.name.to_string()),
+        }),
+        command: Some(f.command.clone()),
+        app: app_ref(app),
+        created_at: t(app.created_at),
+        updated_at: t(f.updated_at),
+    }
+}
+
+fn release_ref(app: &SimApp, version: u64) -> Option<ReleaseRef> {
+    let id = app
+        .releases
+        .iter()
+        .find(|r| r.version == version)
+        .map_or_else(
+            || stable_id(&format!("{}/v{version}", app.id)),
+            |r| r.id.clone(),
+        );
+    Some(ReleaseRef { id, version })
+}
+
+pub fn dyno(app: &SimApp, d: &DynoView) -> wire::Dyno {
+    wire::Dyno {
+        id: d.id.clone(),
+        name: d.name.clone(),
+        process_type: d.process_type.clone(),
+        state: d.state.clone(),
+        size: Some(d.size.clone()),
+        command: Some(d.command.clone()),
+        release: release_ref(app, d.release_version),
+        app: Some(app_ref(app)),
+        attach_url: None,
+        created_at: t(d.created_at),
+        updated_at: t(d.updated_at),
+    }
+}
+
+pub fn one_off(app: &SimApp, o: &OneOff) -> wire::Dyno {
+    wire::Dyno {
+        id: o.id.clone(),
+        name: o.name.clone(),
+        process_type: "run".to_string(),
+        state: "up".to_string(),
+        size: Some(o.size.clone()),
+        command: Some(o.command.clone()),
+        release: app
+            .releases
+            .last()
+            .and_then(|r| release_ref(app, r.version)),
+        app: Some(app_ref(app)),
+        attach_url: o.attach_url.clone(),
+        created_at: t(o.created_at),
+        updated_at: t(o.created_at),
+    }
+}
+
+pub fn drain(app: &SimApp, d: &Drain) -> LogDrain {
+    LogDrain {
+        id: d.id.clone(),
+        url: d.url.clone(),
+        token: d.token.clone(),
+        addon: None,
+        app: Some(app_ref(app)),
+        created_at: t(d.created_at),
+        updated_at: t(d.created_at),
+    }
+}
+
+pub fn dyno_size(s: &DynoSize) -> DynoSizeInfo {
+    let generation = match s.generation {
+        Generation::Cedar => "cedar",
+        Generation::Fir => "fir",
+    };
+    DynoSizeInfo {
+        id: Some(stable_id(s.name)),
+        name: s.name.to_string(),
+        memory: f64::from(s.memory_mb) / 1024.0,
+        compute: Some(s.compute),
+        cost: Some(DynoSizeCost {
+            cents: Some(i64::from(s.monthly_cents)),
+            unit: Some("month".to_string()),
+        }),
+        dedicated: s.dedicated,
+        precise_dyno_units: None,
+        private_space_only: Some(s.private_space_only),
+        architecture: Some("amd64".to_string()),
+        generation: named(generation),
+    }
+}

@@ -1,0 +1,185 @@
+//! The rendezvous endpoint for one-off dynos: plain TCP on loopback. A client writes the
+//! secret and `\r\n`, the server answers `rendezvous\r\n`, then the dyno's output, then closes.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+
+/// Longest secret line accepted.
+const MAX_SECRET_BYTES: u64 = 512;
+
+/// Called when a client has received a one-off dyno's output (the dyno then completes).
+pub type OnAttached = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Pending one-off outputs by secret.
+#[derive(Default)]
+pub struct Rendezvous {
+    waiting: Mutex<HashMap<String, Waiting>>,
+}
+
+struct Waiting {
+    dyno_id: String,
+    output: Vec<u8>,
+}
+
+impl std::fmt::Debug for Rendezvous {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Rendezvous(..)")
+    }
+}
+
+impl Rendezvous {
+    /// Registers a dyno's output under a fresh secret and returns the secret.
+    pub fn register(&self, dyno_id: &str, output: Vec<u8>) -> String {
+        let secret = uuid::Uuid::new_v4().simple().to_string();
+        self.lock().insert(
+            secret.clone(),
+            Waiting {
+                dyno_id: dyno_id.to_string(),
+                output,
+            },
+        );
+        secret
+    }
+
+    /// Forgets a dyno's secret (it expired before anyone attached).
+    pub fn forget_dyno(&self, dyno_id: &str) {
+        self.lock().retain(|_, w| w.dyno_id != dyno_id);
+    }
+
+    fn claim(&self, secret: &str) -> Option<Waiting> {
+        self.lock().remove(secret)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Waiting>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Binds `127.0.0.1:0` and serves connections until `cancel` fires.
+pub async fn start(
+    rendezvous: Arc<Rendezvous>,
+    on_attached: OnAttached,
+    cancel: CancellationToken,
+) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                () = cancel.cancelled() => return,
+                accepted = listener.accept() => accepted,
+            };
+            let Ok((stream, _)) = accepted else { continue };
+            let rendezvous = Arc::clone(&rendezvous);
+            let on_attached = Arc::clone(&on_attached);
+            tokio::spawn(async move {
+                if let Err(err) = serve(stream, &rendezvous, &on_attached).await {
+                    tracing::debug!(error = %err, "rendezvous connection failed");
+                }
+            });
+        }
+    });
+    Ok(addr)
+}
+
+async fn serve(
+    stream: TcpStream,
+    rendezvous: &Rendezvous,
+    on_attached: &OnAttached,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    (&mut reader)
+        .take(MAX_SECRET_BYTES)
+        .read_until(b'\n', &mut line)
+        .await?;
+    let secret = String::from_utf8_lossy(&line);
+    let secret = secret.trim_end_matches(['\r', '\n']);
+    // An unknown secret gets the connection closed without a banner, as a dead dyno would.
+    let Some(waiting) = rendezvous.claim(secret) else {
+        return Ok(());
+    };
+    let mut stream = reader.into_inner();
+    stream.write_all(b"rendezvous\r\n").await?;
+    stream.write_all(&waiting.output).await?;
+    stream.shutdown().await?;
+    on_attached(&waiting.dyno_id);
+    Ok(())
+}
+
+/// What a one-off dyno prints for `command`: `echo` echoes, `env`/`printenv` list the extra
+/// env vars, anything else gets a short plausible transcript.
+pub fn simulated_output(
+    command: &str,
+    dyno_name: &str,
+    env: &std::collections::BTreeMap<String, String>,
+) -> Vec<u8> {
+    let command = command.trim();
+    let mut out = String::new();
+    if let Some(rest) = command.strip_prefix("echo ") {
+        out.push_str(rest.trim_matches(['"', '\'']));
+        out.push_str("\r\n");
+    } else if command == "env" || command == "printenv" {
+        out.push_str(&format!("DYNO={dyno_name}\r\n"));
+        for (k, v) in env {
+            out.push_str(&format!("{k}={v}\r\n"));
+        }
+    } else {
+        out.push_str(&format!("Running {command} on {dyno_name}\r\n"));
+        out.push_str("(simulated) done\r\n");
+    }
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_and_env_outputs() {
+        let env = [("FOO".to_string(), "bar".to_string())].into();
+        assert_eq!(
+            simulated_output("echo hello world", "run.1", &env),
+            b"hello world\r\n"
+        );
+        let out = String::from_utf8(simulated_output("env", "run.2", &env)).unwrap();
+        assert!(out.contains("DYNO=run.2\r\n") && out.contains("FOO=bar\r\n"));
+    }
+
+    #[tokio::test]
+    async fn handshake_then_output_then_close_and_secret_is_single_use() {
+        let rendezvous = Arc::new(Rendezvous::default());
+        let attached = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&attached);
+        let on: OnAttached = Arc::new(move |id| seen.lock().unwrap().push(id.to_string()));
+        let cancel = CancellationToken::new();
+        let addr = start(Arc::clone(&rendezvous), on, cancel.clone())
+            .await
+            .unwrap();
+        let secret = rendezvous.register("dyno-1", b"out\n".to_vec());
+
+        let mut conn = TcpStream::connect(addr).await.unwrap();
+        conn.write_all(format!("{secret}\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut all = Vec::new();
+        conn.read_to_end(&mut all).await.unwrap();
+        assert_eq!(all, b"rendezvous\r\nout\n");
+        assert_eq!(*attached.lock().unwrap(), ["dyno-1"]);
+
+        let mut again = TcpStream::connect(addr).await.unwrap();
+        again
+            .write_all(format!("{secret}\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut rest = Vec::new();
+        again.read_to_end(&mut rest).await.unwrap();
+        assert!(rest.is_empty());
+        cancel.cancel();
+    }
+}

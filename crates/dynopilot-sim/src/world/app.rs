@@ -1,0 +1,195 @@
+//! One simulated app: its metadata, Labs features, releases, drains, one-off dynos, log
+//! history and the physics that runs its formation.
+
+use std::sync::Arc;
+
+use dynopilot_core::Timestamp;
+
+use super::physics::Physics;
+use crate::drain::DrainOutlet;
+use crate::logs::{AppLog, LogRecord};
+
+/// A Heroku Labs feature of an app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Feature {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The Labs features every simulated app has.
+pub const FEATURES: &[(&str, &str)] = &[
+    (
+        "log-runtime-metrics",
+        "Emit dyno resource usage information into app logs",
+    ),
+    ("preboot", "Provide seamless web dyno deploys"),
+    (
+        "http-routing-2-dot-0",
+        "Use Router 2.0 for routing HTTP requests",
+    ),
+];
+
+/// One entry of `GET /apps/{app}/releases`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseRecord {
+    pub id: String,
+    pub version: u64,
+    pub description: String,
+    pub user_email: String,
+    pub user_id: String,
+    pub created_at: Timestamp,
+}
+
+/// A log drain and the outlet its delivery task reads.
+#[derive(Debug)]
+pub struct Drain {
+    pub id: String,
+    pub url: String,
+    pub token: String,
+    pub created_at: Timestamp,
+    pub outlet: Arc<DrainOutlet>,
+}
+
+/// A one-off dyno (`heroku run`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OneOff {
+    pub id: String,
+    pub name: String,
+    pub command: String,
+    pub size: String,
+    pub attach_url: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// One app of the world.
+pub struct SimApp {
+    pub id: String,
+    pub name: String,
+    pub owner_id: String,
+    pub region: String,
+    pub stack: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub features: Vec<Feature>,
+    pub physics: Box<dyn Physics>,
+    pub releases: Vec<ReleaseRecord>,
+    pub drains: Vec<Drain>,
+    pub log: AppLog,
+    pub one_offs: Vec<OneOff>,
+    /// Formation changes are refused (409) until then, as during a preboot deploy.
+    pub preboot_until: Option<Timestamp>,
+}
+
+impl std::fmt::Debug for SimApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimApp")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimApp {
+    pub fn new(name: &str, owner_id: &str, physics: Box<dyn Physics>, now: Timestamp) -> SimApp {
+        let features = FEATURES
+            .iter()
+            .map(|(name, description)| Feature {
+                id: uuid::Uuid::new_v4().to_string(),
+                name: (*name).to_string(),
+                description: (*description).to_string(),
+                enabled: false,
+                created_at: now,
+                updated_at: now,
+            })
+            .collect();
+        SimApp {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: name.to_string(),
+            owner_id: owner_id.to_string(),
+            region: "us".to_string(),
+            stack: "heroku-24".to_string(),
+            created_at: now,
+            updated_at: now,
+            features,
+            physics,
+            releases: Vec::new(),
+            drains: Vec::new(),
+            log: AppLog::default(),
+            one_offs: Vec::new(),
+            preboot_until: None,
+        }
+    }
+
+    /// Records a line in the history, for tailing sessions and every drain.
+    pub fn emit(&mut self, record: LogRecord) {
+        emit_to(&mut self.log, &self.drains, record);
+    }
+
+    /// Runs the physics up to `now`, fanning its lines out; expires one-off dynos.
+    pub fn advance(&mut self, now: Timestamp) {
+        let SimApp {
+            physics,
+            log,
+            drains,
+            ..
+        } = self;
+        physics.advance_to(now, &mut |record| emit_to(log, drains, record));
+        let expired: Vec<OneOff> = self
+            .one_offs
+            .iter()
+            .filter(|o| o.expires_at <= now)
+            .cloned()
+            .collect();
+        for one_off in expired {
+            self.complete_one_off(&one_off.id, one_off.expires_at);
+        }
+        if self.preboot_until.is_some_and(|t| t <= now) {
+            self.preboot_until = None;
+        }
+    }
+
+    /// A one-off dyno finished: it leaves the dyno list with a `complete` line.
+    pub fn complete_one_off(&mut self, id: &str, at: Timestamp) {
+        let Some(i) = self.one_offs.iter().position(|o| o.id == id) else {
+            return;
+        };
+        let one_off = self.one_offs.remove(i);
+        self.emit(LogRecord::new(
+            at,
+            "heroku",
+            one_off.name.as_str(),
+            "State changed from up to complete",
+        ));
+    }
+
+    pub fn feature(&self, name: &str) -> Option<&Feature> {
+        self.features
+            .iter()
+            .find(|f| f.name == name || f.id == name)
+    }
+
+    pub fn feature_mut(&mut self, name: &str) -> Option<&mut Feature> {
+        self.features
+            .iter_mut()
+            .find(|f| f.name == name || f.id == name)
+    }
+
+    /// A drain by id, URL or token.
+    pub fn drain_index(&self, key: &str) -> Option<usize> {
+        self.drains
+            .iter()
+            .position(|d| d.id == key || d.url == key || d.token == key)
+    }
+}
+
+fn emit_to(log: &mut AppLog, drains: &[Drain], record: LogRecord) {
+    let record = Arc::new(record);
+    for drain in drains {
+        drain.outlet.push(Arc::clone(&record));
+    }
+    log.push(record);
+}

@@ -1,0 +1,98 @@
+//! The simulated world: accounts and their API tokens, apps, the rate limiter, pending log
+//! sessions and the history of API actions. Shared as `Arc<Mutex<World>>`; nothing awaits
+//! while holding the lock.
+
+pub mod app;
+pub mod physics;
+pub mod plain;
+
+use std::collections::HashMap;
+
+use dynopilot_core::Timestamp;
+
+pub use app::{Drain, Feature, OneOff, ReleaseRecord, SimApp};
+pub use physics::{DynoView, FormationView, Physics, PhysicsError};
+
+use crate::logs::LogFilter;
+use crate::ratelimit::RateLimiter;
+
+/// A Heroku account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub tokens: Vec<String>,
+    pub created_at: Timestamp,
+}
+
+/// A log session created by `POST /apps/{app}/log-sessions`, waiting to be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSpec {
+    pub app_id: String,
+    pub filter: LogFilter,
+    pub lines: usize,
+    pub tail: bool,
+    pub created_at: Timestamp,
+}
+
+/// One API call that changed something, for tests and the demo to read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    pub at: Timestamp,
+    pub account_email: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+/// Everything the simulator knows.
+#[derive(Debug)]
+pub struct World {
+    pub accounts: Vec<Account>,
+    pub apps: Vec<SimApp>,
+    pub limiter: RateLimiter,
+    pub sessions: HashMap<String, SessionSpec>,
+    pub actions: Vec<Action>,
+    next_run: u32,
+}
+
+impl World {
+    pub fn new(limiter: RateLimiter) -> World {
+        World {
+            accounts: Vec::new(),
+            apps: Vec::new(),
+            limiter,
+            sessions: HashMap::new(),
+            actions: Vec::new(),
+            next_run: 1000,
+        }
+    }
+
+    pub fn account_by_token(&self, token: &str) -> Option<&Account> {
+        self.accounts
+            .iter()
+            .find(|a| a.tokens.iter().any(|t| t == token))
+    }
+
+    pub fn account_by_email(&self, email: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.email == email)
+    }
+
+    /// An app by id or name (case-sensitive, as Heroku names are lower case).
+    pub fn app_index(&self, key: &str) -> Option<usize> {
+        self.apps.iter().position(|a| a.id == key || a.name == key)
+    }
+
+    /// The next `run.N` number for a one-off dyno.
+    pub fn next_run_number(&mut self) -> u32 {
+        self.next_run += 1;
+        self.next_run
+    }
+
+    /// Advances every app to `now`.
+    pub fn advance(&mut self, now: Timestamp) {
+        for app in &mut self.apps {
+            app.advance(now);
+        }
+    }
+}

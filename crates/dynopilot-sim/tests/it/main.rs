@@ -1,0 +1,12 @@
+//! Integration tests: the real `dynopilot_heroku::HerokuClient` against the simulator over
+//! loopback HTTP, on a `ManualClock` wherever time matters.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers outside #[test] fns panic on purpose when the simulator misbehaves"
+)]
+
+mod api;
+mod drains;
+mod harness;
+mod log_sessions;
