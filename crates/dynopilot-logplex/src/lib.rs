@@ -17,6 +17,8 @@ mod scan;
 pub mod syslog;
 pub mod timestamp;
 
-pub use frame::{DrainBody, Frame, FrameIssue, FrameIssueKind, MsgCountCheck, parse_body};
+pub use frame::{
+    DrainBody, Frame, FrameIssue, FrameIssueKind, MsgCountCheck, check_msg_count, parse_body,
+};
 pub use line::{LogLine, parse_line};
 pub use message::{Message, parse_message, parse_message_bytes};

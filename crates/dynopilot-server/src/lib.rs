@@ -2,3 +2,5 @@
 //! fleet state, the policy runner and the executor. The `dynopilot` binary only wires it up.
 
 pub mod config;
+pub mod fleet;
+pub mod ingest;

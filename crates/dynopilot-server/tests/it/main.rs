@@ -3,3 +3,5 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns may unwrap too
 
 mod config;
+mod drain;
+mod fleet;

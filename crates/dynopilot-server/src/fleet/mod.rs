@@ -1,0 +1,72 @@
+//! Fleet state: what dynopilot currently knows about every app, built from parsed log lines
+//! and API polls, in the shape the decision core reads (`ObservedState`).
+
+mod observe;
+mod window;
+
+use std::collections::BTreeMap;
+
+use dynopilot_core::Timestamp;
+use dynopilot_core::policy::ObservedState;
+use dynopilot_logplex::Message;
+
+pub use observe::Urgency;
+use window::OpenWindows;
+
+/// Closed router windows kept per process type (an hour of 10 s windows).
+pub const ROUTER_WINDOWS_KEPT: usize = 360;
+/// Router lines are aggregated over windows of this many milliseconds.
+pub const ROUTER_WINDOW_MS: i64 = 10_000;
+
+/// One app's live state.
+#[derive(Debug, Default)]
+pub struct AppState {
+    pub observed: ObservedState,
+    windows: OpenWindows,
+    /// `dyno=` ids of runs that have been replaced, per dyno name: their late samples are
+    /// ignored instead of flipping the dyno back to an old run.
+    retired: BTreeMap<String, Vec<String>>,
+}
+
+/// Every app's state, keyed by app name.
+#[derive(Debug, Default)]
+pub struct Fleet {
+    apps: BTreeMap<String, AppState>,
+}
+
+impl Fleet {
+    pub fn app_mut(&mut self, app: &str) -> &mut AppState {
+        if !self.apps.contains_key(app) {
+            self.apps.insert(app.to_owned(), AppState::default());
+        }
+        self.apps
+            .get_mut(app)
+            .unwrap_or_else(|| unreachable!("inserted above"))
+    }
+
+    pub fn app(&self, app: &str) -> Option<&AppState> {
+        self.apps.get(app)
+    }
+
+    pub fn apps(&self) -> impl Iterator<Item = (&String, &AppState)> {
+        self.apps.iter()
+    }
+
+    /// Applies one log message of `app`, written at `at`, by `process`.
+    pub fn observe(
+        &mut self,
+        app: &str,
+        at: Timestamp,
+        process: &str,
+        message: &Message<'_>,
+    ) -> Urgency {
+        self.app_mut(app).observe(at, process, message)
+    }
+
+    /// Closes router windows that ended before `now`, so the core sees them.
+    pub fn close_windows(&mut self, now: Timestamp) {
+        for state in self.apps.values_mut() {
+            state.windows.close_before(now, &mut state.observed);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Ingest counters, exported on `/metrics`: lines applied, batches, and every drop by reason.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct IngestMetrics {
+    lines: AtomicU64,
+    batches: AtomicU64,
+    bytes: AtomicU64,
+    /// Reason → count. Reasons are a small closed set (see the call sites).
+    dropped: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl IngestMetrics {
+    pub fn add_lines(&self, n: u64) {
+        self.lines.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn add_batch(&self, bytes: u64) {
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn count_dropped(&self, reason: &'static str, n: u64) {
+        if let Ok(mut dropped) = self.dropped.lock() {
+            *dropped.entry(reason).or_default() += n;
+        }
+    }
+
+    pub fn lines(&self) -> u64 {
+        self.lines.load(Ordering::Relaxed)
+    }
+
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    pub fn dropped(&self) -> BTreeMap<&'static str, u64> {
+        self.dropped.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+}

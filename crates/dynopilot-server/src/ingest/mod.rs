@@ -1,0 +1,84 @@
+//! Ingest: Logplex HTTPS drains, log-session tails and stdin, all folded into the fleet state
+//! through one path (`Ingest::apply_entries`), with every drop counted.
+
+pub mod dedupe;
+pub mod drain;
+pub mod metrics;
+
+use std::sync::{Arc, Mutex};
+
+use dynopilot_core::{Clock, Timestamp};
+use dynopilot_logplex::{parse_message_bytes, timestamp};
+use tokio::sync::Notify;
+
+use crate::fleet::{Fleet, Urgency};
+pub use metrics::IngestMetrics;
+
+/// Shared by every ingest path.
+#[derive(Clone)]
+pub struct Ingest {
+    pub fleet: Arc<Mutex<Fleet>>,
+    pub metrics: Arc<IngestMetrics>,
+    /// Woken when an observation is urgent (R14/R15, a crash, memory over quota).
+    pub urgent: Arc<Notify>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One log entry from any source, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub timestamp: &'a str,
+    pub source: &'a str,
+    pub process: &'a str,
+    pub message: &'a [u8],
+}
+
+impl Ingest {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        Ingest {
+            fleet: Arc::new(Mutex::new(Fleet::default())),
+            metrics: Arc::new(IngestMetrics::default()),
+            urgent: Arc::new(Notify::new()),
+            clock,
+        }
+    }
+
+    /// Applies entries of one app under one lock. Entries whose timestamp cannot be read are
+    /// taken as happening now (and counted).
+    pub fn apply_entries<'a>(
+        &self,
+        app: &str,
+        entries: impl IntoIterator<Item = Entry<'a>>,
+    ) -> usize {
+        let now = self.clock.now();
+        let mut urgency = Urgency::Routine;
+        let mut applied = 0;
+        {
+            let Ok(mut fleet) = self.fleet.lock() else {
+                self.metrics.count_dropped("state_poisoned", 1);
+                return 0;
+            };
+            let state = fleet.app_mut(app);
+            for entry in entries {
+                let at = timestamp::parse(entry.timestamp).unwrap_or_else(|| {
+                    self.metrics.count_dropped("bad_timestamp_used_now", 1);
+                    now
+                });
+                let message = parse_message_bytes(entry.source, entry.process, entry.message);
+                urgency =
+                    urgency.max(state.observe(clamp_future(at, now), entry.process, &message));
+                applied += 1;
+            }
+        }
+        self.metrics.add_lines(applied as u64);
+        if urgency == Urgency::Urgent {
+            self.urgent.notify_one();
+        }
+        applied
+    }
+}
+
+/// Heroku's clocks are good, but a line stamped in the future must not extend cooldowns.
+fn clamp_future(at: Timestamp, now: Timestamp) -> Timestamp {
+    at.min(now.plus(std::time::Duration::from_secs(5)))
+}

@@ -1,0 +1,234 @@
+//! The drain endpoint over real HTTP on loopback, fed with bodies from the log crate's encoder.
+
+use std::sync::{Arc, RwLock};
+
+use dynopilot_core::{ManualClock, Timestamp};
+use dynopilot_logplex::encode::{self, Record};
+use dynopilot_server::ingest::Ingest;
+use dynopilot_server::ingest::drain::{self, AppDirectory, DrainSettings};
+
+const SECRET: &str = "s3cret-drain";
+
+struct Server {
+    url: String,
+    ingest: Ingest,
+    directory: Arc<RwLock<AppDirectory>>,
+}
+
+async fn start() -> Server {
+    let clock = Arc::new(ManualClock::new(Timestamp::from_secs(1_764_064_900)));
+    let ingest = Ingest::new(clock);
+    let directory = Arc::new(RwLock::new(AppDirectory::default()));
+    directory.write().unwrap().apps.insert("shop".to_owned());
+    directory
+        .write()
+        .unwrap()
+        .tokens
+        .insert("d.1111".to_owned(), "shop".to_owned());
+    let settings = DrainSettings {
+        secret: SECRET.to_owned(),
+        max_body_bytes: 1 << 20,
+        max_in_flight: 4,
+    };
+    let app = drain::router(ingest.clone(), settings, directory.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Server {
+        url,
+        ingest,
+        directory,
+    }
+}
+
+fn body() -> (Vec<u8>, usize) {
+    let records = [
+        Record {
+            priority: 45,
+            timestamp: "2025-11-25T10:01:00.000000+00:00",
+            source: "heroku",
+            process: "web.2",
+            message: "source=web.2 dyno=heroku.1.aaaa sample#memory_total=600.00MB sample#memory_rss=500.00MB sample#memory_cache=0.00MB sample#memory_swap=100.00MB sample#memory_pgpgin=1pages sample#memory_pgpgout=1pages sample#memory_quota=512.00MB",
+        },
+        Record {
+            priority: 45,
+            timestamp: "2025-11-25T10:01:00.100000+00:00",
+            source: "heroku",
+            process: "web.2",
+            message: "Error R14 (Memory quota exceeded)",
+        },
+        Record {
+            priority: 158,
+            timestamp: "2025-11-25T10:01:01.000000+00:00",
+            source: "heroku",
+            process: "router",
+            message: "at=info method=GET path=\"/\" host=shop.herokuapp.com request_id=1 fwd=\"1.2.3.4\" dyno=web.1 connect=1ms service=40ms status=200 bytes=10 protocol=https",
+        },
+    ];
+    encode::encode_body(&records)
+}
+
+async fn post(url: &str, body: Vec<u8>, headers: &[(&str, &str)]) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/logplex-1")
+        .body(body);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+fn web2_memory(ingest: &Ingest) -> usize {
+    let fleet = ingest.fleet.lock().unwrap();
+    fleet
+        .app("shop")
+        .and_then(|a| a.observed.dyno("web.2"))
+        .map_or(0, |d| d.memory.len())
+}
+
+#[tokio::test]
+async fn accepted_batch_updates_the_fleet_and_wakes_the_runner() {
+    let server = start().await;
+    let (body, count) = body();
+    let woken = server.ingest.urgent.clone();
+    let status = post(
+        &format!("{}/drain/shop/{SECRET}", server.url),
+        body,
+        &[
+            ("logplex-msg-count", &count.to_string()),
+            ("logplex-frame-id", "09C557EAFCFB6CF2740EE62F62971098"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(server.ingest.metrics.lines(), 3);
+    assert_eq!(web2_memory(&server.ingest), 1);
+    let fleet = server.ingest.fleet.lock().unwrap();
+    let web2 = fleet.app("shop").unwrap().observed.dyno("web.2").unwrap();
+    assert_eq!(web2.instance_id.as_deref(), Some("heroku.1.aaaa"));
+    assert_eq!(web2.errors[0].code, "R14");
+    drop(fleet);
+    tokio::time::timeout(std::time::Duration::from_secs(1), woken.notified())
+        .await
+        .expect("urgent observation wakes the runner");
+}
+
+#[tokio::test]
+async fn wrong_or_missing_secret_is_401_and_stores_nothing() {
+    let server = start().await;
+    assert_eq!(
+        post(&format!("{}/drain/shop/wrong", server.url), body().0, &[]).await,
+        401
+    );
+    assert_eq!(
+        post(&format!("{}/drain/shop", server.url), body().0, &[]).await,
+        401
+    );
+    assert_eq!(server.ingest.metrics.lines(), 0);
+    assert_eq!(server.ingest.metrics.dropped()["unauthorized"], 2);
+}
+
+#[tokio::test]
+async fn basic_auth_and_drain_token_map_to_the_app() {
+    let server = start().await;
+    let auth = format!("Basic {}", base64_encode(&format!("user:{SECRET}")));
+    assert_eq!(
+        post(
+            &format!("{}/drain/d.1111", server.url),
+            body().0,
+            &[("authorization", &auth)]
+        )
+        .await,
+        204
+    );
+    assert_eq!(web2_memory(&server.ingest), 1);
+    assert_eq!(
+        post(
+            &format!("{}/drain/other", server.url),
+            body().0,
+            &[("authorization", &auth)]
+        )
+        .await,
+        404
+    );
+    server
+        .directory
+        .write()
+        .unwrap()
+        .tokens
+        .insert("d.2222".to_owned(), "shop".to_owned());
+    assert_eq!(
+        post(
+            &format!("{}/drain/anything", server.url),
+            body().0,
+            &[("authorization", &auth), ("logplex-drain-token", "d.2222")]
+        )
+        .await,
+        204
+    );
+    assert_eq!(web2_memory(&server.ingest), 2);
+}
+
+#[tokio::test]
+async fn a_retried_batch_is_applied_once() {
+    let server = start().await;
+    let url = format!("{}/drain/shop/{SECRET}", server.url);
+    let headers = [("logplex-frame-id", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")];
+    assert_eq!(post(&url, body().0, &headers).await, 204);
+    assert_eq!(post(&url, body().0, &headers).await, 204);
+    assert_eq!(web2_memory(&server.ingest), 1);
+    assert_eq!(server.ingest.metrics.dropped()["duplicate_batch"], 1);
+}
+
+#[tokio::test]
+async fn garbage_is_counted_and_what_parses_is_kept() {
+    let server = start().await;
+    let mut bytes = b"\x00\xffnot a frame ".to_vec();
+    bytes.extend(body().0);
+    let status = post(
+        &format!("{}/drain/shop/{SECRET}", server.url),
+        bytes,
+        &[("logplex-msg-count", "5")],
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(server.ingest.metrics.lines(), 3);
+    let dropped = server.ingest.metrics.dropped();
+    assert_eq!(dropped["bad_frame"], 1);
+    assert_eq!(dropped["msg_count_mismatch"], 2);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let server = start().await;
+    let status = post(
+        &format!("{}/drain/shop/{SECRET}", server.url),
+        vec![b'x'; 2 << 20],
+        &[],
+    )
+    .await;
+    assert_eq!(status, 413);
+}
+
+fn base64_encode(s: &str) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = s.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
