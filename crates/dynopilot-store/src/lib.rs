@@ -33,3 +33,4 @@ pub use retention::{DOWNSAMPLE_WINDOW, PruneReport, Retention, downsample};
 pub use rollup::{MINUTE_MS, Rollup, align_down, merge_by_step};
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreFuture, open};
+pub use writer::{BatchWriter, WriterConfig, WriterStats};
