@@ -104,11 +104,12 @@ async fn accepted_batch_updates_the_fleet_and_wakes_the_runner() {
     assert_eq!(status, 204);
     assert_eq!(server.ingest.metrics.lines(), 3);
     assert_eq!(web2_memory(&server.ingest), 1);
-    let fleet = server.ingest.fleet.lock().unwrap();
-    let web2 = fleet.app("shop").unwrap().observed.dyno("web.2").unwrap();
-    assert_eq!(web2.instance_id.as_deref(), Some("heroku.1.aaaa"));
-    assert_eq!(web2.errors[0].code, "R14");
-    drop(fleet);
+    {
+        let fleet = server.ingest.fleet.lock().unwrap();
+        let web2 = fleet.app("shop").unwrap().observed.dyno("web.2").unwrap();
+        assert_eq!(web2.instance_id.as_deref(), Some("heroku.1.aaaa"));
+        assert_eq!(web2.errors[0].code, "R14");
+    }
     tokio::time::timeout(std::time::Duration::from_secs(1), woken.notified())
         .await
         .expect("urgent observation wakes the runner");
