@@ -2,5 +2,9 @@
 //! fleet state, the policy runner and the executor. The `dynopilot` binary only wires it up.
 
 pub mod config;
+pub mod daemon;
+pub mod executor;
 pub mod fleet;
 pub mod ingest;
+pub mod poll;
+pub mod runner;

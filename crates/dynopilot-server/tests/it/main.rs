@@ -4,4 +4,5 @@
 
 mod config;
 mod drain;
+mod e2e;
 mod fleet;

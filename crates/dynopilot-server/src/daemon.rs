@@ -1,0 +1,232 @@
+//! Starts and stops the whole daemon: store, Heroku client, drain endpoint, log-session tails,
+//! pollers, runner and executor, with shutdown in order (stop accepting drains, finish the tick
+//! and in-flight calls, close the store).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use dynopilot_core::Clock;
+use dynopilot_core::policy;
+use dynopilot_heroku::wire::LogSessionCreate;
+use dynopilot_heroku::{ClientConfig, HerokuClient, HerokuError, LogStreamOptions, RequestBudget};
+use dynopilot_store::Store;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::executor::Executor;
+use crate::ingest::drain::{self, AppDirectory, DrainSettings};
+use crate::ingest::{Entry, Ingest};
+use crate::poll::Poller;
+use crate::runner::Runner;
+
+/// How an app's logs reach dynopilot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogSource {
+    /// Heroku posts to our drain endpoint (set up with `heroku drains:add`).
+    Drain,
+    /// We tail a log session: no setup on Heroku's side, one API call per reconnect.
+    LogSession,
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    pub name: String,
+    pub policy: policy::Config,
+    pub log_source: LogSource,
+}
+
+/// Everything `start` needs, already validated (the config module builds it).
+pub struct DaemonSettings {
+    pub listen: SocketAddr,
+    pub drain: DrainSettings,
+    pub heroku: ClientConfig,
+    pub apps: Vec<AppSettings>,
+    pub poll_interval: Duration,
+    pub tick: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("Heroku client: {0}")]
+    Client(HerokuError),
+    #[error(
+        "app {app} is not visible to this API key ({source}); check the app name and the key's access"
+    )]
+    AppNotVisible { app: String, source: HerokuError },
+}
+
+pub struct DaemonHandle {
+    pub addr: SocketAddr,
+    pub ingest: Ingest,
+    pub store: Arc<dyn Store>,
+    pub directory: Arc<RwLock<AppDirectory>>,
+    http_cancel: CancellationToken,
+    cancel: CancellationToken,
+    tasks: TaskTracker,
+    http: TaskTracker,
+}
+
+impl DaemonHandle {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Ordered shutdown: stop accepting drains, then let the runner finish its tick and the
+    /// executor its call, then close the store.
+    pub async fn shutdown(self) {
+        self.http_cancel.cancel();
+        self.http.close();
+        self.http.wait().await;
+        self.cancel.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+        if let Err(e) = self.store.close().await {
+            tracing::error!(error = %e, "closing the store");
+        }
+    }
+}
+
+pub async fn start(
+    settings: DaemonSettings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<DaemonHandle, DaemonError> {
+    let budget = Arc::new(RequestBudget::new(Arc::clone(&clock)));
+    let client = HerokuClient::new(settings.heroku, Arc::clone(&clock), budget)
+        .map_err(DaemonError::Client)?;
+    for app in &settings.apps {
+        client
+            .app_info(&app.name)
+            .await
+            .map_err(|source| DaemonError::AppNotVisible {
+                app: app.name.clone(),
+                source,
+            })?;
+    }
+    let ingest = Ingest::new(Arc::clone(&clock));
+    let directory = Arc::new(RwLock::new(AppDirectory::default()));
+    if let Ok(mut dir) = directory.write() {
+        dir.apps
+            .extend(settings.apps.iter().map(|a| a.name.clone()));
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            addr: settings.listen,
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| DaemonError::Listen {
+            addr: settings.listen,
+            source,
+        })?;
+    let (http, http_cancel) = (TaskTracker::new(), CancellationToken::new());
+    let router = drain::router(ingest.clone(), settings.drain, Arc::clone(&directory));
+    let stop = http_cancel.clone();
+    http.spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    let (tasks, cancel) = (TaskTracker::new(), CancellationToken::new());
+    let (sender, receiver) = mpsc::channel(256);
+    let executor = Executor::new(
+        client.clone(),
+        Arc::clone(&store),
+        ingest.clone(),
+        Arc::clone(&clock),
+    );
+    tasks.spawn(executor.run(receiver, cancel.clone()));
+    let runner = Runner {
+        ingest: ingest.clone(),
+        store: Arc::clone(&store),
+        clock: Arc::clone(&clock),
+        policies: settings
+            .apps
+            .iter()
+            .map(|a| (a.name.clone(), a.policy.clone()))
+            .collect::<BTreeMap<_, _>>(),
+        states: BTreeMap::new(),
+        executor: sender,
+        tick: settings.tick,
+    };
+    tasks.spawn(runner.run(cancel.clone()));
+    let poller = Poller {
+        client: client.clone(),
+        ingest: ingest.clone(),
+        clock: Arc::clone(&clock),
+        apps: settings.apps.iter().map(|a| a.name.clone()).collect(),
+        interval: settings.poll_interval,
+    };
+    tasks.spawn(poller.run(cancel.clone()));
+    for app in settings
+        .apps
+        .iter()
+        .filter(|a| a.log_source == LogSource::LogSession)
+    {
+        tasks.spawn(tail(
+            client.clone(),
+            ingest.clone(),
+            app.name.clone(),
+            cancel.clone(),
+        ));
+    }
+    Ok(DaemonHandle {
+        addr,
+        ingest,
+        store,
+        directory,
+        http_cancel,
+        cancel,
+        tasks,
+        http,
+    })
+}
+
+/// Tails one app's log session until cancelled, reconnecting as Heroku ends sessions.
+async fn tail(client: HerokuClient, ingest: Ingest, app: String, cancel: CancellationToken) {
+    let create = LogSessionCreate {
+        tail: Some(true),
+        lines: Some(0),
+        ..LogSessionCreate::default()
+    };
+    let mut on_line = |line: &str| {
+        if let Some(l) = dynopilot_logplex::parse_line(line.as_bytes()) {
+            let entry = Entry {
+                timestamp: l.timestamp,
+                source: l.source,
+                process: l.process,
+                message: l.message,
+            };
+            ingest.apply_entries(&app, [entry]);
+        } else if !line.trim().is_empty() {
+            ingest.metrics.count_dropped("unparseable_session_line", 1);
+        }
+    };
+    match client
+        .stream_logs(
+            &app,
+            create,
+            &LogStreamOptions::default(),
+            &cancel,
+            &mut on_line,
+        )
+        .await
+    {
+        Ok(_) => {}
+        Err(e) => tracing::error!(app, error = %e, "log session tail gave up"),
+    }
+}

@@ -1,0 +1,196 @@
+//! The executor: carries out decisions on Heroku through the client, one at a time per app, and
+//! journals every attempt. A decision whose action already completed is never carried out again,
+//! even after a crash mid-action. Failures are reported back to the fleet state, where the core
+//! turns them into alerts.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use dynopilot_core::Clock;
+use dynopilot_core::policy::{Action, ApiFailure, Decision};
+use dynopilot_heroku::HerokuClient;
+use dynopilot_heroku::wire::FormationUpdate;
+use dynopilot_store::{ActionOutcome, ActionRecord, Event, Store};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::ingest::Ingest;
+
+pub struct Executor {
+    pub client: HerokuClient,
+    pub store: Arc<dyn Store>,
+    pub ingest: Ingest,
+    pub clock: Arc<dyn Clock>,
+    completed: BTreeMap<String, HashSet<String>>,
+}
+
+/// What happened to one decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    AlreadyDone,
+    Skipped(String),
+    Failed(String),
+}
+
+impl Executor {
+    pub fn new(
+        client: HerokuClient,
+        store: Arc<dyn Store>,
+        ingest: Ingest,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Executor {
+            client,
+            store,
+            ingest,
+            clock,
+            completed: BTreeMap::new(),
+        }
+    }
+
+    /// Carries out decisions until the channel closes or `cancel` fires; the decision in hand
+    /// is always finished first.
+    pub async fn run(mut self, mut decisions: mpsc::Receiver<Decision>, cancel: CancellationToken) {
+        loop {
+            let decision = tokio::select! {
+                biased;
+                next = decisions.recv() => match next {
+                    Some(d) => d,
+                    None => return,
+                },
+                () = cancel.cancelled() => return,
+            };
+            self.execute(&decision).await;
+        }
+    }
+
+    pub async fn execute(&mut self, decision: &Decision) -> Outcome {
+        if self.is_completed(decision).await {
+            return Outcome::AlreadyDone;
+        }
+        let started_at = self.clock.now();
+        let mut record = ActionRecord {
+            decision_id: decision.id.clone(),
+            attempt: 1,
+            started_at,
+            finished_at: None,
+            outcome: ActionOutcome::Started,
+            error: None,
+        };
+        if let Err(e) = self.store.record_action(&record).await {
+            tracing::error!(error = %e, decision = %decision.id, "cannot journal action start; not acting");
+            return Outcome::Failed(format!("journal: {e}"));
+        }
+        let outcome = self.apply(decision).await;
+        record.finished_at = Some(self.clock.now());
+        (record.outcome, record.error) = match &outcome {
+            Outcome::Done | Outcome::AlreadyDone => (ActionOutcome::Ok, None),
+            Outcome::Skipped(why) => (ActionOutcome::Skipped, Some(why.clone())),
+            Outcome::Failed(why) => (ActionOutcome::Failed, Some(why.clone())),
+        };
+        if let Err(e) = self.store.record_action(&record).await {
+            tracing::error!(error = %e, decision = %decision.id, "cannot journal action outcome");
+        }
+        match &outcome {
+            Outcome::Done | Outcome::Skipped(_) => {
+                self.completed
+                    .entry(decision.app.clone())
+                    .or_default()
+                    .insert(decision.id.clone());
+            }
+            Outcome::Failed(why) => self.report_failure(decision, why),
+            Outcome::AlreadyDone => {}
+        }
+        outcome
+    }
+
+    async fn is_completed(&mut self, decision: &Decision) -> bool {
+        if !self.completed.contains_key(&decision.app) {
+            match self.store.completed_decision_ids(&decision.app).await {
+                Ok(ids) => {
+                    self.completed.insert(decision.app.clone(), ids);
+                }
+                Err(e) => tracing::error!(error = %e, "cannot read completed actions"),
+            }
+        }
+        self.completed
+            .get(&decision.app)
+            .is_some_and(|ids| ids.contains(&decision.id))
+    }
+
+    async fn apply(&self, decision: &Decision) -> Outcome {
+        let app = decision.app.as_str();
+        let result = match &decision.action {
+            Action::ScaleFormation {
+                process_type, to, ..
+            } => self
+                .client
+                .formation_update(app, process_type, &FormationUpdate::quantity(*to))
+                .await
+                .map(drop),
+            Action::Resize {
+                process_type, to, ..
+            } => self
+                .client
+                .formation_update(app, process_type, &FormationUpdate::size(to.clone()))
+                .await
+                .map(drop),
+            Action::RestartDyno { dyno, .. } => self.client.restart_dyno(app, dyno).await,
+            Action::RestartProcessType { process_type } => {
+                self.client.restart_process_type(app, process_type).await
+            }
+            Action::RestartApp => self.client.restart_all(app).await,
+            Action::Alert {
+                topic,
+                severity,
+                message,
+            } => {
+                tracing::warn!(app, %topic, %severity, "{message}");
+                return self.alert(decision, topic, message).await;
+            }
+            Action::RunHook { name } => {
+                return Outcome::Skipped(format!("no hook named {name} is configured"));
+            }
+        };
+        match result {
+            Ok(()) => {
+                tracing::info!(app, action = %decision.action, "done");
+                Outcome::Done
+            }
+            Err(e) => Outcome::Failed(e.to_string()),
+        }
+    }
+
+    async fn alert(&self, decision: &Decision, topic: &str, message: &str) -> Outcome {
+        let event = Event {
+            app: decision.app.clone(),
+            at: decision.at,
+            kind: format!("alert:{topic}"),
+            message: message.to_owned(),
+            detail: serde_json::json!({ "decision": decision.id }),
+        };
+        let batch = dynopilot_store::Batch {
+            events: vec![event],
+            ..Default::default()
+        };
+        match self.store.write_batch(&batch).await {
+            Ok(()) => Outcome::Done,
+            Err(e) => Outcome::Failed(format!("journal alert: {e}")),
+        }
+    }
+
+    fn report_failure(&self, decision: &Decision, why: &str) {
+        tracing::error!(app = %decision.app, action = %decision.action, error = why, "Heroku call failed");
+        if let Ok(mut fleet) = self.ingest.fleet.lock() {
+            let failures = &mut fleet.app_mut(&decision.app).observed.api_failures;
+            failures.push(ApiFailure {
+                at: self.clock.now(),
+                operation: decision.action.to_string(),
+                message: why.to_owned(),
+            });
+            let excess = failures.len().saturating_sub(50);
+            failures.drain(..excess);
+        }
+    }
+}

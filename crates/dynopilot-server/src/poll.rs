@@ -1,0 +1,155 @@
+//! Pollers: the formation, dynos and releases of every app from the Platform API, on an
+//! interval and within the shared request budget; and the one-time check that
+//! `log-runtime-metrics` is on (memory policies are blind without it).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dynopilot_core::policy::{DynoLifecycle, DynoState, Formation, Release};
+use dynopilot_core::{Clock, Timestamp};
+use dynopilot_heroku::wire::{Dyno, Formation as WireFormation};
+use dynopilot_heroku::{HerokuClient, HerokuError, LOG_RUNTIME_METRICS};
+use tokio_util::sync::CancellationToken;
+
+use crate::fleet::AppState;
+use crate::ingest::Ingest;
+
+pub struct Poller {
+    pub client: HerokuClient,
+    pub ingest: Ingest,
+    pub clock: Arc<dyn Clock>,
+    pub apps: Vec<String>,
+    pub interval: Duration,
+}
+
+impl Poller {
+    pub async fn run(self, cancel: CancellationToken) {
+        for app in &self.apps {
+            self.check_runtime_metrics(app).await;
+        }
+        loop {
+            for app in &self.apps {
+                if let Err(e) = self.poll_app(app).await {
+                    tracing::warn!(app, error = %e, "poll failed; will retry next interval");
+                }
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = self.clock.sleep(self.interval) => {}
+            }
+        }
+    }
+
+    async fn check_runtime_metrics(&self, app: &str) {
+        match self.client.feature_info(app, LOG_RUNTIME_METRICS).await {
+            Ok(feature) if feature.enabled => {}
+            Ok(_) => tracing::warn!(
+                app,
+                "log-runtime-metrics is OFF: memory policies are blind. Enable it: heroku labs:enable log-runtime-metrics -a {app}"
+            ),
+            Err(e) => tracing::warn!(app, error = %e, "cannot check log-runtime-metrics"),
+        }
+    }
+
+    /// One poll of `app`: formation, dynos, recent releases.
+    pub async fn poll_app(&self, app: &str) -> Result<(), HerokuError> {
+        let formation = self.client.formation_list(app).await?;
+        let dynos = self.client.dynos_list(app).await?;
+        let releases = self.client.releases_recent(app, 5).await?;
+        let now = self.clock.now();
+        let Ok(mut fleet) = self.ingest.fleet.lock() else {
+            return Ok(());
+        };
+        let state = fleet.app_mut(app);
+        apply_formation(state, &formation, now);
+        apply_dynos(state, &dynos, now);
+        for release in releases {
+            let at = release.created_at.map_or(now, Timestamp::from_jiff);
+            if !state
+                .observed
+                .releases
+                .iter()
+                .any(|r| r.version == release.version)
+            {
+                state.observed.releases.push(Release {
+                    at,
+                    version: release.version,
+                });
+            }
+        }
+        let excess = state.observed.releases.len().saturating_sub(20);
+        state.observed.releases.drain(..excess);
+        Ok(())
+    }
+}
+
+fn apply_formation(state: &mut AppState, formation: &[WireFormation], now: Timestamp) {
+    for f in formation {
+        let size = f
+            .dyno_size
+            .as_ref()
+            .and_then(|s| s.name.clone())
+            .or_else(|| f.size.clone())
+            .unwrap_or_default();
+        let updated_at = f.updated_at.map_or(now, Timestamp::from_jiff);
+        let entry = state
+            .observed
+            .process_types
+            .entry(f.process_type.clone())
+            .or_default();
+        let changed = entry
+            .formation
+            .as_ref()
+            .is_none_or(|old| old.quantity != f.quantity || !old.size.eq_ignore_ascii_case(&size));
+        if changed {
+            entry.formation = Some(Formation {
+                quantity: f.quantity,
+                size,
+                updated_at,
+            });
+        }
+    }
+}
+
+/// Heroku's view of the dynos is authoritative for which dynos exist and their state; the
+/// logs are faster, so a state seen in the logs after the API's `updated_at` is kept.
+fn apply_dynos(state: &mut AppState, dynos: &[Dyno], now: Timestamp) {
+    for process_type in state.observed.process_types.values_mut() {
+        process_type
+            .dynos
+            .retain(|name, _| dynos.iter().any(|d| &d.name == name));
+    }
+    for dyno in dynos {
+        let Some(lifecycle) = lifecycle(&dyno.state) else {
+            continue;
+        };
+        let since = dyno
+            .updated_at
+            .or(dyno.created_at)
+            .map_or(now, Timestamp::from_jiff);
+        let entry = state
+            .observed
+            .process_types
+            .entry(dyno.process_type.clone())
+            .or_default();
+        let current = entry
+            .dynos
+            .entry(dyno.name.clone())
+            .or_insert_with(|| DynoState::new(None, lifecycle, since));
+        if current.lifecycle != lifecycle && since >= current.since {
+            current.lifecycle = lifecycle;
+            current.since = since;
+        }
+    }
+}
+
+fn lifecycle(state: &str) -> Option<DynoLifecycle> {
+    Some(match state {
+        "starting" | "restarting" => DynoLifecycle::Starting,
+        "up" => DynoLifecycle::Up,
+        "crashed" => DynoLifecycle::Crashed,
+        "down" | "stopping" => DynoLifecycle::Down,
+        "idle" => DynoLifecycle::Idle,
+        _ => return None,
+    })
+}

@@ -1,0 +1,146 @@
+//! The policy runner: every second, and at once on urgent observations, it closes router
+//! windows, evaluates every app's policies, journals the decisions (before any action starts),
+//! saves the policy state, and hands executable decisions to the executor.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dynopilot_core::policy::{self, Decision, PolicyState};
+use dynopilot_core::{Clock, Timestamp};
+use dynopilot_store::{DecisionRecord, Store};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::ingest::Ingest;
+
+pub struct Runner {
+    pub ingest: Ingest,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub policies: BTreeMap<String, policy::Config>,
+    pub states: BTreeMap<String, PolicyState>,
+    pub executor: mpsc::Sender<Decision>,
+    pub tick: Duration,
+}
+
+impl Runner {
+    /// Loads each app's saved policy state, so cooldowns and budgets survive a restart.
+    pub async fn load_states(&mut self) {
+        for app in self.policies.keys() {
+            match self.store.policy_state(app).await {
+                Ok(Some(record)) => match serde_json::from_value::<PolicyState>(record.state) {
+                    Ok(state) => {
+                        self.states.insert(app.clone(), state);
+                    }
+                    Err(e) => {
+                        tracing::error!(app, error = %e, "saved policy state unreadable; starting fresh")
+                    }
+                },
+                Ok(None) => {}
+                Err(e) => tracing::error!(app, error = %e, "cannot load policy state"),
+            }
+        }
+    }
+
+    pub async fn run(mut self, cancel: CancellationToken) {
+        self.load_states().await;
+        loop {
+            tokio::select! {
+                biased;
+                () = cancel.cancelled() => return,
+                () = self.ingest.urgent.notified() => {}
+                () = self.clock.sleep(self.tick) => {}
+            }
+            let now = self.clock.now();
+            self.tick_once(now).await;
+        }
+    }
+
+    /// One evaluation of every app; returns the decisions made (for tests and the demo).
+    pub async fn tick_once(&mut self, now: Timestamp) -> Vec<Decision> {
+        let observed: Vec<(String, policy::ObservedState)> = {
+            let Ok(mut fleet) = self.ingest.fleet.lock() else {
+                return Vec::new();
+            };
+            fleet.close_windows(now);
+            self.policies
+                .keys()
+                .map(|app| {
+                    (
+                        app.clone(),
+                        fleet
+                            .app(app)
+                            .map(|a| a.observed.clone())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect()
+        };
+        let mut all = Vec::new();
+        for (app, observed) in observed {
+            let Some(config) = self.policies.get(&app) else {
+                continue;
+            };
+            let previous = self.states.get(&app).cloned().unwrap_or_default();
+            let (decisions, state) = policy::evaluate(config, &observed, &previous, now);
+            if !self.journal(&decisions).await {
+                // Not journaled means not acted on; the state is not advanced either, so the
+                // same decisions come back next tick.
+                continue;
+            }
+            self.save_state(&app, now, &state).await;
+            self.states.insert(app, state);
+            for decision in decisions {
+                log_decision(&decision);
+                if decision.executed && self.executor.send(decision.clone()).await.is_err() {
+                    tracing::error!("executor has stopped; decision not carried out");
+                }
+                all.push(decision);
+            }
+        }
+        all
+    }
+
+    async fn journal(&self, decisions: &[Decision]) -> bool {
+        for decision in decisions {
+            let record = match DecisionRecord::from_decision(decision) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "decision not serialisable");
+                    return false;
+                }
+            };
+            if let Err(e) = self.store.insert_decision(&record).await {
+                tracing::error!(error = %e, "cannot journal decision; holding back");
+                return false;
+            }
+        }
+        true
+    }
+
+    async fn save_state(&self, app: &str, now: Timestamp, state: &PolicyState) {
+        match serde_json::to_value(state) {
+            Ok(json) => {
+                if let Err(e) = self.store.put_policy_state(app, now, &json).await {
+                    tracing::error!(app, error = %e, "cannot save policy state");
+                }
+            }
+            Err(e) => tracing::error!(app, error = %e, "policy state not serialisable"),
+        }
+    }
+}
+
+fn log_decision(decision: &Decision) {
+    let mode = if decision.dry_run {
+        "dry-run"
+    } else if decision.is_blocked() {
+        "blocked"
+    } else {
+        "act"
+    };
+    tracing::info!(app = %decision.app, mode, "{} — {}", decision.action, decision.reason);
+    for blocked in &decision.blocked {
+        tracing::info!(app = %decision.app, "  not done: {blocked:?}");
+    }
+}
