@@ -52,6 +52,9 @@ pub struct RequestClass {
     /// Lognormal shape (σ of the log); 0.5 is moderate, 1.0 a heavy tail.
     #[serde(default = "default_sigma")]
     pub sigma: f64,
+    /// Shape of the service-time distribution (`median_ms` is its median either way).
+    #[serde(default)]
+    pub distribution: ServiceDistribution,
     /// Share of the service time spent on CPU (the part a bigger dyno speeds up).
     #[serde(default = "default_cpu_share")]
     pub cpu_share: f64,
@@ -61,6 +64,17 @@ pub struct RequestClass {
     /// Share of requests answered 500 by the app.
     #[serde(default)]
     pub error_rate: f64,
+}
+
+/// Service-time distributions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceDistribution {
+    /// Lognormal with σ = `sigma`: the usual web latency shape, heavy-tailed for large σ.
+    #[default]
+    Lognormal,
+    /// Exponential (memoryless), for checks against queueing theory.
+    Exponential,
 }
 
 fn default_method() -> String {
@@ -295,6 +309,7 @@ impl WorkloadConfig {
             weight,
             median_ms,
             sigma,
+            distribution: ServiceDistribution::Lognormal,
             cpu_share: 0.5,
             bytes,
             error_rate: 0.0,

@@ -1,5 +1,6 @@
 //! Integration tests of the workload model: queueing theory, memory, lifecycle, logs.
 
+mod queueing;
 mod support;
 
 mod smoke {
