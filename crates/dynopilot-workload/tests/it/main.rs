@@ -1,5 +1,7 @@
 //! Integration tests of the workload model: queueing theory, memory, lifecycle, logs.
 
+mod lifecycle;
+mod memory;
 mod queueing;
 mod support;
 
