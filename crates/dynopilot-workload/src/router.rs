@@ -153,7 +153,7 @@ impl World {
             outcome,
             arrival_us: req.arrival_us,
             queue_us: (start - req.arrival_us).min(timeout_us),
-            connect_ms: u8::from(rng::mix(req.seed) % 4 == 0),
+            connect_ms: u8::from(rng::mix(req.seed).is_multiple_of(4)),
             seed: req.seed,
         };
         self.outbox.push(done, Line::Router(rec));

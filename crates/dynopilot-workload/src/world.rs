@@ -280,7 +280,7 @@ impl World {
 
     pub(crate) fn dynos(&self) -> Vec<DynoView> {
         let mut live: Vec<&Dyno> = self.dynos.iter().filter(|d| !d.removed).collect();
-        live.sort_by(|a, b| (a.kind, a.number).cmp(&(b.kind, b.number)));
+        live.sort_by_key(|d| (d.kind, d.number));
         live.into_iter()
             .map(|d| DynoView {
                 name: d.name.clone(),
