@@ -5,6 +5,7 @@
 pub mod app;
 pub mod physics;
 pub mod plain;
+pub mod workload;
 
 use std::collections::HashMap;
 
