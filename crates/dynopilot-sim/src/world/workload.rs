@@ -46,13 +46,14 @@ fn world_error(e: WorldError) -> PhysicsError {
     }
 }
 
-/// The API's dyno `id` is a uuid; the model's instance id is `heroku.N.<uuid>`.
-fn api_id(instance_id: &str) -> String {
-    instance_id
-        .rsplit('.')
-        .next()
-        .unwrap_or(instance_id)
-        .to_string()
+/// The API's dyno `id` is a uuid; the model's instance id is `heroku.N.<uuid>`, or empty
+/// before the dyno's first boot, when a stable id from name and creation time stands in.
+fn api_id(instance_id: &str, name: &str, created_at: Timestamp) -> String {
+    let tail = instance_id.rsplit('.').next().unwrap_or_default();
+    match uuid::Uuid::parse_str(tail) {
+        Ok(id) => id.to_string(),
+        Err(_) => super::stable_id(&format!("{name}@{}", created_at.as_millis())),
+    }
 }
 
 struct Forward<'a>(&'a mut dyn FnMut(LogRecord));
@@ -106,7 +107,7 @@ impl Physics for WorkloadPhysics {
             .dynos()
             .into_iter()
             .map(|d| DynoView {
-                id: api_id(&d.instance_id),
+                id: api_id(&d.instance_id, &d.name, d.created_at),
                 name: d.name,
                 process_type: d.process_type,
                 state: d.state.as_str().to_string(),
