@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use dynopilot_workload::WorkloadConfig;
+
 use crate::drain::DrainConfig;
 use crate::log_session::SessionConfig;
 use crate::ratelimit::RateLimitConfig;
@@ -41,6 +43,9 @@ impl ProcessSpec {
 pub enum Workload {
     /// No traffic; every dyno boots in exactly `boot`. Deterministic, for tests.
     Plain { boot: Duration },
+    /// `dynopilot-workload`'s model: traffic, routing, memory, crashes and their log lines.
+    /// The formation comes from the model's config (`AppSpec::formation` is ignored).
+    Model(Box<WorkloadConfig>),
 }
 
 /// An app to create at start.
@@ -116,11 +121,22 @@ impl SimConfig {
         }
     }
 
-    /// The demo account with `apps` apps named `demo-app-N`, each with 2 web and 1 worker dyno.
+    /// The demo account with `apps` apps named `demo-app-N`, each running the workload
+    /// crate's demo model (web and worker under diurnal traffic), seeded differently.
     pub fn demo(apps: u32) -> Self {
         let mut config = SimConfig::empty();
         config.apps = (1..=apps)
-            .map(|n| AppSpec::plain(&format!("demo-app-{n}"), DEMO_EMAIL, 2, 1))
+            .map(|n| {
+                let mut model = WorkloadConfig::demo();
+                model.seed = model.seed.wrapping_add(u64::from(n));
+                model.app_host = format!("demo-app-{n}.herokuapp.com");
+                AppSpec {
+                    name: format!("demo-app-{n}"),
+                    owner: DEMO_EMAIL.to_string(),
+                    formation: Vec::new(),
+                    workload: Workload::Model(Box::new(model)),
+                }
+            })
             .collect();
         config
     }

@@ -36,6 +36,7 @@ pub use ratelimit::RateLimitConfig;
 use crate::http::Shared;
 use crate::rendezvous::{OnAttached, Rendezvous};
 use crate::world::plain::PlainPhysics;
+use crate::world::workload::WorkloadPhysics;
 use crate::world::{Account, Action, FormationView, Physics, ReleaseRecord, SimApp, World};
 
 /// Why the simulator could not start.
@@ -175,8 +176,9 @@ fn physics_for(spec: &AppSpec, now: Timestamp) -> Result<Box<dyn Physics>, Strin
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    match spec.workload {
-        Workload::Plain { boot } => Ok(Box::new(PlainPhysics::new(now, boot, formation))),
+    match &spec.workload {
+        Workload::Plain { boot } => Ok(Box::new(PlainPhysics::new(now, *boot, formation))),
+        Workload::Model(config) => Ok(Box::new(WorkloadPhysics::new((**config).clone(), now)?)),
     }
 }
 

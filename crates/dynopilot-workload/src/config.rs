@@ -52,6 +52,9 @@ pub struct RequestClass {
     /// Lognormal shape (σ of the log); 0.5 is moderate, 1.0 a heavy tail.
     #[serde(default = "default_sigma")]
     pub sigma: f64,
+    /// Shape of the service-time distribution (`median_ms` is its median either way).
+    #[serde(default)]
+    pub distribution: ServiceDistribution,
     /// Share of the service time spent on CPU (the part a bigger dyno speeds up).
     #[serde(default = "default_cpu_share")]
     pub cpu_share: f64,
@@ -61,6 +64,17 @@ pub struct RequestClass {
     /// Share of requests answered 500 by the app.
     #[serde(default)]
     pub error_rate: f64,
+}
+
+/// Service-time distributions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceDistribution {
+    /// Lognormal with σ = `sigma`: the usual web latency shape, heavy-tailed for large σ.
+    #[default]
+    Lognormal,
+    /// Exponential (memoryless), for checks against queueing theory.
+    Exponential,
 }
 
 fn default_method() -> String {
@@ -295,6 +309,7 @@ impl WorkloadConfig {
             weight,
             median_ms,
             sigma,
+            distribution: ServiceDistribution::Lognormal,
             cpu_share: 0.5,
             bytes,
             error_rate: 0.0,
@@ -368,7 +383,7 @@ fn check_process(key: &str, p: &ProcessModel, v: &mut Validation) {
     );
     v.check(
         p.processes >= 1 && p.threads >= 1,
-        format!("{key}"),
+        key.to_owned(),
         "processes and threads must be ≥ 1",
     );
     v.check(p.boot_s > 0.0, format!("{key}.boot_s"), "must be > 0");
@@ -392,4 +407,62 @@ fn check_process(key: &str, p: &ProcessModel, v: &mut Validation) {
 
 fn toml_parse(text: &str) -> Result<WorkloadConfig, ConfigError> {
     toml::from_str(text).map_err(|e| ConfigError::single("toml", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_is_valid() {
+        assert_eq!(WorkloadConfig::demo().validate(), Ok(()));
+    }
+
+    #[test]
+    fn toml_with_defaults() {
+        let text = r#"
+            seed = 3
+            app_host = "shop.herokuapp.com"
+            traffic = { kind = "spike", base = 10.0, peak = 100.0, start_s = 60.0, duration_s = 30.0 }
+            [[classes]]
+            path = "/"
+            weight = 1.0
+            median_ms = 40.0
+            [[process_types]]
+            name = "web"
+            command = "bin/web"
+            size = "standard-2x"
+            quantity = 2
+            threads = 5
+        "#;
+        let config = WorkloadConfig::from_toml(text).unwrap();
+        assert_eq!(config.validate(), Ok(()));
+        assert_eq!(config.classes[0].method, "GET");
+        assert_eq!(config.process_types[0].processes, 1);
+        assert_eq!(config.api_user, "dev@example.com");
+        assert!(WorkloadConfig::from_toml("seed = 1").is_err());
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let mut config = WorkloadConfig::demo();
+        config.process_types[0].size = "Huge-9X".to_owned();
+        config.process_types[1].threads = 0;
+        config.classes[0].median_ms = 0.0;
+        let keys: Vec<String> = config
+            .validate()
+            .unwrap_err()
+            .issues
+            .into_iter()
+            .map(|i| i.key)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "classes[0].median_ms",
+                "process_types[0].size",
+                "process_types[1]"
+            ]
+        );
+    }
 }

@@ -20,7 +20,8 @@ pub mod truth;
 mod world;
 
 pub use config::{
-    ConfigError, JobModel, MemoryModel, PlatformModel, ProcessModel, RequestClass, WorkloadConfig,
+    ConfigError, JobModel, MemoryModel, PlatformModel, ProcessModel, RequestClass,
+    ServiceDistribution, WorkloadConfig,
 };
 pub use model::{DynoState, DynoView, FormationView, Model, WorldError};
 pub use sink::{CountingSink, LogEntry, LogSink, NullSink, VecSink};

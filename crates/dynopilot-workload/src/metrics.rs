@@ -24,7 +24,7 @@ impl World {
             *avg = *avg * k + busy * (1.0 - k);
         }
         d.ticks += 1;
-        let report = d.ticks % 4 == 0;
+        let report = d.ticks.is_multiple_of(4);
         self.schedule(now + tick_us, Event::Tick { slot, boot });
         if report {
             self.report(slot);

@@ -125,7 +125,12 @@ impl World {
         let start = free.max(self.now_us);
         let speedup = f64::from(d.size.compute).clamp(1.0, self.cfg.platform.max_cpu_speedup);
         let scale = class.cpu_share / speedup + (1.0 - class.cpu_share);
-        let service_us = ((self.rng.lognormal(class.median_us, class.sigma) * scale) as i64).max(1);
+        let base_us = if class.exponential {
+            self.rng.exp(class.median_us / std::f64::consts::LN_2)
+        } else {
+            self.rng.lognormal(class.median_us, class.sigma)
+        };
+        let service_us = ((base_us * scale) as i64).max(1);
         let status = if self.rng.chance(class.error_rate) {
             500
         } else {
@@ -148,7 +153,7 @@ impl World {
             outcome,
             arrival_us: req.arrival_us,
             queue_us: (start - req.arrival_us).min(timeout_us),
-            connect_ms: u8::from(rng::mix(req.seed) % 4 == 0),
+            connect_ms: u8::from(rng::mix(req.seed).is_multiple_of(4)),
             seed: req.seed,
         };
         self.outbox.push(done, Line::Router(rec));

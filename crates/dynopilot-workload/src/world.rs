@@ -33,6 +33,7 @@ pub(crate) struct Kind {
 pub(crate) struct Class {
     pub median_us: f64,
     pub sigma: f64,
+    pub exponential: bool,
     pub cpu_share: f64,
     pub error_rate: f64,
 }
@@ -120,6 +121,7 @@ impl World {
             .map(|c| Class {
                 median_us: c.median_ms * 1_000.0,
                 sigma: c.sigma,
+                exponential: c.distribution == crate::config::ServiceDistribution::Exponential,
                 cpu_share: c.cpu_share,
                 error_rate: c.error_rate,
             })
@@ -278,7 +280,7 @@ impl World {
 
     pub(crate) fn dynos(&self) -> Vec<DynoView> {
         let mut live: Vec<&Dyno> = self.dynos.iter().filter(|d| !d.removed).collect();
-        live.sort_by(|a, b| (a.kind, a.number).cmp(&(b.kind, b.number)));
+        live.sort_by_key(|d| (d.kind, d.number));
         live.into_iter()
             .map(|d| DynoView {
                 name: d.name.clone(),

@@ -2,6 +2,7 @@
 //! library crate.
 
 mod analyze;
+mod sim_cmd;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,15 @@ enum Command {
     },
     /// Print the dyno size table dynopilot uses (memory, compute, price, R15 kill point).
     Sizes,
+    /// Run the simulated Heroku (Platform API, log sessions, drains) in real time with demo apps.
+    Sim {
+        /// Port on 127.0.0.1 to listen on.
+        #[arg(long, default_value_t = 5050)]
+        port: u16,
+        /// Number of demo apps to create.
+        #[arg(long, default_value_t = 1)]
+        apps: u32,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,6 +47,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Analyze { files, json } => analyze::run(&files, json, &mut analyze::stdout())?,
         Command::Sizes => print_sizes(),
+        Command::Sim { port, apps } => sim_cmd::run(port, apps)?,
     }
     Ok(())
 }

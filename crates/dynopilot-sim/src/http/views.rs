@@ -22,18 +22,7 @@ fn named(name: &str) -> Option<NamedRef> {
     })
 }
 
-/// A uuid-shaped id derived from a name, so sizes and regions keep their ids across runs.
-pub fn stable_id(name: &str) -> String {
-    // FNV-1a, twice with different offsets, is plenty for a handful of names.
-    let hash = |offset: u64| {
-        name.bytes().fold(offset, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-    };
-    let v =
-        (u128::from(hash(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(hash(0x8422_2325_cbf2_9ce4));
-    uuid::Uuid::from_u128(v).to_string()
-}
+pub use crate::world::stable_id;
 
 pub fn account(a: &Account) -> wire::Account {
     wire::Account {

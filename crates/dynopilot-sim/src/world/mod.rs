@@ -5,6 +5,7 @@
 pub mod app;
 pub mod physics;
 pub mod plain;
+pub mod workload;
 
 use std::collections::HashMap;
 
@@ -95,4 +96,18 @@ impl World {
             app.advance(now);
         }
     }
+}
+
+/// A uuid-shaped id derived from a name, so sizes, formations and not-yet-booted dynos keep
+/// their ids across calls and runs.
+pub fn stable_id(name: &str) -> String {
+    // FNV-1a, twice with different offsets, is plenty for ids that only need to differ.
+    let hash = |offset: u64| {
+        name.bytes().fold(offset, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    };
+    let v =
+        (u128::from(hash(0xcbf2_9ce4_8422_2325)) << 64) | u128::from(hash(0x8422_2325_cbf2_9ce4));
+    uuid::Uuid::from_u128(v).to_string()
 }
