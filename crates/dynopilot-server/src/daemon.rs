@@ -162,6 +162,7 @@ pub async fn start(
         states: BTreeMap::new(),
         executor: sender,
         tick: settings.tick,
+        blocked_seen: BTreeMap::new(),
     };
     tasks.spawn(runner.run(cancel.clone()));
     let poller = Poller {

@@ -22,7 +22,13 @@ pub struct Runner {
     pub states: BTreeMap<String, PolicyState>,
     pub executor: mpsc::Sender<Decision>,
     pub tick: Duration,
+    /// When each still-blocked action was last journaled: the core proposes it again every
+    /// tick while the guardrail holds, and one record a minute says enough.
+    pub blocked_seen: BTreeMap<(String, String), Timestamp>,
 }
+
+/// A blocked action that keeps being proposed is journaled again after this long.
+const BLOCKED_REPEAT: Duration = Duration::from_secs(60);
 
 impl Runner {
     /// Loads each app's saved policy state, so cooldowns and budgets survive a restart.
@@ -84,6 +90,7 @@ impl Runner {
             };
             let previous = self.states.get(&app).cloned().unwrap_or_default();
             let (decisions, state) = policy::evaluate(config, &observed, &previous, now);
+            let decisions = self.drop_repeated_blocks(&app, decisions, now);
             if !self.journal(&decisions).await {
                 // Not journaled means not acted on; the state is not advanced either, so the
                 // same decisions come back next tick.
@@ -100,6 +107,37 @@ impl Runner {
             }
         }
         all
+    }
+
+    /// Keeps a blocked decision only when its action was not already journaled as blocked in
+    /// the last minute; forgets actions that are no longer proposed.
+    fn drop_repeated_blocks(
+        &mut self,
+        app: &str,
+        decisions: Vec<Decision>,
+        now: Timestamp,
+    ) -> Vec<Decision> {
+        let mut kept = Vec::with_capacity(decisions.len());
+        let mut still_blocked = Vec::new();
+        for decision in decisions {
+            if !decision.is_blocked() || decision.dry_run {
+                kept.push(decision);
+                continue;
+            }
+            let key = (app.to_owned(), decision.action.to_string());
+            let fresh = self
+                .blocked_seen
+                .get(&key)
+                .is_none_or(|at| now.since(*at) >= BLOCKED_REPEAT);
+            if fresh {
+                self.blocked_seen.insert(key.clone(), now);
+                kept.push(decision);
+            }
+            still_blocked.push(key);
+        }
+        self.blocked_seen
+            .retain(|key, _| key.0 != app || still_blocked.contains(key));
+        kept
     }
 
     async fn journal(&self, decisions: &[Decision]) -> bool {
@@ -141,6 +179,6 @@ fn log_decision(decision: &Decision) {
     };
     tracing::info!(app = %decision.app, mode, "{} — {}", decision.action, decision.reason);
     for blocked in &decision.blocked {
-        tracing::info!(app = %decision.app, "  not done: {blocked:?}");
+        tracing::info!(app = %decision.app, "  not done because of {blocked}");
     }
 }

@@ -2,6 +2,8 @@
 //! library crate.
 
 mod analyze;
+mod demo;
+mod logging;
 mod sim_cmd;
 
 use std::path::PathBuf;
@@ -29,6 +31,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a simulated Heroku app and dynopilot watching it, on this machine, no setup needed.
+    ///
+    /// Starts the simulator (traffic surges, leaking workers) and the daemon on SQLite, connects
+    /// them with a drain, and prints each decision with its reason. Ctrl-C stops.
+    Demo {
+        /// Port on 127.0.0.1 for dynopilot (drain endpoint and dashboard).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// SQLite file to keep the demo's data in (default: a new file in the temp directory).
+        #[arg(long)]
+        store: Option<PathBuf>,
+    },
     /// Print the dyno size table dynopilot uses (memory, compute, price, R15 kill point).
     Sizes,
     /// Run the simulated Heroku (Platform API, log sessions, drains) in real time with demo apps.
@@ -46,6 +60,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze { files, json } => analyze::run(&files, json, &mut analyze::stdout())?,
+        Command::Demo { port, store } => demo::run(port, store)?,
         Command::Sizes => print_sizes(),
         Command::Sim { port, apps } => sim_cmd::run(port, apps)?,
     }
