@@ -115,12 +115,8 @@ impl Builder<'_> {
         let (template_table, template) = self.template(doc);
         let mut apps = self.file_apps(raw, doc, &template_table, &template, &discovery);
         self.env_apps(&applied.apps, &template, &discovery, &mut apps);
-        if discovery.log_source == LogSource::Drain && drain.secret.is_none() {
-            let uses_drain =
-                discovery.enabled || apps.iter().any(|a| a.log_source == LogSource::Drain);
-            if uses_drain {
-                self.err("drain.secret", "required: log_source is `drain`");
-            }
+        if drain.secret.is_none() {
+            self.check_drain_users(&discovery, &apps);
         }
         let mut template = template;
         if raw.dry_run {
@@ -141,6 +137,21 @@ impl Builder<'_> {
             apps,
             template,
             origins: self.origins(),
+        }
+    }
+
+    fn check_drain_users(&mut self, discovery: &DiscoveryConfig, apps: &[AppConfig]) {
+        let mut users: Vec<&str> = apps
+            .iter()
+            .filter(|a| a.log_source == LogSource::Drain)
+            .map(|a| a.name.as_str())
+            .collect();
+        if discovery.enabled && discovery.log_source == LogSource::Drain {
+            users.push("discovered apps");
+        }
+        if !users.is_empty() {
+            let message = format!("required: log_source is `drain` for {}", users.join(", "));
+            self.err("drain.secret", message);
         }
     }
 

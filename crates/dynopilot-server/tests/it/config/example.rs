@@ -1,0 +1,1 @@
+//! The shipped `dynopilot.example.toml`: valid, and documents exactly the keys the code knows.
