@@ -5,6 +5,7 @@
 //! environment (the binary passes it in) and reports every problem at once.
 
 mod build;
+mod documented;
 mod env;
 mod error;
 mod locate;
