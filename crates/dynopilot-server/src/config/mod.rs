@@ -4,6 +4,7 @@
 //! `Config::load` is the one place text becomes a validated `Config`; it never reads the process
 //! environment (the binary passes it in) and reports every problem at once.
 
+mod apps;
 mod build;
 mod documented;
 mod env;
