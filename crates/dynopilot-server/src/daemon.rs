@@ -11,7 +11,7 @@ use dynopilot_core::Clock;
 use dynopilot_core::policy;
 use dynopilot_heroku::wire::LogSessionCreate;
 use dynopilot_heroku::{ClientConfig, HerokuClient, HerokuError, LogStreamOptions, RequestBudget};
-use dynopilot_store::Store;
+use dynopilot_store::{BatchWriter, Store, WriterConfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +21,9 @@ use crate::ingest::drain::{self, AppDirectory, DrainSettings};
 use crate::ingest::{Entry, Ingest};
 use crate::poll::Poller;
 use crate::runner::Runner;
+use crate::web::link::RunnerLink;
+use crate::web::recorder::Recorder;
+use crate::web::{WebSettings, WebState};
 
 /// How an app's logs reach dynopilot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,8 +103,19 @@ pub async fn start(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
 ) -> Result<DaemonHandle, DaemonError> {
+    let web = WebSettings::for_listen(settings.listen, None);
+    start_with_web(settings, web, store, clock).await
+}
+
+/// `start`, with the dashboard's sign-in settings.
+pub async fn start_with_web(
+    settings: DaemonSettings,
+    web: WebSettings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<DaemonHandle, DaemonError> {
     let budget = Arc::new(RequestBudget::new(Arc::clone(&clock)));
-    let client = HerokuClient::new(settings.heroku, Arc::clone(&clock), budget)
+    let client = HerokuClient::new(settings.heroku, Arc::clone(&clock), Arc::clone(&budget))
         .map_err(DaemonError::Client)?;
     for app in &settings.apps {
         client
@@ -131,7 +145,50 @@ pub async fn start(
             source,
         })?;
     let (http, http_cancel) = (TaskTracker::new(), CancellationToken::new());
-    let router = drain::router(ingest.clone(), settings.drain, Arc::clone(&directory));
+    let (tasks, cancel) = (TaskTracker::new(), CancellationToken::new());
+    // --- dashboard, API, /metrics (web module) ---
+    let (writer, _writer_task) = BatchWriter::spawn(
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        WriterConfig::default(),
+    );
+    let recorder = Recorder::new(
+        ingest.clone(),
+        Arc::clone(&clock),
+        writer.clone(),
+        Duration::from_secs(5),
+    );
+    let (control_tx, control_rx) = mpsc::channel(32);
+    let link = RunnerLink {
+        controls: Some(control_rx),
+        ..RunnerLink::default()
+    };
+    let web_state = WebState {
+        ingest: ingest.clone(),
+        store: Arc::clone(&store),
+        clock: Arc::clone(&clock),
+        apps: Arc::new(
+            settings
+                .apps
+                .iter()
+                .map(|a| (a.name.clone(), a.policy.clone()))
+                .collect(),
+        ),
+        controls: control_tx,
+        modes: Arc::clone(&link.modes),
+        auth: Arc::new(crate::web::auth::Auth::new(web)),
+        started_at: clock.now(),
+        metrics: Arc::default(),
+        runner: Arc::clone(&link.stats),
+        budget: Some(Arc::clone(&budget)),
+        writer: Some(Arc::clone(writer.stats())),
+        recorder: Arc::clone(&recorder.stats),
+    };
+    tasks.spawn(recorder.run(cancel.clone()));
+    drop(writer);
+    let router = drain::router(ingest.clone(), settings.drain, Arc::clone(&directory))
+        .merge(crate::web::router(web_state));
+    // --- end web module ---
     let stop = http_cancel.clone();
     http.spawn(async move {
         let served = axum::serve(listener, router)
@@ -141,7 +198,6 @@ pub async fn start(
             tracing::error!(error = %e, "HTTP server failed");
         }
     });
-    let (tasks, cancel) = (TaskTracker::new(), CancellationToken::new());
     let (sender, receiver) = mpsc::channel(256);
     let executor = Executor::new(
         client.clone(),
@@ -163,6 +219,7 @@ pub async fn start(
         executor: sender,
         tick: settings.tick,
         blocked_seen: BTreeMap::new(),
+        web: link,
     };
     tasks.spawn(runner.run(cancel.clone()));
     let poller = Poller {

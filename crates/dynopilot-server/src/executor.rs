@@ -141,12 +141,8 @@ impl Executor {
                 self.client.restart_process_type(app, process_type).await
             }
             Action::RestartApp => self.client.restart_all(app).await,
-            Action::Alert {
-                topic,
-                severity,
-                message,
-            } => {
-                tracing::warn!(app, %topic, %severity, "{message}");
+            // The runner already logged the alert with its reason; here it is journaled.
+            Action::Alert { topic, message, .. } => {
                 return self.alert(decision, topic, message).await;
             }
             Action::RunHook { name } => {

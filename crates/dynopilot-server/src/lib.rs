@@ -8,3 +8,4 @@ pub mod fleet;
 pub mod ingest;
 pub mod poll;
 pub mod runner;
+pub mod web;

@@ -25,6 +25,8 @@ pub struct Runner {
     /// When each still-blocked action was last journaled: the core proposes it again every
     /// tick while the guardrail holds, and one record a minute says enough.
     pub blocked_seen: BTreeMap<(String, String), Timestamp>,
+    /// Controls, modes and counters shared with the dashboard (`web::control`).
+    pub web: crate::web::link::RunnerLink,
 }
 
 /// A blocked action that keeps being proposed is journaled again after this long.
@@ -55,11 +57,19 @@ impl Runner {
             tokio::select! {
                 biased;
                 () = cancel.cancelled() => return,
+                Some(control) = self.web.next_control() => {
+                    self.handle_control(control).await;
+                    continue;
+                }
                 () = self.ingest.urgent.notified() => {}
                 () = self.clock.sleep(self.tick) => {}
             }
             let now = self.clock.now();
             self.tick_once(now).await;
+            let took = self.clock.now().since(now);
+            self.web
+                .stats
+                .record_tick(took.as_millis().try_into().unwrap_or(u64::MAX));
         }
     }
 
@@ -89,7 +99,11 @@ impl Runner {
                 continue;
             };
             let previous = self.states.get(&app).cloned().unwrap_or_default();
-            let (decisions, state) = policy::evaluate(config, &observed, &previous, now);
+            // Dry-run may be switched from the dashboard; pauses block formation changes.
+            let mut config = config.clone();
+            config.guardrails.dry_run = self.web.modes.dry_run(&app, &config);
+            let (mut decisions, state) = policy::evaluate(&config, &observed, &previous, now);
+            crate::web::control::block_paused(&self.web.modes, &mut decisions);
             let decisions = self.drop_repeated_blocks(&app, decisions, now);
             if !self.journal(&decisions).await {
                 // Not journaled means not acted on; the state is not advanced either, so the
@@ -100,6 +114,7 @@ impl Runner {
             self.states.insert(app, state);
             for decision in decisions {
                 log_decision(&decision);
+                self.web.stats.count_decision(&decision);
                 if decision.executed && self.executor.send(decision.clone()).await.is_err() {
                     tracing::error!("executor has stopped; decision not carried out");
                 }
@@ -140,7 +155,7 @@ impl Runner {
         kept
     }
 
-    async fn journal(&self, decisions: &[Decision]) -> bool {
+    pub(crate) async fn journal(&self, decisions: &[Decision]) -> bool {
         for decision in decisions {
             let record = match DecisionRecord::from_decision(decision) {
                 Ok(r) => r,

@@ -2,6 +2,7 @@
 //! library crate.
 
 mod analyze;
+mod config_cmd;
 mod demo;
 mod logging;
 mod sim_cmd;
@@ -43,6 +44,9 @@ enum Command {
         #[arg(long)]
         store: Option<PathBuf>,
     },
+    /// Check or show the daemon configuration (file + environment).
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
     /// Print the dyno size table dynopilot uses (memory, compute, price, R15 kill point).
     Sizes,
     /// Run the simulated Heroku (Platform API, log sessions, drains) in real time with demo apps.
@@ -61,6 +65,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Analyze { files, json } => analyze::run(&files, json, &mut analyze::stdout())?,
         Command::Demo { port, store } => demo::run(port, store)?,
+        Command::Config(cmd) => config_cmd::run(cmd)?,
         Command::Sizes => print_sizes(),
         Command::Sim { port, apps } => sim_cmd::run(port, apps)?,
     }

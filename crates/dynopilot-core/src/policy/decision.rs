@@ -190,6 +190,8 @@ pub enum Reason {
     },
     /// A notification about another decision or event; `event` says what happened.
     Notify { event: String },
+    /// Asked for by a person through the dashboard or API; `who` is the signed-in user.
+    Manual { who: String, note: String },
 }
 
 impl Reason {
@@ -206,6 +208,7 @@ impl Reason {
             Reason::Escalation { .. } => "escalation",
             Reason::Autoscale { .. } => "autoscale",
             Reason::Notify { .. } => "notify",
+            Reason::Manual { .. } => "manual",
         }
     }
 }
@@ -310,6 +313,8 @@ impl fmt::Display for Reason {
                 write!(f, "{process_type}: {explanation}")
             }
             Reason::Notify { event } => f.write_str(event),
+            Reason::Manual { who, note } if note.is_empty() => write!(f, "requested by {who}"),
+            Reason::Manual { who, note } => write!(f, "requested by {who}: {note}"),
         }
     }
 }
@@ -325,6 +330,8 @@ pub enum Guardrail {
     LastHealthyDyno,
     DeployFreeze,
     ManualOverride,
+    /// Autoscaling of the app or process type was paused from the dashboard or API.
+    Paused,
 }
 
 impl fmt::Display for Guardrail {
@@ -338,6 +345,7 @@ impl fmt::Display for Guardrail {
             Guardrail::LastHealthyDyno => "last healthy dyno",
             Guardrail::DeployFreeze => "deploy freeze",
             Guardrail::ManualOverride => "manual override",
+            Guardrail::Paused => "paused",
         })
     }
 }

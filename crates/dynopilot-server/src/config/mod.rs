@@ -1,1 +1,223 @@
 //! The daemon configuration: the TOML file, environment overrides, validation and display.
+//!
+//! Sources, lowest to highest: built-in defaults, the file, the environment (`ENV_OVERRIDES`).
+//! `Config::load` is the one place text becomes a validated `Config`; it never reads the process
+//! environment (the binary passes it in) and reports every problem at once.
+
+mod apps;
+mod build;
+mod documented;
+mod env;
+mod error;
+mod locate;
+mod raw;
+mod secret;
+mod serde_errors;
+mod show;
+mod template;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use dynopilot_core::policy::{self, ProcessTypeConfig};
+
+pub use env::{CONFIG_PATH_VAR, ENV_OVERRIDES};
+pub use error::{ConfigError, ConfigErrors, Location};
+pub use raw::{
+    LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
+    RawServer, RawStore,
+};
+pub use secret::{MASK, Secret, redact_url};
+pub use template::ResolvedPolicy;
+
+/// The source name used when there is no file.
+pub const ENV_ONLY_SOURCE: &str = "(environment)";
+
+/// The validated daemon configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The file name, or `ENV_ONLY_SOURCE`.
+    pub source: String,
+    pub heroku: HerokuConfig,
+    pub store: StoreConfig,
+    pub server: ServerConfig,
+    pub drain: DrainConfig,
+    pub dashboard: DashboardConfig,
+    /// Global dry run; already folded into every app's `guardrails.dry_run`.
+    pub dry_run: bool,
+    pub discovery: DiscoveryConfig,
+    /// Apps listed in the file, then those named by `DYNOPILOT_APPS`.
+    pub apps: Vec<AppConfig>,
+    /// What a discovered app gets (the template with nothing overridden).
+    template: ResolvedPolicy,
+    origins: BTreeMap<String, Origin>,
+}
+
+#[derive(Clone, Debug)]
+pub struct HerokuConfig {
+    /// `None` is valid for `config check`; `run` must refuse to start without it.
+    pub api_key: Option<Secret>,
+    /// Without a trailing slash.
+    pub base_url: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreBackend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// `sqlite://path`, `sqlite::memory:` or `postgres://…` (may carry a password).
+    pub url: Secret,
+    pub backend: StoreBackend,
+    pub raw_retention: Duration,
+    pub rollup_retention: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Clone, Debug)]
+pub struct DrainConfig {
+    /// Required when any app uses `log_source = "drain"`.
+    pub secret: Option<Secret>,
+    pub max_body_bytes: usize,
+    pub dedupe_window: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct DashboardConfig {
+    pub username: String,
+    /// `None` only when listening on loopback: the dashboard is then open.
+    pub password: Option<Secret>,
+}
+
+#[derive(Clone, Debug)]
+pub struct DiscoveryConfig {
+    /// Manage every app the API key can see (listed apps keep their own settings).
+    pub enabled: bool,
+    /// Log source of discovered apps and of apps that don't set one.
+    pub log_source: LogSource,
+}
+
+/// Where an app came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppOrigin {
+    File,
+    Env,
+    Discovered,
+}
+
+/// One managed app.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppConfig {
+    pub name: String,
+    pub log_source: LogSource,
+    pub origin: AppOrigin,
+    /// `policy.app == name`; `policy.process_types` holds the listed types only: use
+    /// `policy_for` with the types the app actually runs.
+    pub resolved: ResolvedPolicy,
+}
+
+impl AppConfig {
+    /// The policy for this app when it runs `process_types` (from its formation).
+    pub fn policy_for<'a>(
+        &self,
+        process_types: impl IntoIterator<Item = &'a str>,
+    ) -> policy::Config {
+        self.resolved.policy_for(process_types)
+    }
+
+    pub fn process_type_defaults(&self) -> Option<&ProcessTypeConfig> {
+        self.resolved.process_type_defaults.as_ref()
+    }
+}
+
+/// Where a daemon setting's value came from (shown by `config show`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    File,
+    Env(&'static str),
+}
+
+impl Config {
+    /// Parses, applies `env` overrides, and validates. `source_name` names the file in errors.
+    pub fn load(
+        text: &str,
+        source_name: &str,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigErrors> {
+        build::load(text, source_name, env)
+    }
+
+    /// The configuration from the environment alone (no file), e.g. on Heroku.
+    pub fn from_env(env: &BTreeMap<String, String>) -> Result<Config, ConfigErrors> {
+        build::load("", ENV_ONLY_SOURCE, env)
+    }
+
+    /// Reads `path`, or else the file named by `DYNOPILOT_CONFIG`, or uses env alone.
+    pub fn load_file(
+        path: Option<&Path>,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Config, ConfigErrors> {
+        let from_env = env.get(CONFIG_PATH_VAR).filter(|p| !p.trim().is_empty());
+        let path = match (path, from_env) {
+            (Some(p), _) => p.to_path_buf(),
+            (None, Some(p)) => Path::new(p.trim()).to_path_buf(),
+            (None, None) => return Config::from_env(env),
+        };
+        let name = path.display().to_string();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::load(&text, &name, env),
+            Err(e) => Err(ConfigErrors {
+                errors: vec![ConfigError {
+                    location: Location::Source(name),
+                    key: String::new(),
+                    message: format!("cannot read the config file: {e}"),
+                }],
+            }),
+        }
+    }
+
+    /// The built-in policy template: memory guard + zombie restart for every process type.
+    pub fn default_policy_template() -> PolicyTemplate {
+        PolicyTemplate::builtin()
+    }
+
+    /// The listed app called `name`, else (with discovery on) the template applied to it.
+    pub fn app(&self, name: &str) -> Option<AppConfig> {
+        if let Some(app) = self.apps.iter().find(|a| a.name == name) {
+            return Some(app.clone());
+        }
+        self.discovery.enabled.then(|| self.discovered_app(name))
+    }
+
+    /// A discovered app: the template policy with its name, whether or not it is listed.
+    pub fn discovered_app(&self, name: &str) -> AppConfig {
+        let mut resolved = self.template.clone();
+        resolved.policy.app = name.to_owned();
+        AppConfig {
+            name: name.to_owned(),
+            log_source: self.discovery.log_source,
+            origin: AppOrigin::Discovered,
+            resolved,
+        }
+    }
+
+    /// Where the value of daemon setting `key` (e.g. `server.listen`) came from.
+    pub fn origin(&self, key: &str) -> Origin {
+        self.origins.get(key).cloned().unwrap_or(Origin::Default)
+    }
+
+    /// The effective configuration as TOML, secrets masked, origins as trailing comments.
+    pub fn show(&self) -> String {
+        show::render(self)
+    }
+}

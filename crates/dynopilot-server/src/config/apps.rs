@@ -1,0 +1,158 @@
+//! Resolving apps: the policy template, `[[apps]]` entries merged over it, apps named by
+//! `DYNOPILOT_APPS`, and the policy checks of each (template problems reported only once).
+
+use dynopilot_core::policy;
+use dynopilot_core::validate::{ConfigIssue, Validation};
+
+use super::build::Builder;
+use super::raw::{PolicyTemplate, RawConfig};
+use super::template::{self, ResolvedPolicy};
+use super::{AppConfig, AppOrigin, DiscoveryConfig};
+
+impl Builder<'_> {
+    /// The template as a table (for merging) and resolved (for discovered apps).
+    pub(super) fn template(&mut self, doc: &toml::Table) -> (toml::Table, ResolvedPolicy) {
+        let from_file = doc
+            .get("discovery")
+            .and_then(|d| d.get("defaults"))
+            .and_then(|d| d.as_table())
+            .cloned();
+        let table = from_file
+            .or_else(|| toml::Table::try_from(PolicyTemplate::builtin()).ok())
+            .unwrap_or_default();
+        let resolved = match template::resolve("", &table, &toml::Table::new()) {
+            Ok(r) => {
+                let issues = policy_issues(&r);
+                self.issues("discovery.defaults", &issues);
+                r
+            }
+            Err(message) => {
+                self.err("discovery.defaults", message);
+                empty_policy("")
+            }
+        };
+        (table, resolved)
+    }
+
+    pub(super) fn file_apps(
+        &mut self,
+        raw: &RawConfig,
+        doc: &toml::Table,
+        template_table: &toml::Table,
+        template: &ResolvedPolicy,
+        discovery: &DiscoveryConfig,
+    ) -> Vec<AppConfig> {
+        let template_issues = policy_issues(template);
+        let docs = doc.get("apps").and_then(|a| a.as_array());
+        let mut apps: Vec<AppConfig> = Vec::new();
+        for (i, app) in raw.apps.iter().enumerate() {
+            let prefix = format!("apps[{i}]");
+            self.check_app_name(&format!("{prefix}.name"), &app.name);
+            if let Some(first) = raw.apps[..i].iter().position(|a| a.name == app.name) {
+                self.err(
+                    &format!("{prefix}.name"),
+                    format!("app `{}` is already listed as apps[{first}]", app.name),
+                );
+            }
+            let mut overrides = docs
+                .and_then(|d| d.get(i))
+                .and_then(|d| d.as_table())
+                .cloned()
+                .unwrap_or_default();
+            overrides.remove("name");
+            overrides.remove("log_source");
+            let resolved = match template::resolve(&app.name, template_table, &overrides) {
+                Ok(r) => r,
+                Err(message) => {
+                    self.err(&prefix, message);
+                    empty_policy(&app.name)
+                }
+            };
+            // Issues inherited unchanged from the template were reported there already.
+            let own: Vec<ConfigIssue> = policy_issues(&resolved)
+                .into_iter()
+                .filter(|issue| !template_issues.contains(issue))
+                .collect();
+            self.issues(&prefix, &own);
+            let log_source = app.log_source.unwrap_or(discovery.log_source);
+            apps.push(AppConfig {
+                name: app.name.clone(),
+                log_source,
+                origin: AppOrigin::File,
+                resolved,
+            });
+        }
+        apps
+    }
+
+    pub(super) fn env_apps(
+        &mut self,
+        names: &[String],
+        template: &ResolvedPolicy,
+        discovery: &DiscoveryConfig,
+        apps: &mut Vec<AppConfig>,
+    ) {
+        for name in names {
+            if apps.iter().any(|a| &a.name == name) {
+                continue;
+            }
+            self.check_app_name("apps", name);
+            let mut resolved = template.clone();
+            resolved.policy.app = name.clone();
+            apps.push(AppConfig {
+                name: name.clone(),
+                log_source: discovery.log_source,
+                origin: AppOrigin::Env,
+                resolved,
+            });
+        }
+    }
+
+    /// Heroku app names: 3–30 lowercase letters, digits and dashes, starting with a letter.
+    fn check_app_name(&mut self, key: &str, name: &str) {
+        let ok = (3..=30).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && !name.ends_with('-')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !ok {
+            self.err(
+                key,
+                format!("`{name}` is not a Heroku app name (3-30 lowercase letters, digits, dashes; starts with a letter)"),
+            );
+        }
+    }
+}
+
+/// Every issue of a resolved policy, with keys relative to the app (or template).
+fn policy_issues(r: &ResolvedPolicy) -> Vec<ConfigIssue> {
+    let mut v = Validation::new();
+    r.policy.validate("", &mut v);
+    let mut issues = v.issues().to_vec();
+    if let Some(defaults) = &r.process_type_defaults {
+        // Core validates process types by name; check the defaults under a stand-in name.
+        let mut probe = policy::Config::new("probe");
+        probe
+            .process_types
+            .insert("web".to_owned(), defaults.clone());
+        let mut pv = Validation::new();
+        probe.validate("", &mut pv);
+        for issue in pv.issues() {
+            if let Some(rest) = issue.key.strip_prefix("process_types.web") {
+                issues.push(ConfigIssue {
+                    key: format!("process_type_defaults{rest}"),
+                    message: issue.message.clone(),
+                });
+            }
+        }
+    }
+    issues
+}
+
+fn empty_policy(app: &str) -> ResolvedPolicy {
+    ResolvedPolicy {
+        policy: policy::Config::new(app),
+        process_type_defaults: None,
+    }
+}

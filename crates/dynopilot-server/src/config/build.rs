@@ -1,0 +1,291 @@
+//! Raw → validated: applies env overrides, resolves policy templates per app and checks every
+//! field, collecting all problems with their key and line before giving up.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use dynopilot_core::policy::ConfigDuration;
+use dynopilot_core::validate::ConfigIssue;
+
+use super::env::{self, Applied};
+use super::error::{ConfigError, ConfigErrors, Location};
+use super::locate::Locator;
+use super::raw::{LogSource, RawConfig};
+use super::{
+    AppConfig, Config, DashboardConfig, DiscoveryConfig, DrainConfig, HerokuConfig, Origin,
+    ServerConfig, StoreBackend, StoreConfig, serde_errors,
+};
+
+/// Daemon settings whose origin `config show` reports.
+pub const SETTING_KEYS: &[&str] = &[
+    "dry_run",
+    "log_source",
+    "heroku.api_key",
+    "heroku.base_url",
+    "store.url",
+    "store.raw_retention",
+    "store.rollup_retention",
+    "server.listen",
+    "drain.secret",
+    "drain.max_body_bytes",
+    "drain.dedupe_window",
+    "dashboard.username",
+    "dashboard.password",
+    "discovery.enabled",
+];
+
+/// A drain secret is a URL path segment: long enough not to be guessed, URL-safe.
+const MIN_DRAIN_SECRET_LEN: usize = 16;
+
+pub fn load(
+    text: &str,
+    source: &str,
+    env_map: &BTreeMap<String, String>,
+) -> Result<Config, ConfigErrors> {
+    let loc = Locator::new(source, text);
+    let mut raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let mut errors = serde_errors::collect(&loc, text, e);
+            // Env problems are independent of the file: report them in the same run.
+            errors.extend(env::apply(&mut RawConfig::default(), env_map).errors);
+            return Err(ConfigErrors { errors });
+        }
+    };
+    let doc: toml::Table = toml::from_str(text).unwrap_or_default();
+    let applied = env::apply(&mut raw, env_map);
+    let mut b = Builder {
+        loc,
+        env_origins: applied.origins.clone(),
+        errors: applied.errors.clone(),
+    };
+    let config = b.build(&raw, &doc, &applied);
+    let mut errors = b.errors;
+    if errors.is_empty() {
+        return Ok(config);
+    }
+    // File problems in file order, then the rest in the order found.
+    errors.sort_by_key(|e| e.line().unwrap_or(usize::MAX));
+    Err(ConfigErrors { errors })
+}
+
+pub(super) struct Builder<'a> {
+    pub(super) loc: Locator<'a>,
+    env_origins: BTreeMap<&'static str, &'static str>,
+    errors: Vec<ConfigError>,
+}
+
+impl Builder<'_> {
+    pub(super) fn err(&mut self, key: &str, message: impl Into<String>) {
+        let e = match self.env_origins.get(key) {
+            Some(var) => ConfigError {
+                location: Location::Env((*var).to_owned()),
+                key: key.to_owned(),
+                message: message.into(),
+            },
+            None => self.loc.error_at(key, message),
+        };
+        self.errors.push(e);
+    }
+
+    pub(super) fn issues(&mut self, prefix: &str, issues: &[ConfigIssue]) {
+        for i in issues {
+            self.err(&format!("{prefix}.{}", i.key), i.message.clone());
+        }
+    }
+
+    fn build(&mut self, raw: &RawConfig, doc: &toml::Table, applied: &Applied) -> Config {
+        let heroku = self.heroku(raw);
+        let store = self.store(raw);
+        let server = self.server(raw);
+        let drain = self.drain(raw);
+        let dashboard = self.dashboard(raw, server.listen);
+        let discovery = DiscoveryConfig {
+            enabled: raw
+                .discovery
+                .enabled
+                .unwrap_or(raw.apps.is_empty() && applied.apps.is_empty()),
+            log_source: raw.log_source.unwrap_or(if drain.secret.is_some() {
+                LogSource::Drain
+            } else {
+                LogSource::LogSession
+            }),
+        };
+        let (template_table, template) = self.template(doc);
+        let mut apps = self.file_apps(raw, doc, &template_table, &template, &discovery);
+        self.env_apps(&applied.apps, &template, &discovery, &mut apps);
+        if drain.secret.is_none() {
+            self.check_drain_users(&discovery, &apps);
+        }
+        let mut template = template;
+        if raw.dry_run {
+            template.policy.guardrails.dry_run = true;
+            for app in &mut apps {
+                app.resolved.policy.guardrails.dry_run = true;
+            }
+        }
+        Config {
+            source: self.loc.source().to_owned(),
+            heroku,
+            store,
+            server,
+            drain,
+            dashboard,
+            dry_run: raw.dry_run,
+            discovery,
+            apps,
+            template,
+            origins: self.origins(),
+        }
+    }
+
+    fn check_drain_users(&mut self, discovery: &DiscoveryConfig, apps: &[AppConfig]) {
+        let mut users: Vec<&str> = apps
+            .iter()
+            .filter(|a| a.log_source == LogSource::Drain)
+            .map(|a| a.name.as_str())
+            .collect();
+        if discovery.enabled && discovery.log_source == LogSource::Drain {
+            users.push("discovered apps");
+        }
+        if !users.is_empty() {
+            let message = format!("required: log_source is `drain` for {}", users.join(", "));
+            self.err("drain.secret", message);
+        }
+    }
+
+    fn origins(&self) -> BTreeMap<String, Origin> {
+        SETTING_KEYS
+            .iter()
+            .map(|k| {
+                let origin = match self.env_origins.get(k) {
+                    Some(var) => Origin::Env(var),
+                    None if self.loc.contains(k) => Origin::File,
+                    None => Origin::Default,
+                };
+                ((*k).to_owned(), origin)
+            })
+            .collect()
+    }
+
+    fn heroku(&mut self, raw: &RawConfig) -> HerokuConfig {
+        let base_url = raw.heroku.base_url.trim_end_matches('/').to_owned();
+        if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+            self.err(
+                "heroku.base_url",
+                format!("`{base_url}` is not an http(s) URL"),
+            );
+        }
+        if raw.heroku.api_key.as_ref().is_some_and(|k| k.is_empty()) {
+            self.err("heroku.api_key", "is empty");
+        }
+        HerokuConfig {
+            api_key: raw.heroku.api_key.clone(),
+            base_url,
+        }
+    }
+
+    fn store(&mut self, raw: &RawConfig) -> StoreConfig {
+        let url = raw.store.url.expose();
+        let backend = if url.starts_with("sqlite:") {
+            StoreBackend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            StoreBackend::Postgres
+        } else {
+            let shown = super::secret::redact_url(url);
+            self.err(
+                "store.url",
+                format!("`{shown}` is neither sqlite:… nor postgres://…"),
+            );
+            StoreBackend::Sqlite
+        };
+        let raw_retention = self.positive("store.raw_retention", raw.store.raw_retention);
+        let rollup_retention = self.positive("store.rollup_retention", raw.store.rollup_retention);
+        if raw.store.rollup_retention < raw.store.raw_retention {
+            self.err(
+                "store.rollup_retention",
+                format!(
+                    "{} is shorter than raw_retention {}: rollups would go before the samples they summarise",
+                    raw.store.rollup_retention, raw.store.raw_retention
+                ),
+            );
+        }
+        StoreConfig {
+            url: raw.store.url.clone(),
+            backend,
+            raw_retention,
+            rollup_retention,
+        }
+    }
+
+    fn positive(&mut self, key: &str, d: ConfigDuration) -> std::time::Duration {
+        if let Some(problem) = d.positive_problem() {
+            self.err(key, problem);
+        }
+        d.get()
+    }
+
+    fn server(&mut self, raw: &RawConfig) -> ServerConfig {
+        let listen = raw.server.listen.parse().unwrap_or_else(|_| {
+            self.err(
+                "server.listen",
+                format!(
+                    "`{}` is not an IP address and port like 127.0.0.1:8080",
+                    raw.server.listen
+                ),
+            );
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+        ServerConfig { listen }
+    }
+
+    fn drain(&mut self, raw: &RawConfig) -> DrainConfig {
+        if let Some(secret) = &raw.drain.secret {
+            let s = secret.expose();
+            if s.len() < MIN_DRAIN_SECRET_LEN {
+                self.err(
+                    "drain.secret",
+                    format!("must be at least {MIN_DRAIN_SECRET_LEN} characters"),
+                );
+            }
+            if !s
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+            {
+                self.err(
+                    "drain.secret",
+                    "may only hold letters, digits, `-`, `_`, `.` and `~` (it is part of a URL)",
+                );
+            }
+        }
+        let max_body_bytes = usize::try_from(raw.drain.max_body_bytes).unwrap_or(usize::MAX);
+        if max_body_bytes == 0 {
+            self.err("drain.max_body_bytes", "must be greater than zero");
+        }
+        DrainConfig {
+            secret: raw.drain.secret.clone(),
+            max_body_bytes,
+            dedupe_window: self.positive("drain.dedupe_window", raw.drain.dedupe_window),
+        }
+    }
+
+    fn dashboard(&mut self, raw: &RawConfig, listen: SocketAddr) -> DashboardConfig {
+        let d = &raw.dashboard;
+        if d.username.trim().is_empty() {
+            self.err("dashboard.username", "must not be empty");
+        }
+        let password = d.password.clone().filter(|p| !p.is_empty());
+        if d.password.is_some() && password.is_none() {
+            self.err("dashboard.password", "is empty");
+        } else if password.is_none() && !listen.ip().is_loopback() {
+            let why = format!(
+                "required: server.listen {listen} is reachable from other machines (set DYNOPILOT_DASHBOARD_PASSWORD)"
+            );
+            self.err("dashboard.password", why);
+        }
+        DashboardConfig {
+            username: d.username.clone(),
+            password,
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! `RawConfig`: the TOML file exactly as written (serde, unknown keys rejected), before
+//! environment overrides, policy templates and validation turn it into a `Config`.
+
+use std::collections::BTreeMap;
+
+use dynopilot_core::policy::{
+    ConfigDuration, GuardrailsConfig, NotifyConfig, ProcessTypeConfig, RuleConfig,
+};
+use serde::{Deserialize, Serialize};
+
+use super::secret::Secret;
+
+pub const DEFAULT_BASE_URL: &str = "https://api.heroku.com";
+pub const DEFAULT_STORE_URL: &str = "sqlite://dynopilot.sqlite";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 2 * 1024 * 1024;
+pub const DEFAULT_DASHBOARD_USERNAME: &str = "dynopilot";
+
+/// How dynopilot reads an app's logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogSource {
+    /// Heroku pushes logs to our `POST /drain/<secret>` endpoint (needs `heroku drains:add`).
+    Drain,
+    /// We tail a Platform API log session: no setup, but one stream per app.
+    LogSession,
+    /// No logs: only the Platform API pollers (formation, dyno states).
+    None,
+}
+
+impl LogSource {
+    pub fn parse(s: &str) -> Option<LogSource> {
+        match s {
+            "drain" => Some(LogSource::Drain),
+            "log_session" => Some(LogSource::LogSession),
+            "none" => Some(LogSource::None),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogSource::Drain => "drain",
+            LogSource::LogSession => "log_session",
+            LogSource::None => "none",
+        }
+    }
+}
+
+/// The whole file. Every key is optional; see `dynopilot.example.toml` for defaults.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    /// Record decisions but never call the API for any app.
+    pub dry_run: bool,
+    /// Log source of apps that don't set one; unset means `drain` when a drain secret is
+    /// configured and `log_session` otherwise.
+    pub log_source: Option<LogSource>,
+    pub heroku: RawHeroku,
+    pub store: RawStore,
+    pub server: RawServer,
+    pub drain: RawDrain,
+    pub dashboard: RawDashboard,
+    pub discovery: RawDiscovery,
+    pub apps: Vec<RawApp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawHeroku {
+    pub api_key: Option<Secret>,
+    pub base_url: String,
+}
+
+impl Default for RawHeroku {
+    fn default() -> Self {
+        RawHeroku {
+            api_key: None,
+            base_url: DEFAULT_BASE_URL.to_owned(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawStore {
+    /// A secret because a Postgres URL carries a password.
+    pub url: Secret,
+    pub raw_retention: ConfigDuration,
+    pub rollup_retention: ConfigDuration,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        RawStore {
+            url: Secret::new(DEFAULT_STORE_URL),
+            raw_retention: ConfigDuration::from_mins(48 * 60),
+            rollup_retention: ConfigDuration::from_mins(30 * 24 * 60),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    pub listen: String,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            listen: DEFAULT_LISTEN.to_owned(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDrain {
+    pub secret: Option<Secret>,
+    pub max_body_bytes: u64,
+    /// Batches whose `Logplex-Frame-Id` was seen within this window are retries: dropped.
+    pub dedupe_window: ConfigDuration,
+}
+
+impl Default for RawDrain {
+    fn default() -> Self {
+        RawDrain {
+            secret: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            dedupe_window: ConfigDuration::from_mins(10),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDashboard {
+    pub username: String,
+    pub password: Option<Secret>,
+}
+
+impl Default for RawDashboard {
+    fn default() -> Self {
+        RawDashboard {
+            username: DEFAULT_DASHBOARD_USERNAME.to_owned(),
+            password: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDiscovery {
+    /// Manage every app the API key can see; unset means "on when no app is listed".
+    pub enabled: Option<bool>,
+    /// The policy template of every app; unset means `PolicyTemplate::builtin()`.
+    pub defaults: Option<PolicyTemplate>,
+}
+
+/// An app's policies, minus its name: the fields of `dynopilot_core::policy::Config`, plus
+/// `process_type_defaults`, which applies to every process type (listed or discovered).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyTemplate {
+    pub time_zone: Option<String>,
+    pub guardrails: Option<GuardrailsConfig>,
+    pub notify: Option<NotifyConfig>,
+    pub process_type_defaults: Option<ProcessTypeConfig>,
+    pub process_types: BTreeMap<String, ProcessTypeConfig>,
+    pub rules: Vec<RuleConfig>,
+}
+
+/// One `[[apps]]` entry: a name, a log source and policy keys that override the template key
+/// by key. (Same policy fields as `PolicyTemplate`: serde can't flatten with unknown-key checks.)
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApp {
+    pub name: String,
+    #[serde(default)]
+    pub log_source: Option<LogSource>,
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub guardrails: Option<GuardrailsConfig>,
+    #[serde(default)]
+    pub notify: Option<NotifyConfig>,
+    #[serde(default)]
+    pub process_type_defaults: Option<ProcessTypeConfig>,
+    #[serde(default)]
+    pub process_types: BTreeMap<String, ProcessTypeConfig>,
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+}

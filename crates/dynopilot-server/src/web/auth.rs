@@ -1,0 +1,259 @@
+//! Sign-in for the dashboard and API: a login form checked against the configured username and
+//! password, random session ids kept in memory behind an `HttpOnly; SameSite=Strict` cookie,
+//! and a per-session CSRF token that every control must carry. Login is required on a
+//! non-loopback listen address; on loopback without credentials every visitor gets an
+//! anonymous session (still with a CSRF token, since other sites can post to localhost).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{Form, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use dynopilot_core::Timestamp;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::WebState;
+
+pub const COOKIE: &str = "dynopilot_session";
+const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct WebSettings {
+    pub credentials: Option<Credentials>,
+    /// When false, visitors get an anonymous session without signing in.
+    pub require_login: bool,
+}
+
+impl WebSettings {
+    /// Login is required whenever credentials are set, and always off loopback (with no
+    /// credentials nobody can sign in then: the dashboard stays closed).
+    pub fn for_listen(listen: SocketAddr, credentials: Option<Credentials>) -> Self {
+        WebSettings {
+            require_login: credentials.is_some() || !listen.ip().is_loopback(),
+            credentials,
+        }
+    }
+}
+
+/// A signed-in (or anonymous) visitor.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user: String,
+    pub csrf: String,
+    expires: Timestamp,
+}
+
+impl Session {
+    /// True when `token` is this session's CSRF token (constant time).
+    pub fn csrf_ok(&self, token: &str) -> bool {
+        bool::from(self.csrf.as_bytes().ct_eq(token.as_bytes()))
+    }
+}
+
+pub struct Auth {
+    pub settings: WebSettings,
+    sessions: Mutex<HashMap<String, Session>>,
+}
+
+impl Auth {
+    pub fn new(settings: WebSettings) -> Self {
+        Auth {
+            settings,
+            sessions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lookup(&self, id: &str, now: Timestamp) -> Option<Session> {
+        let mut sessions = self.sessions.lock().ok()?;
+        sessions.retain(|_, s| s.expires > now);
+        sessions.get(id).cloned()
+    }
+
+    /// Creates a session; returns its id (the cookie value).
+    fn create(&self, user: &str, now: Timestamp) -> (String, Session) {
+        let session = Session {
+            user: user.to_owned(),
+            csrf: random_token(),
+            expires: now.plus(SESSION_TTL),
+        };
+        let id = random_token();
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.insert(id.clone(), session.clone());
+        }
+        (id, session)
+    }
+
+    fn remove(&self, id: &str) {
+        if let Ok(mut sessions) = self.sessions.lock() {
+            sessions.remove(id);
+        }
+    }
+
+    fn check_password(&self, username: &str, password: &str) -> bool {
+        let Some(c) = &self.settings.credentials else {
+            return false;
+        };
+        let user_ok = c.username.as_bytes().ct_eq(username.as_bytes());
+        let pass_ok = c.password.as_bytes().ct_eq(password.as_bytes());
+        bool::from(user_ok & pass_ok)
+    }
+}
+
+/// 256 random bits from the OS generator (two v4 UUIDs), hex encoded.
+fn random_token() -> String {
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+fn session_cookie(id: &str) -> HeaderValue {
+    let cookie = format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict");
+    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The session id from the `Cookie` header, if any.
+pub fn cookie_value(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// Lets requests with a live session through (the `Session` goes into the extensions);
+/// otherwise opens an anonymous session where allowed, or sends the visitor to `/login`
+/// (API callers get 401).
+pub async fn require_session(
+    State(state): State<WebState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let now = state.clock.now();
+    let existing = cookie_value(request.headers()).and_then(|id| state.auth.lookup(id, now));
+    if let Some(session) = existing {
+        let token = HeaderValue::from_str(&session.csrf).ok();
+        request.extensions_mut().insert(session);
+        let mut response = next.run(request).await;
+        // API clients read the token from here for their writes.
+        if let Some(token) = token {
+            response.headers_mut().insert("x-csrf-token", token);
+        }
+        return response;
+    }
+    if state.auth.settings.require_login {
+        let path = request.uri().path();
+        if path.starts_with("/api/") {
+            let body = serde_json::json!({"error": "unauthorized", "message": "sign in first"});
+            return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+        }
+        return Redirect::to(&format!("/login?next={}", encode_path(path))).into_response();
+    }
+    let (id, session) = state.auth.create("anonymous", now);
+    request.extensions_mut().insert(session);
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session_cookie(&id));
+    response
+}
+
+/// Keeps only characters that are safe in a query value (paths here are `/apps/<name>`).
+fn encode_path(path: &str) -> String {
+    path.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '-' | '_' | '.'))
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+pub async fn login_page(axum::extract::Query(q): axum::extract::Query<LoginQuery>) -> Response {
+    render_login(safe_next(q.next.as_deref()), None, StatusCode::OK)
+}
+
+fn render_login(next: String, error: Option<String>, status: StatusCode) -> Response {
+    match (LoginPage { next, error }).render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => super::WebError::internal("template", e).into_response(),
+    }
+}
+
+/// Only local absolute paths, so the login form cannot redirect elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") => encode_path(n),
+        _ => "/".to_owned(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+    next: Option<String>,
+}
+
+pub async fn login(State(state): State<WebState>, Form(form): Form<LoginForm>) -> Response {
+    let next = safe_next(form.next.as_deref());
+    if !state.auth.check_password(&form.username, &form.password) {
+        state.metrics.count_login_failure();
+        let error = "wrong username or password".to_owned();
+        return render_login(next, Some(error), StatusCode::UNAUTHORIZED);
+    }
+    let (id, _) = state.auth.create(&form.username, state.clock.now());
+    let mut response = Redirect::to(&next).into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session_cookie(&id));
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutForm {
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    if let Some(id) = cookie_value(&headers)
+        && let Some(session) = state.auth.lookup(id, state.clock.now())
+        && session.csrf_ok(&form.csrf)
+    {
+        state.auth.remove(id);
+    }
+    let mut response = Redirect::to("/login").into_response();
+    let expired = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&expired) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}

@@ -1,0 +1,324 @@
+//! Controls from people: pause/resume autoscaling, dry-run on/off, scale now, restart a dyno.
+//! The web side sends a `ControlRequest` to the runner, which owns policy state; manual actions
+//! become `Decision`s with `Reason::Manual`, pass the same guardrails and executor as automatic
+//! ones and are journaled with who asked. Also the runner's counters shown on `/metrics`.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use dynopilot_core::DynoSize;
+use dynopilot_core::Timestamp;
+use dynopilot_core::policy::guardrails::Guardrails;
+use dynopilot_core::policy::{
+    self, Action, Blocked, Decision, Guardrail, ObservedState, PolicyState, Reason, schedule,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+/// What a person asked for, for one app.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Stop executing formation changes (scale, resize) for the app or one process type.
+    Pause {
+        process_type: Option<String>,
+    },
+    Resume {
+        process_type: Option<String>,
+    },
+    DryRun {
+        on: bool,
+    },
+    Scale {
+        process_type: String,
+        quantity: u32,
+    },
+    RestartDyno {
+        dyno: String,
+    },
+}
+
+pub struct ControlRequest {
+    pub app: String,
+    pub command: Command,
+    /// The signed-in user (or `anonymous` on an unauthenticated loopback dashboard).
+    pub who: String,
+    pub reply: oneshot::Sender<ControlReply>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum ControlReply {
+    /// A mode change (pause, resume, dry-run) took effect.
+    Applied {
+        message: String,
+    },
+    /// A manual action was decided; `decision.executed` says whether it goes to Heroku.
+    Decided {
+        decision: Box<Decision>,
+    },
+    Rejected {
+        message: String,
+    },
+}
+
+/// Per-app modes set by people; shared by the runner (which enforces them) and the pages.
+#[derive(Debug, Default)]
+pub struct Modes {
+    apps: RwLock<BTreeMap<String, AppMode>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AppMode {
+    /// Who paused the whole app.
+    pub paused_by: Option<String>,
+    /// Paused process types and who paused them.
+    pub paused_types: BTreeMap<String, String>,
+    /// Dry-run set from the dashboard, overriding the config's `dry_run`.
+    pub dry_run: Option<bool>,
+}
+
+impl Modes {
+    pub fn get(&self, app: &str) -> AppMode {
+        self.apps
+            .read()
+            .ok()
+            .and_then(|m| m.get(app).cloned())
+            .unwrap_or_default()
+    }
+
+    fn update(&self, app: &str, f: impl FnOnce(&mut AppMode)) {
+        if let Ok(mut apps) = self.apps.write() {
+            f(apps.entry(app.to_owned()).or_default());
+        }
+    }
+
+    /// Who paused autoscaling of this process type (or the whole app), if anyone.
+    pub fn paused(&self, app: &str, process_type: &str) -> Option<String> {
+        let mode = self.get(app);
+        mode.paused_by
+            .or_else(|| mode.paused_types.get(process_type).cloned())
+    }
+
+    /// The dry-run flag in force: the dashboard's override, else the config's.
+    pub fn dry_run(&self, app: &str, config: &policy::Config) -> bool {
+        self.get(app).dry_run.unwrap_or(config.guardrails.dry_run)
+    }
+
+    /// `paused`, `dry-run` or `active`, as the fleet page shows it.
+    pub fn label(&self, app: &str, config: &policy::Config) -> &'static str {
+        if self.get(app).paused_by.is_some() {
+            "paused"
+        } else if self.dry_run(app, config) {
+            "dry-run"
+        } else {
+            "active"
+        }
+    }
+
+    /// Applies a mode command; `None` for commands that are actions, not modes.
+    pub fn apply(&self, app: &str, command: &Command, who: &str) -> Option<String> {
+        let who = who.to_owned();
+        let message = match command {
+            Command::Pause { process_type: None } => {
+                self.update(app, |m| m.paused_by = Some(who));
+                "autoscaling paused".to_owned()
+            }
+            Command::Pause {
+                process_type: Some(ty),
+            } => {
+                self.update(app, |m| {
+                    m.paused_types.insert(ty.clone(), who);
+                });
+                format!("autoscaling of {ty} paused")
+            }
+            Command::Resume { process_type: None } => {
+                self.update(app, |m| {
+                    m.paused_by = None;
+                    m.paused_types.clear();
+                });
+                "autoscaling resumed".to_owned()
+            }
+            Command::Resume {
+                process_type: Some(ty),
+            } => {
+                self.update(app, |m| {
+                    m.paused_types.remove(ty);
+                });
+                format!("autoscaling of {ty} resumed")
+            }
+            Command::DryRun { on } => {
+                self.update(app, |m| m.dry_run = Some(*on));
+                format!("dry-run {}", if *on { "on" } else { "off" })
+            }
+            Command::Scale { .. } | Command::RestartDyno { .. } => return None,
+        };
+        Some(message)
+    }
+}
+
+/// Blocks formation changes of paused process types: they are journaled as blocked, not run.
+pub fn block_paused(modes: &Modes, decisions: &mut [Decision]) {
+    for d in decisions.iter_mut() {
+        let formation_change = matches!(
+            d.action,
+            Action::ScaleFormation { .. } | Action::Resize { .. }
+        );
+        if !formation_change || matches!(d.reason, Reason::Manual { .. }) {
+            continue;
+        }
+        let Some(ty) = d.action.process_type() else {
+            continue;
+        };
+        if let Some(who) = modes.paused(&d.app, ty) {
+            d.blocked.push(Blocked {
+                guardrail: Guardrail::Paused,
+                detail: format!("autoscaling of {ty} paused by {who}"),
+            });
+            d.executed = false;
+        }
+    }
+}
+
+/// The decision for a manual scale or restart, checked by the app's guardrails.
+pub fn manual_decision(
+    config: &policy::Config,
+    observed: &ObservedState,
+    state: &PolicyState,
+    command: &Command,
+    who: &str,
+    dry_run: bool,
+    now: Timestamp,
+) -> Result<Decision, String> {
+    let mut action = manual_action(observed, command)?;
+    let tz = schedule::time_zone(&config.time_zone);
+    let bounds: BTreeMap<String, schedule::Bounds> = config
+        .process_types
+        .iter()
+        .map(|(name, pt)| {
+            let size = observed
+                .process_types
+                .get(name)
+                .and_then(|p| p.formation.as_ref())
+                .and_then(|f| DynoSize::lookup(&f.size).ok());
+            (name.clone(), schedule::active_bounds(pt, &tz, size, now))
+        })
+        .collect();
+    let guard = Guardrails::new(config, observed, state, &bounds, now);
+    let mut outcome = guard.check(state, &mut action);
+    // The manual-override guardrail keeps dynopilot off a person's change; it must not keep
+    // the person off their own.
+    outcome
+        .blocked
+        .retain(|b| b.guardrail != Guardrail::ManualOverride);
+    let reason = Reason::Manual {
+        who: who.to_owned(),
+        note: String::new(),
+    };
+    let id = format!(
+        "manual-{:x}-{}",
+        now.as_millis(),
+        MANUAL_SEQ.fetch_add(1, Ordering::Relaxed)
+    );
+    Ok(Decision {
+        id,
+        app: config.app.clone(),
+        at: now,
+        executed: outcome.blocked.is_empty() && !dry_run,
+        dry_run,
+        blocked: outcome.blocked,
+        limited_by: outcome.limited,
+        action,
+        reason,
+    })
+}
+
+/// Makes manual decision ids unique within a millisecond.
+static MANUAL_SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn manual_action(observed: &ObservedState, command: &Command) -> Result<Action, String> {
+    match command {
+        Command::Scale {
+            process_type,
+            quantity,
+        } => {
+            let from = observed
+                .process_types
+                .get(process_type)
+                .and_then(|p| p.formation.as_ref())
+                .map(|f| f.quantity)
+                .ok_or_else(|| format!("no formation known for {process_type}"))?;
+            Ok(Action::ScaleFormation {
+                process_type: process_type.clone(),
+                from,
+                to: *quantity,
+            })
+        }
+        Command::RestartDyno { dyno } => {
+            let state = observed
+                .dyno(dyno)
+                .ok_or_else(|| format!("no dyno named {dyno}"))?;
+            Ok(Action::RestartDyno {
+                dyno: dyno.clone(),
+                instance_id: state.instance_id.clone(),
+            })
+        }
+        _ => Err("not an action".to_owned()),
+    }
+}
+
+/// Runner counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct RunnerStats {
+    ticks: AtomicU64,
+    last_tick_ms: AtomicU64,
+    /// (action kind, mode) → decisions made.
+    decisions: Mutex<BTreeMap<(String, &'static str), u64>>,
+}
+
+impl RunnerStats {
+    pub fn record_tick(&self, took_ms: u64) {
+        self.ticks.fetch_add(1, Ordering::Relaxed);
+        self.last_tick_ms.store(took_ms, Ordering::Relaxed);
+    }
+
+    pub fn count_decision(&self, decision: &Decision) {
+        let mode = if decision.executed {
+            "executed"
+        } else if decision.is_blocked() {
+            "blocked"
+        } else {
+            "dry_run"
+        };
+        let kind = action_kind(&decision.action).to_owned();
+        if let Ok(mut d) = self.decisions.lock() {
+            *d.entry((kind, mode)).or_default() += 1;
+        }
+    }
+
+    pub fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::Relaxed)
+    }
+
+    pub fn last_tick_ms(&self) -> u64 {
+        self.last_tick_ms.load(Ordering::Relaxed)
+    }
+
+    pub fn decisions(&self) -> BTreeMap<(String, &'static str), u64> {
+        self.decisions.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+}
+
+/// The action's snake_case kind, as in the journal's `kind` column.
+pub fn action_kind(action: &Action) -> &'static str {
+    match action {
+        Action::ScaleFormation { .. } => "scale_formation",
+        Action::Resize { .. } => "resize",
+        Action::RestartDyno { .. } => "restart_dyno",
+        Action::RestartProcessType { .. } => "restart_process_type",
+        Action::RestartApp => "restart_app",
+        Action::Alert { .. } => "alert",
+        Action::RunHook { .. } => "run_hook",
+    }
+}

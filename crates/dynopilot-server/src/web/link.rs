@@ -1,0 +1,106 @@
+//! The runner's side of the controls: receives `ControlRequest`s, applies mode changes,
+//! turns manual actions into guarded, journaled decisions and hands them to the executor.
+
+use std::sync::Arc;
+
+use dynopilot_store::{Batch, Event};
+use tokio::sync::mpsc;
+
+use super::control::{self, ControlReply, ControlRequest, Modes, RunnerStats};
+use crate::runner::Runner;
+
+/// What the runner shares with the web side.
+#[derive(Default)]
+pub struct RunnerLink {
+    pub modes: Arc<Modes>,
+    pub stats: Arc<RunnerStats>,
+    pub controls: Option<mpsc::Receiver<ControlRequest>>,
+}
+
+impl RunnerLink {
+    /// The next control; never completes when there is no control channel.
+    pub async fn next_control(&mut self) -> Option<ControlRequest> {
+        match self.controls.as_mut() {
+            Some(rx) => rx.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+impl Runner {
+    /// Carries out one control and replies; the reply channel may be gone (client left).
+    pub async fn handle_control(&mut self, request: ControlRequest) {
+        let reply = self.control_reply(&request).await;
+        if request.reply.send(reply).is_err() {
+            tracing::debug!(app = %request.app, "control requester left before the reply");
+        }
+    }
+
+    async fn control_reply(&mut self, request: &ControlRequest) -> ControlReply {
+        let ControlRequest {
+            app, command, who, ..
+        } = request;
+        let Some(config) = self.policies.get(app).cloned() else {
+            return ControlReply::Rejected {
+                message: format!("no app named {app}"),
+            };
+        };
+        if let Some(message) = self.web.modes.apply(app, command, who) {
+            tracing::info!(app, who, "{message}");
+            self.record_control_event(app, &format!("{message} by {who}"))
+                .await;
+            return ControlReply::Applied { message };
+        }
+        let now = self.clock.now();
+        let observed = match self.ingest.fleet.lock() {
+            Ok(fleet) => fleet
+                .app(app)
+                .map(|a| a.observed.clone())
+                .unwrap_or_default(),
+            Err(_) => {
+                return ControlReply::Rejected {
+                    message: "fleet state unavailable".to_owned(),
+                };
+            }
+        };
+        let state = self.states.get(app).cloned().unwrap_or_default();
+        let dry_run = self.web.modes.dry_run(app, &config);
+        let decision = match control::manual_decision(
+            &config, &observed, &state, command, who, dry_run, now,
+        ) {
+            Ok(d) => d,
+            Err(message) => return ControlReply::Rejected { message },
+        };
+        if !self.journal(std::slice::from_ref(&decision)).await {
+            return ControlReply::Rejected {
+                message: "the decision could not be journaled; nothing was done".to_owned(),
+            };
+        }
+        self.web.stats.count_decision(&decision);
+        tracing::info!(app, who, action = %decision.action, executed = decision.executed, "manual decision");
+        if decision.executed && self.executor.send(decision.clone()).await.is_err() {
+            return ControlReply::Rejected {
+                message: "the executor has stopped".to_owned(),
+            };
+        }
+        ControlReply::Decided {
+            decision: Box::new(decision),
+        }
+    }
+
+    async fn record_control_event(&self, app: &str, message: &str) {
+        let batch = Batch {
+            events: vec![Event {
+                app: app.to_owned(),
+                at: self.clock.now(),
+                kind: "control".to_owned(),
+                message: message.to_owned(),
+                detail: serde_json::Value::Null,
+            }],
+            ..Batch::default()
+        };
+        if let Err(e) = self.store.write_batch(&batch).await {
+            tracing::error!(app, error = %e, "cannot record control event");
+        }
+    }
+}

@@ -1,0 +1,360 @@
+//! `/metrics` in the Prometheus text exposition format (written by hand: every value is read at
+//! scrape time from counters and the live fleet state), `/healthz`, and the web request
+//! counters. Labels are low-cardinality: app, process type, size, reason, kind.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::summary::lifecycle_name;
+use super::{ErrorKind, WebState};
+
+/// Web request counters.
+#[derive(Debug, Default)]
+pub struct WebMetrics {
+    /// (route kind, status class) → requests.
+    requests: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// Error kind → responses.
+    errors: Mutex<BTreeMap<&'static str, u64>>,
+    login_failures: AtomicU64,
+}
+
+impl WebMetrics {
+    pub fn count_login_failure(&self) {
+        self.login_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count(&self, kind: &'static str, status: u16, error: Option<&'static str>) {
+        let class = match status {
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        if let Ok(mut r) = self.requests.lock() {
+            *r.entry((kind, class)).or_default() += 1;
+        }
+        if let Some(e) = error
+            && let Ok(mut errors) = self.errors.lock()
+        {
+            *errors.entry(e).or_default() += 1;
+        }
+    }
+}
+
+fn route_kind(path: &str) -> &'static str {
+    if path.starts_with("/api/") {
+        "api"
+    } else if path.starts_with("/assets/") {
+        "asset"
+    } else if path == "/metrics" || path == "/healthz" {
+        "monitoring"
+    } else if path.starts_with("/login") || path.starts_with("/logout") {
+        "login"
+    } else {
+        "page"
+    }
+}
+
+/// Counts every request by route kind and status class, and errors by kind.
+pub async fn count_requests(
+    State(state): State<WebState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let kind = route_kind(request.uri().path());
+    let response = next.run(request).await;
+    let error = response.extensions().get::<ErrorKind>().map(|k| k.0);
+    state.metrics.count(kind, response.status().as_u16(), error);
+    response
+}
+
+pub async fn healthz(State(state): State<WebState>) -> Response {
+    let uptime = state.clock.now().since(state.started_at).as_secs();
+    let body = serde_json::json!({
+        "status": "ok",
+        "uptime_seconds": uptime,
+        "runner_ticks": state.runner.ticks(),
+    });
+    axum::Json(body).into_response()
+}
+
+pub async fn metrics(State(state): State<WebState>) -> Response {
+    let body = render(&state);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// One metric family being written: `# HELP`/`# TYPE` once, then samples.
+struct Out(String);
+
+impl Out {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.0.push_str(name);
+        if !labels.is_empty() {
+            self.0.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.0.push(',');
+                }
+                let _ = write!(self.0, "{k}=\"{}\"", escape(v));
+            }
+            self.0.push('}');
+        }
+        let _ = writeln!(self.0, " {value}");
+    }
+
+    fn single(&mut self, name: &str, kind: &str, help: &str, value: f64) {
+        self.family(name, kind, help);
+        self.sample(name, &[], value);
+    }
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The whole exposition, read from the state at this moment.
+pub fn render(state: &WebState) -> String {
+    let mut out = Out(String::with_capacity(4096));
+    ingest(&mut out, state);
+    web(&mut out, state);
+    runner(&mut out, state);
+    fleet(&mut out, state);
+    out.0
+}
+
+fn ingest(out: &mut Out, state: &WebState) {
+    let m = &state.ingest.metrics;
+    out.single(
+        "dynopilot_ingest_lines_total",
+        "counter",
+        "Log lines applied to the fleet state.",
+        m.lines() as f64,
+    );
+    out.single(
+        "dynopilot_ingest_batches_total",
+        "counter",
+        "Drain batches received.",
+        m.batches() as f64,
+    );
+    out.single(
+        "dynopilot_ingest_bytes_total",
+        "counter",
+        "Drain bytes received.",
+        m.bytes() as f64,
+    );
+    out.family(
+        "dynopilot_ingest_dropped_total",
+        "counter",
+        "Lines or batches dropped (or repaired), by reason.",
+    );
+    for (reason, n) in m.dropped() {
+        out.sample(
+            "dynopilot_ingest_dropped_total",
+            &[("reason", reason)],
+            n as f64,
+        );
+    }
+}
+
+fn web(out: &mut Out, state: &WebState) {
+    out.family(
+        "dynopilot_http_requests_total",
+        "counter",
+        "Dashboard, API and monitoring requests by route kind and status class.",
+    );
+    let requests = state
+        .metrics
+        .requests
+        .lock()
+        .map(|r| r.clone())
+        .unwrap_or_default();
+    for ((kind, class), n) in requests {
+        out.sample(
+            "dynopilot_http_requests_total",
+            &[("kind", kind), ("status", class)],
+            n as f64,
+        );
+    }
+    out.family(
+        "dynopilot_http_errors_total",
+        "counter",
+        "Error responses by error kind.",
+    );
+    let errors = state
+        .metrics
+        .errors
+        .lock()
+        .map(|e| e.clone())
+        .unwrap_or_default();
+    for (kind, n) in errors {
+        out.sample("dynopilot_http_errors_total", &[("kind", kind)], n as f64);
+    }
+    let failures = state.metrics.login_failures.load(Ordering::Relaxed);
+    out.single(
+        "dynopilot_login_failures_total",
+        "counter",
+        "Failed sign-ins.",
+        failures as f64,
+    );
+    if let Some(budget) = &state.budget {
+        out.single(
+            "dynopilot_heroku_rate_limit_remaining",
+            "gauge",
+            "Platform API requests left in our budget.",
+            budget.remaining(),
+        );
+    }
+    if let Some(w) = &state.writer {
+        out.single(
+            "dynopilot_store_items_written_total",
+            "counter",
+            "Samples, rollups and events written by the recorder.",
+            w.written() as f64,
+        );
+        out.single(
+            "dynopilot_store_write_failures_total",
+            "counter",
+            "Failed store batch writes (retried).",
+            w.failed_writes() as f64,
+        );
+        out.single(
+            "dynopilot_store_items_dropped_total",
+            "counter",
+            "Items the recorder could not keep.",
+            w.dropped() as f64,
+        );
+    }
+    let lag = state.recorder_lag_seconds();
+    out.single(
+        "dynopilot_store_write_lag_seconds",
+        "gauge",
+        "Age of the newest observation handed to the store.",
+        lag,
+    );
+}
+
+fn runner(out: &mut Out, state: &WebState) {
+    let r = &state.runner;
+    out.single(
+        "dynopilot_runner_ticks_total",
+        "counter",
+        "Policy evaluations of the whole fleet.",
+        r.ticks() as f64,
+    );
+    out.single(
+        "dynopilot_runner_tick_duration_seconds",
+        "gauge",
+        "How long the last evaluation took.",
+        r.last_tick_ms() as f64 / 1000.0,
+    );
+    out.family(
+        "dynopilot_decisions_total",
+        "counter",
+        "Decisions by action kind and mode (executed ones became actions).",
+    );
+    for ((kind, mode), n) in r.decisions() {
+        out.sample(
+            "dynopilot_decisions_total",
+            &[("kind", &kind), ("mode", mode)],
+            n as f64,
+        );
+    }
+    let uptime = state.clock.now().since(state.started_at).as_secs_f64();
+    out.single(
+        "dynopilot_uptime_seconds",
+        "gauge",
+        "Seconds since the daemon started.",
+        uptime,
+    );
+}
+
+fn fleet(out: &mut Out, state: &WebState) {
+    let Ok(fleet) = state.ingest.fleet.lock() else {
+        return;
+    };
+    out.family(
+        "dynopilot_dynos",
+        "gauge",
+        "Dynos by app, process type, size and state.",
+    );
+    let mut memory = Vec::new();
+    for app in state.apps.keys() {
+        let Some(app_state) = fleet.app(app) else {
+            continue;
+        };
+        for (ty, pt) in &app_state.observed.process_types {
+            let size = pt.formation.as_ref().map_or("unknown", |f| f.size.as_str());
+            let mut by_state: BTreeMap<&str, u32> = BTreeMap::new();
+            for d in pt.dynos.values() {
+                *by_state.entry(lifecycle_name(d.lifecycle)).or_default() += 1;
+            }
+            for (st, n) in by_state {
+                let labels = [
+                    ("app", app.as_str()),
+                    ("process_type", ty.as_str()),
+                    ("size", size),
+                    ("state", st),
+                ];
+                out.sample("dynopilot_dynos", &labels, f64::from(n));
+            }
+            let max = pt
+                .dynos
+                .values()
+                .filter_map(|d| d.current_memory().next_back().map(|s| s.total_mb))
+                .reduce(f64::max);
+            let mut sketch = dynopilot_core::LatencySketch::default();
+            for w in pt.router.iter().rev().take(30) {
+                sketch.merge(&w.service_ms);
+            }
+            memory.push((app.clone(), ty.clone(), max, sketch.quantile(0.95)));
+        }
+    }
+    out.family(
+        "dynopilot_memory_max_mb",
+        "gauge",
+        "Highest latest memory use among a process type's dynos.",
+    );
+    for (app, ty, max, _) in &memory {
+        if let Some(mb) = max {
+            out.sample(
+                "dynopilot_memory_max_mb",
+                &[("app", app), ("process_type", ty)],
+                *mb,
+            );
+        }
+    }
+    out.family(
+        "dynopilot_service_p95_ms",
+        "gauge",
+        "p95 router service time over the last five minutes.",
+    );
+    for (app, ty, _, p95) in &memory {
+        if let Some(ms) = p95 {
+            out.sample(
+                "dynopilot_service_p95_ms",
+                &[("app", app), ("process_type", ty)],
+                *ms,
+            );
+        }
+    }
+}

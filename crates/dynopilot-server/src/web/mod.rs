@@ -1,0 +1,165 @@
+//! The dashboard, the JSON API under `/api/v1/`, `/metrics` and `/healthz`: one axum router
+//! merged into the daemon's HTTP server next to the drain endpoint.
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod control;
+pub mod link;
+pub mod metrics;
+pub mod pages;
+pub mod recorder;
+pub mod series;
+pub mod summary;
+pub mod view;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use dynopilot_core::policy;
+use dynopilot_core::{Clock, Timestamp};
+use dynopilot_heroku::RequestBudget;
+use dynopilot_store::{Store, WriterStats};
+use tokio::sync::mpsc;
+
+use crate::ingest::Ingest;
+pub use auth::{Credentials, WebSettings};
+pub use control::{Command, ControlReply, ControlRequest, Modes, RunnerStats};
+pub use metrics::WebMetrics;
+
+/// Everything the handlers read; cheap to clone.
+#[derive(Clone)]
+pub struct WebState {
+    pub ingest: Ingest,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Configured apps and their policies, by app name.
+    pub apps: Arc<BTreeMap<String, policy::Config>>,
+    pub controls: mpsc::Sender<ControlRequest>,
+    pub modes: Arc<Modes>,
+    pub auth: Arc<auth::Auth>,
+    pub started_at: Timestamp,
+    pub metrics: Arc<WebMetrics>,
+    pub runner: Arc<RunnerStats>,
+    /// The Platform API budget, when there is a client (absent in page benches).
+    pub budget: Option<Arc<RequestBudget>>,
+    /// The recorder's store writer, when it runs.
+    pub writer: Option<Arc<WriterStats>>,
+    pub recorder: Arc<recorder::RecorderStats>,
+}
+
+/// Every route of the API as (method, path) in OpenAPI's path syntax; a test checks that
+/// `docs/openapi.yaml` documents each one.
+pub const API_ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/apps"),
+    ("get", "/api/v1/apps/{app}"),
+    ("get", "/api/v1/apps/{app}/formation"),
+    ("get", "/api/v1/apps/{app}/dynos"),
+    ("get", "/api/v1/apps/{app}/series"),
+    ("get", "/api/v1/apps/{app}/decisions"),
+    ("get", "/api/v1/apps/{app}/actions"),
+    ("get", "/api/v1/apps/{app}/events"),
+    ("post", "/api/v1/apps/{app}/controls"),
+    ("get", "/api/v1/openapi.yaml"),
+];
+
+/// The web router. Dashboard and API need a session when `settings` say so; `/healthz`,
+/// `/metrics`, the login page and static files never do.
+pub fn router(state: WebState) -> Router {
+    let protected = Router::new()
+        .route("/", get(pages::fleet))
+        .route("/fleet/table", get(pages::fleet_table))
+        .route("/apps/{app}", get(pages::app))
+        .route("/apps/{app}/panel", get(pages::app_panel))
+        .route("/apps/{app}/controls", post(pages::control_form))
+        .route("/api/v1/apps", get(api::apps))
+        .route("/api/v1/apps/{app}", get(api::app))
+        .route("/api/v1/apps/{app}/formation", get(api::formation))
+        .route("/api/v1/apps/{app}/dynos", get(api::dynos))
+        .route("/api/v1/apps/{app}/series", get(api::series))
+        .route("/api/v1/apps/{app}/decisions", get(api::decisions))
+        .route("/api/v1/apps/{app}/actions", get(api::actions))
+        .route("/api/v1/apps/{app}/events", get(api::events))
+        .route("/api/v1/apps/{app}/controls", post(api::control))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_session,
+        ));
+    Router::new()
+        .merge(protected)
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/healthz", get(metrics::healthz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/v1/openapi.yaml", get(assets::openapi))
+        .route("/assets/{file}", get(assets::file))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count_requests,
+        ))
+        .with_state(state)
+}
+
+/// The error every handler returns: a status and a message, as JSON for the API.
+#[derive(Debug)]
+pub struct WebError {
+    pub status: axum::http::StatusCode,
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl WebError {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        WebError {
+            status: axum::http::StatusCode::NOT_FOUND,
+            kind: "not_found",
+            message: what.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        WebError {
+            status: axum::http::StatusCode::BAD_REQUEST,
+            kind: "bad_request",
+            message: message.into(),
+        }
+    }
+
+    pub fn internal(kind: &'static str, message: impl std::fmt::Display) -> Self {
+        WebError {
+            status: axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            kind,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<dynopilot_store::StoreError> for WebError {
+    fn from(e: dynopilot_store::StoreError) -> Self {
+        WebError::internal("store", e)
+    }
+}
+
+impl axum::response::IntoResponse for WebError {
+    fn into_response(self) -> axum::response::Response {
+        let body = serde_json::json!({ "error": self.kind, "message": self.message });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response.extensions_mut().insert(ErrorKind(self.kind));
+        response
+    }
+}
+
+/// Attached to error responses so the request counter can label errors by kind.
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorKind(pub &'static str);
+
+impl WebState {
+    /// The app's policy config, or 404.
+    pub fn config(&self, app: &str) -> Result<&policy::Config, WebError> {
+        self.apps
+            .get(app)
+            .ok_or_else(|| WebError::not_found(format!("no app named {app}")))
+    }
+}

@@ -1,0 +1,279 @@
+//! Server-rendered pages (askama): the fleet page, the app page and their htmx partials, and
+//! the control form handler. Charts are drawn in the browser from the JSON API.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{Extension, Form, Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use dynopilot_store::{ActionRecord, DecisionRecord, TimeRange};
+use serde::Deserialize;
+
+use super::api::decision_message;
+use super::auth::Session;
+use super::control::{Command, ControlReply};
+use super::summary::{self, AppSummary};
+use super::view::{self, Bound, DecisionRow, DynoRow, FleetRow, TypeRow};
+use super::{WebError, WebState};
+
+/// Rows of the decision log on the app page.
+const LOG_ROWS: u32 = 50;
+
+fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => WebError::internal("template", e).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "fleet.html")]
+struct FleetPage {
+    csrf: String,
+    user: String,
+    rows: Vec<FleetRow>,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "fleet_table.html")]
+struct FleetTable {
+    rows: Vec<FleetRow>,
+    updated: String,
+}
+
+async fn fleet_rows(state: &WebState) -> Result<Vec<FleetRow>, WebError> {
+    let now = state.clock.now();
+    let mut rows = Vec::with_capacity(state.apps.len());
+    for app in state.apps.keys() {
+        let summary = state.summary(app)?;
+        let span = TimeRange::last(
+            Duration::from_secs(30 * 86_400),
+            now.plus(Duration::from_millis(1)),
+        );
+        let last = state.store.decisions(app, span, 1).await?;
+        rows.push(view::fleet_row(&summary, last.first()));
+    }
+    Ok(rows)
+}
+
+pub async fn fleet(
+    State(state): State<WebState>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, WebError> {
+    let page = FleetPage {
+        csrf: session.csrf,
+        user: session.user,
+        rows: fleet_rows(&state).await?,
+        updated: view::clock_time(state.clock.now()),
+    };
+    Ok(render(&page))
+}
+
+pub async fn fleet_table(State(state): State<WebState>) -> Result<Response, WebError> {
+    let table = FleetTable {
+        rows: fleet_rows(&state).await?,
+        updated: view::clock_time(state.clock.now()),
+    };
+    Ok(render(&table))
+}
+
+/// Everything in the refreshing part of the app page.
+struct Panel {
+    app: String,
+    csrf: String,
+    mode: &'static str,
+    app_paused: bool,
+    dry_run: bool,
+    types: Vec<TypeRow>,
+    dynos: Vec<DynoRow>,
+    decisions: Vec<DecisionRow>,
+    restarts: String,
+    cost: String,
+    cost_month: String,
+    bounds: Vec<Bound>,
+}
+
+#[derive(Template)]
+#[template(path = "app.html")]
+struct AppPage {
+    csrf: String,
+    user: String,
+    app: String,
+    message: Option<String>,
+    panel: Panel,
+}
+
+#[derive(Template)]
+#[template(path = "app_panel.html")]
+struct AppPanel {
+    panel: Panel,
+}
+
+async fn panel(state: &WebState, app: &str, csrf: &str) -> Result<Panel, WebError> {
+    let config = state.config(app)?;
+    let summary: AppSummary = state.summary(app)?;
+    let observed = state.observed(app);
+    let now = state.clock.now();
+    let end = now.plus(Duration::from_millis(1));
+    let day = TimeRange::last(Duration::from_secs(86_400), end);
+    let decisions = state.store.decisions(app, day, LOG_ROWS).await?;
+    let actions = state.store.actions(app, day, LOG_ROWS * 2).await?;
+    let hour = TimeRange::last(Duration::from_secs(3600), end);
+    let recent = state.store.decisions(app, hour, 1000).await?;
+    let restarts = recent.iter().filter(|d| counts_as_restart(d)).count();
+    let mode = state.modes.get(app);
+    let budget = config.guardrails.restart_budget_per_hour;
+    let cost = match config.guardrails.cost_budget_per_hour {
+        Some(b) => format!(
+            "{} of {} per hour",
+            view::dollars(summary.dollars_per_hour),
+            view::dollars(b)
+        ),
+        None => format!(
+            "{} per hour (no budget set)",
+            view::dollars(summary.dollars_per_hour)
+        ),
+    };
+    Ok(Panel {
+        app: app.to_owned(),
+        csrf: csrf.to_owned(),
+        mode: summary.mode,
+        app_paused: mode.paused_by.is_some(),
+        dry_run: state.modes.dry_run(app, config),
+        types: summary.process_types.iter().map(TypeRow::from).collect(),
+        dynos: summary::dynos(&observed)
+            .iter()
+            .map(DynoRow::from)
+            .collect(),
+        decisions: decision_rows(&decisions, &actions),
+        restarts: format!("{restarts} of {budget}"),
+        cost,
+        cost_month: view::dollars(summary.projected_month_dollars),
+        bounds: view::bounds(config, &summary.process_types),
+    })
+}
+
+/// Restarts that used the hourly budget: decided and let through (executed or dry run).
+fn counts_as_restart(d: &DecisionRecord) -> bool {
+    let blocked = d
+        .decision
+        .get("blocked")
+        .and_then(|b| b.as_array())
+        .is_some_and(|b| !b.is_empty());
+    d.kind.starts_with("restart") && !blocked
+}
+
+fn decision_rows(decisions: &[DecisionRecord], actions: &[ActionRecord]) -> Vec<DecisionRow> {
+    // Actions come newest first, so the first one seen per decision is its latest attempt.
+    let mut latest: HashMap<&str, &ActionRecord> = HashMap::new();
+    for a in actions {
+        latest.entry(a.decision_id.as_str()).or_insert(a);
+    }
+    decisions
+        .iter()
+        .map(|d| DecisionRow::new(d, latest.get(d.id.as_str()).copied()))
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AppQuery {
+    msg: Option<String>,
+}
+
+pub async fn app(
+    State(state): State<WebState>,
+    Path(app): Path<String>,
+    Extension(session): Extension<Session>,
+    Query(q): Query<AppQuery>,
+) -> Result<Response, WebError> {
+    let panel = panel(&state, &app, &session.csrf).await?;
+    let page = AppPage {
+        csrf: session.csrf,
+        user: session.user,
+        app,
+        message: q.msg,
+        panel,
+    };
+    Ok(render(&page))
+}
+
+pub async fn app_panel(
+    State(state): State<WebState>,
+    Path(app): Path<String>,
+    Extension(session): Extension<Session>,
+) -> Result<Response, WebError> {
+    let panel = panel(&state, &app, &session.csrf).await?;
+    Ok(render(&AppPanel { panel }))
+}
+
+/// The fields of every control form; which ones matter depends on `command`.
+#[derive(Debug, Deserialize)]
+pub struct ControlForm {
+    csrf: String,
+    command: String,
+    process_type: Option<String>,
+    quantity: Option<u32>,
+    dyno: Option<String>,
+    on: Option<bool>,
+}
+
+impl ControlForm {
+    fn command(&self) -> Result<Command, WebError> {
+        let ty = self.process_type.clone().filter(|t| !t.is_empty());
+        let need = |what: &str| WebError::bad_request(format!("{what} is required"));
+        Ok(match self.command.as_str() {
+            "pause" => Command::Pause { process_type: ty },
+            "resume" => Command::Resume { process_type: ty },
+            "dry_run" => Command::DryRun {
+                on: self.on.ok_or_else(|| need("on"))?,
+            },
+            "scale" => Command::Scale {
+                process_type: ty.ok_or_else(|| need("process_type"))?,
+                quantity: self.quantity.ok_or_else(|| need("quantity"))?,
+            },
+            "restart_dyno" => Command::RestartDyno {
+                dyno: self.dyno.clone().ok_or_else(|| need("dyno"))?,
+            },
+            other => return Err(WebError::bad_request(format!("unknown command {other}"))),
+        })
+    }
+}
+
+/// Handles a control form: checks the CSRF token, asks the runner, and goes back to the app
+/// page with the outcome as a notice.
+pub async fn control_form(
+    State(state): State<WebState>,
+    Path(app): Path<String>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<ControlForm>,
+) -> Result<Response, WebError> {
+    if !session.csrf_ok(&form.csrf) {
+        return Err(WebError {
+            status: axum::http::StatusCode::FORBIDDEN,
+            kind: "csrf",
+            message: "the form is stale or not ours; reload the page".to_owned(),
+        });
+    }
+    let command = form.command()?;
+    let reply = state.control(&app, command, &session.user).await?;
+    let message = match reply {
+        ControlReply::Applied { message } | ControlReply::Rejected { message } => message,
+        ControlReply::Decided { decision } => decision_message(&decision),
+    };
+    let query: String = url_encode(&message);
+    Ok(Redirect::to(&format!("/apps/{app}?msg={query}")).into_response())
+}
+
+fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

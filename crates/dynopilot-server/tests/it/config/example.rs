@@ -1,0 +1,110 @@
+//! The shipped `dynopilot.example.toml`: valid, its values are the defaults, and it documents
+//! exactly the keys the code knows (`RawConfig::default_documented()`), so the two can't drift.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dynopilot_server::config::{AppOrigin, Config, PolicyTemplate, RawConfig};
+
+const EXAMPLE: &str = include_str!("../../../../../dynopilot.example.toml");
+
+/// The example with its optional keys and sample sections (`# key = …`, `# [table]`) enabled.
+fn uncommented() -> String {
+    EXAMPLE
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest) if is_toml_line(rest) => format!("{rest}\n"),
+            _ => format!("{line}\n"),
+        })
+        .collect()
+}
+
+fn is_toml_line(s: &str) -> bool {
+    if s.starts_with('[') {
+        return true;
+    }
+    s.split_once(" = ").is_some_and(|(k, _)| {
+        !k.is_empty()
+            && k.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    })
+}
+
+/// Dotted paths of every leaf key, arrays of tables written `name[]`.
+fn keys(table: &toml::Table) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    walk(table, "", &mut out);
+    out
+}
+
+fn walk(table: &toml::Table, prefix: &str, out: &mut BTreeSet<String>) {
+    for (k, v) in table {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(t) => walk(t, &path, out),
+            toml::Value::Array(items) if items.iter().all(toml::Value::is_table) => {
+                for item in items.iter().filter_map(toml::Value::as_table) {
+                    walk(item, &format!("{path}[]"), out);
+                }
+            }
+            _ => {
+                out.insert(path);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_example_as_shipped_loads_and_its_values_are_the_defaults() {
+    let raw: RawConfig = toml::from_str(EXAMPLE).unwrap();
+    let defaults = RawConfig {
+        discovery: dynopilot_server::config::RawDiscovery {
+            enabled: None,
+            defaults: Some(PolicyTemplate::builtin()),
+        },
+        ..RawConfig::default()
+    };
+    assert_eq!(raw, defaults);
+    let c = Config::load(EXAMPLE, "dynopilot.example.toml", &BTreeMap::new()).unwrap();
+    assert!(c.discovery.enabled);
+}
+
+#[test]
+fn the_example_with_every_optional_key_enabled_is_valid() {
+    let text = uncommented();
+    let c =
+        Config::load(&text, "uncommented.toml", &BTreeMap::new()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.apps.len(), 1);
+    assert_eq!(c.apps[0].origin, AppOrigin::File);
+    assert!(c.discovery.enabled, "set explicitly in the example");
+    let web = &c.apps[0].resolved.policy.process_types["web"];
+    assert!(web.autoscale.is_some() && web.vertical.is_some());
+}
+
+#[test]
+fn the_example_documents_exactly_the_keys_the_code_knows() {
+    let documented: toml::Table = toml::from_str(&uncommented()).unwrap();
+    let code = toml::Table::try_from(RawConfig::default_documented()).unwrap();
+    let (in_file, in_code) = (keys(&documented), keys(&code));
+    let missing: Vec<_> = in_code.difference(&in_file).collect();
+    let unknown: Vec<_> = in_file.difference(&in_code).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "keys missing from dynopilot.example.toml: {missing:?}\nkeys the code doesn't document: {unknown:?}"
+    );
+}
+
+#[test]
+fn the_example_documents_each_env_override() {
+    for &(var, _, _) in dynopilot_server::config::ENV_OVERRIDES {
+        if var != dynopilot_server::config::CONFIG_PATH_VAR {
+            assert!(
+                EXAMPLE.contains(var),
+                "{var} is not mentioned in the example"
+            );
+        }
+    }
+}
