@@ -163,27 +163,23 @@ pub async fn start_with_web(
         controls: Some(control_rx),
         ..RunnerLink::default()
     };
-    let web_state = WebState {
-        ingest: ingest.clone(),
-        store: Arc::clone(&store),
-        clock: Arc::clone(&clock),
-        apps: Arc::new(
-            settings
-                .apps
-                .iter()
-                .map(|a| (a.name.clone(), a.policy.clone()))
-                .collect(),
-        ),
-        controls: control_tx,
-        modes: Arc::clone(&link.modes),
-        auth: Arc::new(crate::web::auth::Auth::new(web)),
-        started_at: clock.now(),
-        metrics: Arc::default(),
-        runner: Arc::clone(&link.stats),
-        budget: Some(Arc::clone(&budget)),
-        writer: Some(Arc::clone(writer.stats())),
-        recorder: Arc::clone(&recorder.stats),
-    };
+    let apps = settings
+        .apps
+        .iter()
+        .map(|a| (a.name.clone(), a.policy.clone()))
+        .collect();
+    let mut web_state = WebState::new(
+        ingest.clone(),
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        apps,
+        control_tx,
+        &link,
+        web,
+    );
+    web_state.budget = Some(Arc::clone(&budget));
+    web_state.writer = Some(Arc::clone(writer.stats()));
+    web_state.recorder = Arc::clone(&recorder.stats);
     tasks.spawn(recorder.run(cancel.clone()));
     drop(writer);
     let router = drain::router(ingest.clone(), settings.drain, Arc::clone(&directory))

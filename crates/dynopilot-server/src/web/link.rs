@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use dynopilot_core::policy::state::RestartRecord;
+use dynopilot_core::policy::{Action, Decision};
 use dynopilot_store::{Batch, Event};
 use tokio::sync::mpsc;
 
@@ -77,6 +79,9 @@ impl Runner {
             };
         }
         self.web.stats.count_decision(&decision);
+        if decision.blocked.is_empty() {
+            self.remember_restart(app, &decision);
+        }
         tracing::info!(app, who, action = %decision.action, executed = decision.executed, "manual decision");
         if decision.executed && self.executor.send(decision.clone()).await.is_err() {
             return ControlReply::Rejected {
@@ -86,6 +91,22 @@ impl Runner {
         ControlReply::Decided {
             decision: Box::new(decision),
         }
+    }
+
+    /// Manual restarts count in the restart budget and dyno cooldown like automatic ones. A
+    /// manual scale is deliberately not recorded as dynopilot's own: the engine then sees a
+    /// change made by a person and keeps its hands off for the manual-override period.
+    fn remember_restart(&mut self, app: &str, decision: &Decision) {
+        let Action::RestartDyno { dyno, .. } = &decision.action else {
+            return;
+        };
+        let state = self.states.entry(app.to_owned()).or_default();
+        state.last_restart.insert(dyno.clone(), decision.at);
+        state.restarts.push(RestartRecord {
+            at: decision.at,
+            target: dyno.clone(),
+            policy: "manual".to_owned(),
+        });
     }
 
     async fn record_control_event(&self, app: &str, message: &str) {

@@ -156,6 +156,33 @@ impl axum::response::IntoResponse for WebError {
 pub struct ErrorKind(pub &'static str);
 
 impl WebState {
+    /// State for the runner behind `link`; budget and writer stats are filled in by the daemon.
+    pub fn new(
+        ingest: Ingest,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        apps: BTreeMap<String, policy::Config>,
+        controls: mpsc::Sender<ControlRequest>,
+        link: &link::RunnerLink,
+        settings: WebSettings,
+    ) -> Self {
+        WebState {
+            ingest,
+            store,
+            started_at: clock.now(),
+            clock,
+            apps: Arc::new(apps),
+            controls,
+            modes: Arc::clone(&link.modes),
+            auth: Arc::new(auth::Auth::new(settings)),
+            metrics: Arc::default(),
+            runner: Arc::clone(&link.stats),
+            budget: None,
+            writer: None,
+            recorder: Arc::default(),
+        }
+    }
+
     /// The app's policy config, or 404.
     pub fn config(&self, app: &str) -> Result<&policy::Config, WebError> {
         self.apps

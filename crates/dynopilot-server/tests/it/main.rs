@@ -6,3 +6,4 @@ mod config;
 mod drain;
 mod e2e;
 mod fleet;
+mod web;
