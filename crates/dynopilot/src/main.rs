@@ -5,6 +5,7 @@ mod analyze;
 mod config_cmd;
 mod demo;
 mod logging;
+mod run_cmd;
 mod sim_cmd;
 
 use std::path::PathBuf;
@@ -47,6 +48,15 @@ enum Command {
     /// Check or show the daemon configuration (file + environment).
     #[command(subcommand)]
     Config(config_cmd::ConfigCommand),
+    /// Run the daemon: watch the configured (or discovered) apps and act on them.
+    ///
+    /// Reads the TOML file (or `$DYNOPILOT_CONFIG`) and the environment; on Heroku,
+    /// `HEROKU_API_KEY` alone gives memory guard and zombie restarts for every app.
+    Run {
+        /// Configuration file (see dynopilot.example.toml).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Print the dyno size table dynopilot uses (memory, compute, price, R15 kill point).
     Sizes,
     /// Run the simulated Heroku (Platform API, log sessions, drains) in real time with demo apps.
@@ -66,6 +76,7 @@ fn main() -> anyhow::Result<()> {
         Command::Analyze { files, json } => analyze::run(&files, json, &mut analyze::stdout())?,
         Command::Demo { port, store } => demo::run(port, store)?,
         Command::Config(cmd) => config_cmd::run(cmd)?,
+        Command::Run { config } => run_cmd::run(config.as_deref())?,
         Command::Sizes => print_sizes(),
         Command::Sim { port, apps } => sim_cmd::run(port, apps)?,
     }

@@ -1,0 +1,141 @@
+//! `dynopilot run`: loads the configuration (file and environment), resolves the apps (listed or
+//! discovered), and runs the daemon until SIGTERM or Ctrl-C, then shuts down in order.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use dynopilot_core::Clock;
+use dynopilot_heroku::{ApiKey, ClientConfig, HerokuClient, RequestBudget};
+use dynopilot_server::config::{self, Config};
+use dynopilot_server::daemon::{self, AppSettings, DaemonSettings, LogSource};
+use dynopilot_server::ingest::drain::DrainSettings;
+use dynopilot_server::web::auth::{Credentials, WebSettings};
+
+pub fn run(path: Option<&Path>) -> anyhow::Result<()> {
+    crate::logging::init();
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let config = Config::load_file(path, &env).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(config))
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(dynopilot_clock::SystemClock);
+    let Some(api_key) = &config.heroku.api_key else {
+        bail!("no Heroku API key: set HEROKU_API_KEY or heroku.api_key");
+    };
+    let mut heroku = ClientConfig::new(ApiKey::new(api_key.expose().to_owned()));
+    heroku.base_url = config.heroku.base_url.clone();
+    let client = HerokuClient::new(
+        heroku.clone(),
+        Arc::clone(&clock),
+        Arc::new(RequestBudget::new(Arc::clone(&clock))),
+    )?;
+    let apps = resolve_apps(&config, &client).await?;
+    if apps.iter().any(|a| a.log_source == LogSource::Drain) && config.drain.secret.is_none() {
+        bail!(
+            "apps use drains but no drain secret is set (drain.secret or DYNOPILOT_DRAIN_SECRET)"
+        );
+    }
+    let store = dynopilot_store::open(config.store.url.expose())
+        .await
+        .context("opening the store")?;
+    let settings = DaemonSettings {
+        listen: config.server.listen,
+        drain: DrainSettings {
+            secret: config
+                .drain
+                .secret
+                .as_ref()
+                .map(|s| s.expose().to_owned())
+                .unwrap_or_default(),
+            max_body_bytes: config.drain.max_body_bytes,
+            max_in_flight: 32,
+        },
+        heroku,
+        apps,
+        poll_interval: Duration::from_secs(30),
+        tick: Duration::from_secs(1),
+    };
+    let credentials = config.dashboard.password.as_ref().map(|p| Credentials {
+        username: config.dashboard.username.clone(),
+        password: p.expose().to_owned(),
+    });
+    let web = WebSettings::for_listen(settings.listen, credentials);
+    let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
+    let handle = daemon::start_with_web(settings, web, store, clock).await?;
+    tracing::info!(apps = %names.join(", "), "dynopilot listening on {}", handle.base_url());
+    wait_for_signal().await;
+    tracing::info!("shutting down: drains first, then the current tick and calls, then the store");
+    handle.shutdown().await;
+    Ok(())
+}
+
+/// Listed apps, or every app of the account when discovery is on, each with its policy
+/// completed for the process types its formation has.
+async fn resolve_apps(config: &Config, client: &HerokuClient) -> anyhow::Result<Vec<AppSettings>> {
+    let mut resolved: Vec<config::AppConfig> = config.apps.clone();
+    if config.discovery.enabled {
+        let listed = client.apps_list().await.context("discovering apps")?;
+        for app in listed {
+            if !resolved.iter().any(|a| a.name == app.name) {
+                resolved.push(config.discovered_app(&app.name));
+            }
+        }
+    }
+    if resolved.is_empty() {
+        bail!(
+            "no apps to watch: list them under [[apps]] or in DYNOPILOT_APPS, or enable discovery"
+        );
+    }
+    let mut apps = Vec::with_capacity(resolved.len());
+    for app in resolved {
+        let formation = client
+            .formation_list(&app.name)
+            .await
+            .with_context(|| format!("reading the formation of {}", app.name))?;
+        let policy = app.policy_for(formation.iter().map(|f| f.process_type.as_str()));
+        apps.push(AppSettings {
+            name: app.name.clone(),
+            policy,
+            log_source: log_source(app.log_source),
+        });
+    }
+    Ok(apps)
+}
+
+fn log_source(source: config::LogSource) -> LogSource {
+    match source {
+        config::LogSource::Drain => LogSource::Drain,
+        config::LogSource::LogSession => LogSource::LogSession,
+        config::LogSource::None => LogSource::None,
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
