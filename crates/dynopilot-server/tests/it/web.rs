@@ -91,6 +91,7 @@ impl Harness {
             states: BTreeMap::new(),
             executor: exec_tx,
             tick: Duration::from_secs(1),
+            blocked_seen: BTreeMap::new(),
             web: link,
         }));
         let serving = Arc::clone(&runner);
