@@ -9,6 +9,7 @@
   const detail = document.getElementById("marker-detail");
   const palette = ["#5a3fc0", "#1f8a4c", "#c53030", "#b7791f", "#2b6cb0", "#805ad5", "#d53f8c", "#319795"];
   let range = "1h";
+  let step = 60;
   let plots = [];
 
   function chart(title, t, columns, opts) {
@@ -34,7 +35,9 @@
     })));
     const data = [t].concat(names.map((n) => columns[n]));
     const width = Math.max(300, box.clientWidth - 12);
-    const plot = new uPlot({ width, height: 200, series, axes: [{}, { label: opts.unit || "" }],
+    // The x range covers the whole last bucket, so decisions made in it get a marker too.
+    const scales = { x: { time: true, range: [t[0], t[t.length - 1] + step] } };
+    const plot = new uPlot({ width, height: 200, series, scales, axes: [{}, { label: opts.unit || "" }],
       hooks: { draw: [(u) => drawMarkers(u, box)] } }, data, box);
     box.dataset.points = String(data.slice(1).reduce((n, col) => n + col.filter((v) => v != null).length, 0));
     plots.push(plot);
@@ -74,6 +77,7 @@
     plots = [];
     root.innerHTML = "";
     markers = s.decisions;
+    step = s.step_seconds;
     chart("Dynos per process type", s.t, s.dynos, { id: "dynos", unit: "dynos" });
     const memory = Object.assign({}, s.memory_mb);
     if (s.memory_quota_mb != null) memory["quota"] = s.t.map(() => s.memory_quota_mb);

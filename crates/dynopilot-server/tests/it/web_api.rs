@@ -233,7 +233,7 @@ async fn static_files_are_embedded_and_immutable() {
     for file in [
         "htmx-2.0.11.min.js",
         "uPlot-1.6.32.iife.min.js",
-        "charts-1.js",
+        "charts-2.js",
         "dashboard-1.css",
     ] {
         let response = h.get(&format!("/assets/{file}")).await;
