@@ -9,10 +9,12 @@
 //!   spawns the ticker that advances the world every `tick`. It returns a [`SimHandle`].
 //! * [`SimHandle`]: `base_url`, `token`, [`SimHandle::tick`] (advance the world to the clock's
 //!   time now, for manual-clock tests), `emit` (inject a log line), `start_preboot`,
-//!   `set_rate_limit_remaining`, `drain_stats`, `actions`, `shutdown`.
+//!   `set_rate_limit_remaining`, `set_faults` (injected 503s and 429 bursts), `drain_stats`,
+//!   `actions`, `shutdown`.
 
 pub mod config;
 pub mod drain;
+pub mod faults;
 pub mod http;
 pub mod log_session;
 pub mod logs;
@@ -29,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{AccountSpec, AppSpec, ProcessSpec, SimConfig, Workload};
 pub use drain::DrainConfig;
+pub use faults::Faults;
 pub use log_session::SessionConfig;
 pub use logs::LogRecord;
 pub use ratelimit::RateLimitConfig;
@@ -62,6 +65,7 @@ pub struct SimHandle {
     world: Arc<Mutex<World>>,
     clock: Arc<dyn Clock>,
     cancel: CancellationToken,
+    faults: Arc<faults::FaultInjector>,
 }
 
 /// Delivery counters of one drain.
@@ -78,6 +82,7 @@ impl Simulator {
         let world = Arc::new(Mutex::new(build_world(&config, clock.now())?));
         let cancel = CancellationToken::new();
         let rendezvous = Arc::new(Rendezvous::default());
+        let faults = Arc::new(faults::FaultInjector::default());
         let on_attached = complete_on_attach(Arc::clone(&world), Arc::clone(&clock));
         let rendezvous_addr =
             rendezvous::start(Arc::clone(&rendezvous), on_attached, cancel.clone()).await?;
@@ -93,6 +98,7 @@ impl Simulator {
             drain: config.drain.clone(),
             session: config.session,
             cancel: cancel.clone(),
+            faults: Arc::clone(&faults),
         });
         let app = http::router(shared);
         let shutdown = cancel.clone();
@@ -123,6 +129,7 @@ impl Simulator {
             world,
             clock,
             cancel,
+            faults,
         })
     }
 }
@@ -280,7 +287,18 @@ impl SimHandle {
             .collect()
     }
 
-    /// Every non-GET API call so far.
+    /// From now on, answers API requests with the given faults (503s, 429 bursts), decided
+    /// before any handler runs; `Faults::default()` turns them off.
+    pub fn set_faults(&self, faults: Faults) {
+        self.faults.set(faults);
+    }
+
+    /// How many `503` and `429` answers were injected so far.
+    pub fn faults_injected(&self) -> (u64, u64) {
+        self.faults.injected()
+    }
+
+    /// Every non-GET API call so far (faulted ones too, with their status).
     pub fn actions(&self) -> Vec<Action> {
         self.world().actions.clone()
     }

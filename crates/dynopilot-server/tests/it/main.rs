@@ -7,3 +7,6 @@ mod drain;
 mod e2e;
 mod fleet;
 mod web;
+mod scenarios;
+mod scenarios_restart;
+mod scenarios_scale;

@@ -1,5 +1,5 @@
 //! The Platform API server: routes, and the middleware every Heroku response goes through
-//! (`Request-Id`, bearer auth, `Accept` version, the per-token rate limit and
+//! (`Request-Id`, bearer auth, `Accept` version, injected faults, the per-token rate limit and
 //! `RateLimit-Remaining`, the action history).
 
 mod account;
@@ -23,6 +23,7 @@ use dynopilot_core::Clock;
 use serde::Serialize;
 
 use crate::drain::DrainConfig;
+use crate::faults::{Fault, FaultInjector};
 use crate::log_session::SessionConfig;
 use crate::rendezvous::Rendezvous;
 use crate::world::{Action, SimApp, World};
@@ -43,6 +44,8 @@ pub struct Shared {
     pub session: SessionConfig,
     /// Fires on shutdown; ends tailing log sessions.
     pub cancel: tokio_util::sync::CancellationToken,
+    /// Injected 503s and 429 bursts (none unless a test sets them).
+    pub faults: Arc<FaultInjector>,
 }
 
 impl Shared {
@@ -160,6 +163,18 @@ async fn platform_api(State(state): State<SimState>, mut request: Request, next:
         };
         (caller, remaining)
     };
+    let fault = match state.faults.next() {
+        Fault::None => None,
+        Fault::Unavailable => Some(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The API is temporarily unavailable (injected fault).",
+        )),
+        Fault::RateLimited => Some(ApiError::rate_limited()),
+    };
+    if let Some(err) = fault {
+        return faulted(&state, &request, caller.email.clone(), now, err);
+    }
     let Some(remaining) = remaining else {
         let mut response = ApiError::rate_limited().into_response();
         response
@@ -180,6 +195,33 @@ async fn platform_api(State(state): State<SimState>, mut request: Request, next:
             account_email: caller.email,
             method: method.to_string(),
             path,
+            status: response.status().as_u16(),
+        });
+    }
+    response
+}
+
+/// The answer to a request an injected fault refused before any handler ran; writes are
+/// still recorded (with the fault's status) so tests can count attempts.
+fn faulted(
+    state: &SimState,
+    request: &Request,
+    account_email: String,
+    now: dynopilot_core::Timestamp,
+    err: ApiError,
+) -> Response {
+    let mut response = err.into_response();
+    if response.status() == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert("ratelimit-remaining", HeaderValue::from(0u32));
+    }
+    if request.method() != Method::GET {
+        state.world().actions.push(Action {
+            at: now,
+            account_email,
+            method: request.method().to_string(),
+            path: request.uri().path().to_string(),
             status: response.status().as_u16(),
         });
     }

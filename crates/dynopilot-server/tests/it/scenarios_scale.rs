@@ -1,0 +1,208 @@
+//! Scenarios: a web traffic step scales web up within the reaction and back down only after
+//! the stabilization window; a job backlog scales workers up and an idle queue takes them to
+//! zero. The simulator runs `dynopilot-workload`'s model; the clock runs 10× real time.
+
+use std::time::Duration;
+
+use dynopilot_core::Timestamp;
+use dynopilot_core::policy::{self, ProcessTypeConfig};
+use dynopilot_core::scaling::{HorizontalConfig, QueueConfig, Signal, TargetConfig};
+use dynopilot_sim::config::DEMO_EMAIL;
+use dynopilot_sim::{AppSpec, Workload};
+use dynopilot_workload::{JobModel, TrafficPattern, WorkloadConfig};
+use jiff::SignedDuration;
+
+use super::scenarios::{FastClock, T0, quantity, sim_client, start_daemon, start_sim};
+
+/// The daemon starts after the dynos' boot transient, then the spike comes.
+const SETTLE_S: u64 = 20;
+const SPIKE_START_S: u64 = 40;
+const SPIKE_SECONDS: u64 = 60;
+const DOWN_STABILIZATION_S: u64 = 20;
+
+fn model(traffic: TrafficPattern, jobs: Option<JobModel>) -> WorkloadConfig {
+    let mut model = WorkloadConfig::demo();
+    model.traffic = traffic;
+    model.jobs = jobs;
+    // Two cheap request classes: a p95 well under 400 ms at rest that explodes once saturated.
+    model
+        .classes
+        .retain(|c| c.path == "/" || c.path == "/products");
+    model.platform.cycling = false;
+    for p in &mut model.process_types {
+        p.crashes_per_day = 0.0;
+        p.memory.leak_mb_per_hour = 0.0;
+        p.boot_s = 4.0;
+        p.processes = 1;
+        p.threads = 3;
+    }
+    model
+}
+
+fn app(model: WorkloadConfig) -> AppSpec {
+    AppSpec {
+        name: "shop".to_owned(),
+        owner: DEMO_EMAIL.to_owned(),
+        formation: Vec::new(),
+        workload: Workload::Model(Box::new(model)),
+    }
+}
+
+fn web_policy() -> policy::Config {
+    let mut config = policy::Config::new("shop");
+    config.guardrails.deploy_freeze = policy::ConfigDuration::from_secs(0);
+    let autoscale = TargetConfig {
+        signal: Signal::ServiceP95,
+        target: 500.0,
+        tolerance: 0.2,
+        up_stabilization: SignedDuration::ZERO,
+        down_stabilization: SignedDuration::from_secs(DOWN_STABILIZATION_S as i64),
+        max_step_up: None,
+        max_step_down: None,
+        up_cooldown: SignedDuration::from_secs(10),
+        down_cooldown: SignedDuration::from_secs(10),
+        max_sample_age: SignedDuration::from_secs(30),
+    };
+    config.process_types.insert(
+        "web".to_owned(),
+        ProcessTypeConfig {
+            min: Some(2),
+            max: Some(8),
+            autoscale: Some(HorizontalConfig::Target(autoscale)),
+            ..ProcessTypeConfig::default()
+        },
+    );
+    config
+}
+
+/// `(simulated time, quantity)` each time the quantity seen at the simulator changes.
+type Changes = Vec<(Timestamp, u32)>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traffic_step_scales_web_up_then_down_after_stabilization() {
+    let fast = FastClock::start(10);
+    let clock = fast.dyn_clock();
+    let traffic = TrafficPattern::Spike {
+        base: 30.0,
+        peak: 200.0,
+        start_s: SPIKE_START_S as f64,
+        duration_s: SPIKE_SECONDS as f64,
+    };
+    let mut workload = model(traffic, None);
+    workload.process_types.retain(|p| p.name == "web");
+    let sim = start_sim(app(workload), &clock).await;
+    fast.sleep(Duration::from_secs(SETTLE_S)).await;
+    let daemon = start_daemon(&sim, web_policy(), "sqlite::memory:", &clock).await;
+    let client = sim_client(&sim, &clock);
+    let mut changes: Changes = vec![(T0, 2)];
+    fast.until(
+        "web back at 2 dynos after the spike",
+        Duration::from_secs(240),
+        async || {
+            let q = quantity(&client, "shop", "web").await;
+            if changes.last().is_some_and(|(_, last)| *last != q) {
+                changes.push((fast.now(), q));
+            }
+            let went_up = changes.iter().any(|(_, q)| *q > 2);
+            went_up && q == 2
+        },
+    )
+    .await;
+    let spike_start = T0.plus(Duration::from_secs(SPIKE_START_S));
+    let spike_end = spike_start.plus(Duration::from_secs(SPIKE_SECONDS));
+    let (up_at, _) = changes.iter().find(|(_, q)| *q > 2).copied().unwrap();
+    let reaction = up_at.since(spike_start);
+    assert!(
+        up_at > spike_start && reaction <= Duration::from_secs(40),
+        "scaled up {reaction:?} after the step: {changes:?}"
+    );
+    let peak = changes.iter().map(|(_, q)| *q).max().unwrap();
+    assert!(
+        peak >= 4,
+        "only reached {peak} dynos for ~2.2× capacity: {changes:?}"
+    );
+    let first_down = changes
+        .windows(2)
+        .find(|w| w[1].1 < w[0].1)
+        .map(|w| w[1].0)
+        .unwrap();
+    assert!(
+        first_down >= spike_end.plus(Duration::from_secs(DOWN_STABILIZATION_S)),
+        "scaled down before the stabilization window ran out: {changes:?}"
+    );
+    daemon.shutdown().await;
+    sim.shutdown();
+}
+
+fn worker_policy() -> policy::Config {
+    let mut config = policy::Config::new("shop");
+    config.guardrails.deploy_freeze = policy::ConfigDuration::from_secs(0);
+    let queue = QueueConfig {
+        jobs_per_dyno: Some(20.0),
+        scale_to_zero_after: Some(SignedDuration::from_secs(20)),
+        max_step_down: None,
+        up_cooldown: SignedDuration::from_secs(5),
+        down_cooldown: SignedDuration::from_secs(5),
+        ..QueueConfig::default()
+    };
+    config.process_types.insert(
+        "worker".to_owned(),
+        ProcessTypeConfig {
+            min: Some(0),
+            max: Some(6),
+            autoscale: Some(HorizontalConfig::Queue(queue)),
+            ..ProcessTypeConfig::default()
+        },
+    );
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_backlog_scales_workers_and_an_idle_queue_scales_to_zero() {
+    let fast = FastClock::start(10);
+    let clock = fast.dyn_clock();
+    let jobs = JobModel {
+        process_type: "worker".to_owned(),
+        traffic: TrafficPattern::Spike {
+            base: 0.0,
+            peak: 30.0,
+            start_s: 5.0,
+            duration_s: 50.0,
+        },
+        median_ms: 500.0,
+        sigma: 0.3,
+    };
+    let mut workload = model(TrafficPattern::Constant { rps: 2.0 }, Some(jobs));
+    for p in &mut workload.process_types {
+        p.quantity = 1;
+    }
+    let sim = start_sim(app(workload), &clock).await;
+    let daemon = start_daemon(&sim, worker_policy(), "sqlite::memory:", &clock).await;
+    let client = sim_client(&sim, &clock);
+    let mut changes: Changes = vec![(T0, 1)];
+    fast.until(
+        "workers up for the backlog, then at zero",
+        Duration::from_secs(300),
+        async || {
+            let q = quantity(&client, "shop", "worker").await;
+            if changes.last().is_some_and(|(_, last)| *last != q) {
+                changes.push((fast.now(), q));
+            }
+            changes.iter().any(|(_, q)| *q > 1) && q == 0
+        },
+    )
+    .await;
+    let peak = changes.iter().map(|(_, q)| *q).max().unwrap();
+    assert!(
+        peak >= 3,
+        "a 30 jobs/s backlog on 3-thread workers got {peak}: {changes:?}"
+    );
+    let (zero_at, _) = *changes.last().unwrap();
+    let jobs_end = T0.plus(Duration::from_secs(55));
+    assert!(
+        zero_at >= jobs_end.plus(Duration::from_secs(20)),
+        "went to zero before the queue was idle for 20 s: {changes:?}"
+    );
+    daemon.shutdown().await;
+    sim.shutdown();
+}
