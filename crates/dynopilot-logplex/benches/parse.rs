@@ -80,7 +80,7 @@ fn parse_drain(body: &[u8]) -> usize {
     let mut sum = 0;
     while let Some(step) = reader.next_step(true) {
         if let Step::Frame(f) = step {
-            sum += weigh(&parse_message_bytes(f.source, f.process, f.message));
+            sum += weigh(&f.parse_message());
         }
     }
     sum

@@ -18,6 +18,18 @@ pub struct Frame<'a> {
     pub drain_token: Option<&'a str>,
     /// The message, without the trailing newline. May hold invalid UTF-8.
     pub message: &'a [u8],
+    /// The message as text when the frame is valid UTF-8 (the usual case).
+    pub text: Option<&'a str>,
+}
+
+impl<'a> Frame<'a> {
+    /// Classifies the message; a frame that is not UTF-8 gives `Message::Other("")`.
+    pub fn parse_message(&self) -> crate::Message<'a> {
+        match self.text {
+            Some(text) => crate::parse_message(self.source, self.process, text),
+            None => crate::Message::Other(""),
+        }
+    }
 }
 
 /// Something wrong with a drain body, and where. The rest of the body is still parsed.
@@ -219,6 +231,7 @@ fn to_frame(header: Header<'_>) -> Frame<'_> {
         process: header.process,
         drain_token: header.drain_token,
         message: header.message,
+        text: header.text,
     }
 }
 

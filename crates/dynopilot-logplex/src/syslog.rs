@@ -11,13 +11,22 @@ pub struct Header<'a> {
     pub process: &'a str,
     pub drain_token: Option<&'a str>,
     pub message: &'a [u8],
+    /// The message as text, when the frame is valid UTF-8 (checked once for the whole frame).
+    pub text: Option<&'a str>,
 }
 
 /// Parses `<PRI>VERSION TIMESTAMP HOST APP PROCID MSGID [-] MSG`, tolerating Heroku's variants.
 pub fn parse_header(frame: &[u8]) -> Option<Header<'_>> {
     let frame = trim_line_end(frame);
-    let (priority, rest) = read_priority(frame)?;
-    let mut cursor = Cursor { bytes: rest };
+    // One UTF-8 check per frame: header tokens are cut from the valid prefix at ASCII spaces
+    // (always char boundaries), and the message is text when the whole frame is valid.
+    let valid = match std::str::from_utf8(frame) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&frame[..e.valid_up_to()]).ok()?,
+    };
+    let whole = valid.len() == frame.len();
+    let (priority, rest) = read_priority(valid)?;
+    let mut cursor = Cursor { text: rest };
     let timestamp = cursor.token()?;
     let host = cursor.token()?;
     let app = cursor.token()?;
@@ -35,17 +44,21 @@ pub fn parse_header(frame: &[u8]) -> Option<Header<'_>> {
         // Not a Heroku header at all: refuse rather than mislabel the fields.
         return None;
     }
+    let mut message = cursor.text;
     // Heroku omits STRUCTURED-DATA; the syslog layout writes it as a NILVALUE `-`.
-    if cursor.bytes.starts_with(b"- ") || cursor.bytes == b"-" {
-        cursor.bytes = cursor.bytes.get(2..).unwrap_or_default();
+    if message.starts_with("- ") || message == "-" {
+        message = message.get(2..).unwrap_or_default();
     }
+    // `message` is a suffix of the valid prefix, so it starts at the same offset in `frame`.
+    let start = valid.len() - message.len();
     Some(Header {
         priority,
         timestamp,
         source,
         process,
         drain_token,
-        message: cursor.bytes,
+        message: &frame[start..],
+        text: whole.then_some(message),
     })
 }
 
@@ -59,14 +72,14 @@ fn trim_line_end(frame: &[u8]) -> &[u8] {
     frame.strip_suffix(b"\r").unwrap_or(frame)
 }
 
-/// Reads `<PRI>` and an optional version number, returning the bytes after the next space.
-fn read_priority(frame: &[u8]) -> Option<(u16, &[u8])> {
-    let rest = frame.strip_prefix(b"<")?;
-    let close = rest.iter().take(4).position(|&b| b == b'>')?;
-    let priority = parse_small(&rest[..close])?;
+/// Reads `<PRI>` and an optional version number, returning the text after the next space.
+fn read_priority(frame: &str) -> Option<(u16, &str)> {
+    let rest = frame.strip_prefix('<')?;
+    let close = rest.bytes().take(4).position(|b| b == b'>')?;
+    let priority = parse_small(&rest.as_bytes()[..close])?;
     let after = &rest[close + 1..];
-    let version_len = after.iter().take_while(|b| b.is_ascii_digit()).count();
-    let after = after[version_len..].strip_prefix(b" ")?;
+    let version_len = after.bytes().take_while(u8::is_ascii_digit).count();
+    let after = after[version_len..].strip_prefix(' ')?;
     Some((priority, after))
 }
 
@@ -81,31 +94,30 @@ fn parse_small(digits: &[u8]) -> Option<u16> {
 
 /// Splits space-separated header tokens off the front of the frame.
 struct Cursor<'a> {
-    bytes: &'a [u8],
+    text: &'a str,
 }
 
 impl<'a> Cursor<'a> {
-    /// A non-empty UTF-8 token followed by a space.
+    /// A non-empty token followed by a space.
     fn token(&mut self) -> Option<&'a str> {
-        let end = crate::scan::find(self.bytes, 0, b' ')?;
+        let end = crate::scan::find(self.text.as_bytes(), 0, b' ')?;
         self.take(end, end + 1)
     }
 
     /// The last header token may end the frame (an empty message).
     fn token_or_end(&mut self) -> Option<&'a str> {
-        match crate::scan::find(self.bytes, 0, b' ') {
+        match crate::scan::find(self.text.as_bytes(), 0, b' ') {
             Some(end) => self.take(end, end + 1),
-            None => self.take(self.bytes.len(), self.bytes.len()),
+            None => self.take(self.text.len(), self.text.len()),
         }
     }
 
     fn take(&mut self, end: usize, skip: usize) -> Option<&'a str> {
-        let token = &self.bytes[..end];
+        let token = &self.text[..end];
         if token.is_empty() {
             return None;
         }
-        let token = std::str::from_utf8(token).ok()?;
-        self.bytes = &self.bytes[skip..];
+        self.text = &self.text[skip..];
         Some(token)
     }
 }

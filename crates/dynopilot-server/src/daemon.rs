@@ -264,6 +264,7 @@ async fn tail(client: HerokuClient, ingest: Ingest, app: String, cancel: Cancell
                 source: l.source,
                 process: l.process,
                 message: l.message,
+                text: None,
             };
             ingest.apply_entries(&app, [entry]);
         } else if !line.trim().is_empty() {

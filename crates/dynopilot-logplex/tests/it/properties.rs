@@ -97,6 +97,9 @@ proptest! {
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..2000)) {
         let parsed = parse_body(&bytes);
         prop_assert!(parsed.frames.len() + parsed.issues.len() <= bytes.len());
+        for frame in &parsed.frames {
+            prop_assert_eq!(frame.text, std::str::from_utf8(frame.message).ok());
+        }
         let _ = parse_line(&bytes);
         for source in ["app", "heroku"] {
             for process in ["router", "web.1", "api", "heroku-postgres"] {

@@ -169,6 +169,7 @@ pub fn apply_body(ingest: &Ingest, app: &str, body: &[u8]) -> (usize, u64) {
             source: f.source,
             process: f.process,
             message: f.message,
+            text: f.text,
         }),
         Step::Issue(_) => {
             issues += 1;

@@ -8,7 +8,7 @@ pub mod metrics;
 use std::sync::{Arc, Mutex};
 
 use dynopilot_core::{Clock, Timestamp};
-use dynopilot_logplex::{parse_message_bytes, timestamp};
+use dynopilot_logplex::{parse_message, parse_message_bytes, timestamp};
 use tokio::sync::Notify;
 
 use crate::fleet::{Fleet, Urgency};
@@ -31,6 +31,8 @@ pub struct Entry<'a> {
     pub source: &'a str,
     pub process: &'a str,
     pub message: &'a [u8],
+    /// The message as text when the source already checked it is UTF-8 (drain frames).
+    pub text: Option<&'a str>,
 }
 
 impl Ingest {
@@ -64,7 +66,10 @@ impl Ingest {
                     self.metrics.count_dropped("bad_timestamp_used_now", 1);
                     now
                 });
-                let message = parse_message_bytes(entry.source, entry.process, entry.message);
+                let message = match entry.text {
+                    Some(text) => parse_message(entry.source, entry.process, text),
+                    None => parse_message_bytes(entry.source, entry.process, entry.message),
+                };
                 urgency =
                     urgency.max(state.observe(clamp_future(at, now), entry.process, &message));
                 applied += 1;

@@ -13,6 +13,8 @@ pub struct Entry<'a> {
     pub source: &'a str,
     pub process: &'a str,
     pub message: &'a [u8],
+    /// The message as text when the frame parser already checked it is UTF-8.
+    pub text: Option<&'a str>,
 }
 
 /// What the reader skipped or could not read; reported at the end of the summary.
@@ -114,6 +116,7 @@ fn drain_chunk(
                     source: f.source,
                     process: f.process,
                     message: f.message,
+                    text: f.text,
                 });
             }
             Step::Issue(issue) => {
@@ -167,6 +170,7 @@ fn lines_chunk(
                     source: l.source,
                     process: l.process,
                     message: l.message,
+                    text: None,
                 });
             }
             None if line.iter().all(u8::is_ascii_whitespace) => {}
