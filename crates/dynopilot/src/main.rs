@@ -56,6 +56,10 @@ enum Command {
         /// Configuration file (see dynopilot.example.toml).
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Also read `heroku logs` lines from standard input for this app
+        /// (`heroku logs --tail -a shop | dynopilot run --stdin shop`).
+        #[arg(long, value_name = "APP")]
+        stdin: Option<String>,
     },
     /// Print the dyno size table dynopilot uses (memory, compute, price, R15 kill point).
     Sizes,
@@ -76,7 +80,7 @@ fn main() -> anyhow::Result<()> {
         Command::Analyze { files, json } => analyze::run(&files, json, &mut analyze::stdout())?,
         Command::Demo { port, store } => demo::run(port, store)?,
         Command::Config(cmd) => config_cmd::run(cmd)?,
-        Command::Run { config } => run_cmd::run(config.as_deref())?,
+        Command::Run { config, stdin } => run_cmd::run(config.as_deref(), stdin)?,
         Command::Sizes => print_sizes(),
         Command::Sim { port, apps } => sim_cmd::run(port, apps)?,
     }

@@ -12,9 +12,10 @@ use dynopilot_heroku::{ApiKey, ClientConfig, HerokuClient, RequestBudget};
 use dynopilot_server::config::{self, Config};
 use dynopilot_server::daemon::{self, AppSettings, DaemonSettings, LogSource};
 use dynopilot_server::ingest::drain::DrainSettings;
+use dynopilot_server::ingest::{Entry, Ingest};
 use dynopilot_server::web::auth::{Credentials, WebSettings};
 
-pub fn run(path: Option<&Path>) -> anyhow::Result<()> {
+pub fn run(path: Option<&Path>, stdin_app: Option<String>) -> anyhow::Result<()> {
     crate::logging::init();
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let config = Config::load_file(path, &env).map_err(|errors| anyhow::anyhow!("{errors}"))?;
@@ -22,10 +23,10 @@ pub fn run(path: Option<&Path>) -> anyhow::Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, stdin_app))
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(dynopilot_clock::SystemClock);
     let Some(api_key) = &config.heroku.api_key else {
         bail!("no Heroku API key: set HEROKU_API_KEY or heroku.api_key");
@@ -71,6 +72,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
     let handle = daemon::start_with_web(settings, web, store, clock).await?;
     tracing::info!(apps = %names.join(", "), "dynopilot listening on {}", handle.base_url());
+    if let Some(app) = stdin_app {
+        if !names.contains(&app) {
+            bail!(
+                "--stdin {app}: not one of the watched apps ({})",
+                names.join(", ")
+            );
+        }
+        spawn_stdin_reader(handle.ingest.clone(), app);
+    }
     wait_for_signal().await;
     tracing::info!("shutting down: drains first, then the current tick and calls, then the store");
     handle.shutdown().await;
@@ -108,6 +118,43 @@ async fn resolve_apps(config: &Config, client: &HerokuClient) -> anyhow::Result<
         });
     }
     Ok(apps)
+}
+
+/// `heroku logs --tail -a APP | dynopilot run --stdin APP`: every line read is applied to APP,
+/// exactly like a drain frame; unparseable lines are counted.
+fn spawn_stdin_reader(ingest: Ingest, app: String) {
+    std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let stdin = std::io::stdin();
+        let mut lines = stdin.lock();
+        let mut buffer = Vec::new();
+        loop {
+            buffer.clear();
+            match lines.read_until(b'\n', &mut buffer) {
+                Ok(0) => {
+                    tracing::info!(app, "stdin closed; drains and pollers keep running");
+                    return;
+                }
+                Ok(_) => match dynopilot_logplex::parse_line(&buffer) {
+                    Some(l) => {
+                        let entry = Entry {
+                            timestamp: l.timestamp,
+                            source: l.source,
+                            process: l.process,
+                            message: l.message,
+                            text: None,
+                        };
+                        ingest.apply_entries(&app, [entry]);
+                    }
+                    None => ingest.metrics.count_dropped("unparseable_stdin_line", 1),
+                },
+                Err(e) => {
+                    tracing::error!(app, error = %e, "reading stdin failed; stdin ingest stopped");
+                    return;
+                }
+            }
+        }
+    });
 }
 
 fn log_source(source: config::LogSource) -> LogSource {
