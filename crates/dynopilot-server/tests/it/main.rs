@@ -6,7 +6,7 @@ mod config;
 mod drain;
 mod e2e;
 mod fleet;
-mod web;
 mod scenarios;
 mod scenarios_restart;
 mod scenarios_scale;
+mod web;
