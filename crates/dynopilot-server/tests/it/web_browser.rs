@@ -96,12 +96,14 @@ fn feed(ingest: &dynopilot_server::ingest::Ingest, now: Timestamp) {
                 source: "heroku",
                 process: "router",
                 message: ok.as_bytes(),
+                text: None,
             },
             Entry {
                 timestamp: &at,
                 source: "heroku",
                 process: "web.1",
                 message: memory.as_bytes(),
+                text: None,
             },
         ];
         ingest.apply_entries("shop", entries);
@@ -113,6 +115,7 @@ fn feed(ingest: &dynopilot_server::ingest::Ingest, now: Timestamp) {
         source: "heroku",
         process: "router",
         message: h12.as_bytes(),
+        text: None,
     };
     ingest.apply_entries("shop", [entry]);
 }

@@ -79,6 +79,7 @@ async fn the_listed_series_exist_and_move() {
         source: "heroku",
         process: "router",
         message: line,
+        text: None,
     };
     h.ingest.apply_entries("shop", [garbage, garbage]);
     assert_eq!(h.get("/api/v1/apps/nope").await.status(), 404);
