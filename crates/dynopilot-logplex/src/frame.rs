@@ -23,12 +23,9 @@ pub struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
-    /// Classifies the message; a frame that is not UTF-8 gives `Message::Other("")`.
+    /// Classifies the message (a message that is not UTF-8 is `Message::Other("")`).
     pub fn parse_message(&self) -> crate::Message<'a> {
-        match self.text {
-            Some(text) => crate::parse_message(self.source, self.process, text),
-            None => crate::Message::Other(""),
-        }
+        crate::parse_message_checked(self.source, self.process, self.text, self.message)
     }
 }
 

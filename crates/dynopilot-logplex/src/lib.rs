@@ -21,4 +21,4 @@ pub use frame::{
     DrainBody, Frame, FrameIssue, FrameIssueKind, MsgCountCheck, check_msg_count, parse_body,
 };
 pub use line::{LogLine, parse_line};
-pub use message::{Message, parse_message, parse_message_bytes};
+pub use message::{Message, parse_message, parse_message_bytes, parse_message_checked};

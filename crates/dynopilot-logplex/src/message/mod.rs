@@ -65,6 +65,20 @@ pub fn parse_message_bytes<'a>(source: &str, process: &str, message: &'a [u8]) -
     }
 }
 
+/// Classifies a message whose UTF-8 check may already have been done (`Frame::text`): uses
+/// `text` when present, otherwise checks `bytes`.
+pub fn parse_message_checked<'a>(
+    source: &str,
+    process: &str,
+    text: Option<&'a str>,
+    bytes: &'a [u8],
+) -> Message<'a> {
+    match text {
+        Some(text) => parse_message(source, process, text),
+        None => parse_message_bytes(source, process, bytes),
+    }
+}
+
 fn parse_platform<'a>(process: &str, message: &'a str) -> Message<'a> {
     if process == "router" {
         return router::parse(message).map_or(Message::Other(message), Message::Router);

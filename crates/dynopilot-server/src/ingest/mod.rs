@@ -8,7 +8,7 @@ pub mod metrics;
 use std::sync::{Arc, Mutex};
 
 use dynopilot_core::{Clock, Timestamp};
-use dynopilot_logplex::{parse_message, parse_message_bytes, timestamp};
+use dynopilot_logplex::{parse_message_checked, timestamp};
 use tokio::sync::Notify;
 
 use crate::fleet::{Fleet, Urgency};
@@ -66,10 +66,8 @@ impl Ingest {
                     self.metrics.count_dropped("bad_timestamp_used_now", 1);
                     now
                 });
-                let message = match entry.text {
-                    Some(text) => parse_message(entry.source, entry.process, text),
-                    None => parse_message_bytes(entry.source, entry.process, entry.message),
-                };
+                let message =
+                    parse_message_checked(entry.source, entry.process, entry.text, entry.message);
                 urgency =
                     urgency.max(state.observe(clamp_future(at, now), entry.process, &message));
                 applied += 1;

@@ -2,6 +2,8 @@
 
 use std::sync::{Arc, RwLock};
 
+use base64::Engine as _;
+
 use dynopilot_core::{ManualClock, Timestamp};
 use dynopilot_logplex::encode::{self, Record};
 use dynopilot_server::ingest::Ingest;
@@ -133,7 +135,10 @@ async fn wrong_or_missing_secret_is_401_and_stores_nothing() {
 #[tokio::test]
 async fn basic_auth_and_drain_token_map_to_the_app() {
     let server = start().await;
-    let auth = format!("Basic {}", base64_encode(&format!("user:{SECRET}")));
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("user:{SECRET}"))
+    );
     assert_eq!(
         post(
             &format!("{}/drain/d.1111", server.url),
@@ -210,26 +215,4 @@ async fn oversized_bodies_are_refused() {
     )
     .await;
     assert_eq!(status, 413);
-}
-
-fn base64_encode(s: &str) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = s.as_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }

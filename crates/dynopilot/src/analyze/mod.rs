@@ -11,7 +11,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use dynopilot_logplex::{Message, parse_message, parse_message_bytes};
+use dynopilot_logplex::{Message, parse_message_checked};
 
 pub use input::InputStats;
 pub use summary::Summary;
@@ -24,10 +24,8 @@ pub fn run(inputs: &[PathBuf], as_json: bool, out: &mut impl Write) -> anyhow::R
     for path in inputs {
         let reader = open(path)?;
         input::read_all(reader, &mut stats, |entry| {
-            let message = match entry.text {
-                Some(text) => parse_message(entry.source, entry.process, text),
-                None => parse_message_bytes(entry.source, entry.process, entry.message),
-            };
+            let message =
+                parse_message_checked(entry.source, entry.process, entry.text, entry.message);
             if matches!(message, Message::Other("")) && std::str::from_utf8(entry.message).is_err()
             {
                 summary.not_utf8 += 1;
