@@ -74,9 +74,21 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors are printed as their cause chain (`error: a: b`), never as a backtrace, whatever
+/// `RUST_BACKTRACE` says: a person reading `config check` output wants the key and line.
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    match dispatch(cli.command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Analyze { files, json } => analyze::run(&files, json, &mut analyze::stdout())?,
         Command::Demo { port, store } => demo::run(port, store)?,
         Command::Config(cmd) => config_cmd::run(cmd)?,

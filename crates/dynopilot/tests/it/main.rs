@@ -3,3 +3,4 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns may unwrap too
 
 mod analyze;
+mod config;
