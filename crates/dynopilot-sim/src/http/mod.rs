@@ -5,6 +5,7 @@
 mod account;
 mod dynos;
 pub mod error;
+mod extras;
 mod formation;
 mod logs;
 pub mod range;

@@ -7,6 +7,10 @@ use dynopilot_heroku::wire::{
     LogDrain, NamedRef, ReleaseRef, ReleaseUser,
 };
 
+use super::extras::{
+    AccountExtras, AppExtras, FeatureExtras, ReleaseArtifact, ReleaseExtras, SlugRef, WithExtras,
+    precise_dyno_units,
+};
 use crate::world::{
     Account, Drain, DynoView, Feature, FormationView, OneOff, ReleaseRecord, SimApp,
 };
@@ -24,8 +28,8 @@ fn named(name: &str) -> Option<NamedRef> {
 
 pub use crate::world::stable_id;
 
-pub fn account(a: &Account) -> wire::Account {
-    wire::Account {
+pub fn account(a: &Account) -> WithExtras<wire::Account, AccountExtras> {
+    let base = wire::Account {
         id: a.id.clone(),
         email: a.email.clone(),
         name: None,
@@ -35,7 +39,19 @@ pub fn account(a: &Account) -> wire::Account {
         delinquent_at: None,
         created_at: t(a.created_at),
         updated_at: t(a.created_at),
-    }
+    };
+    let extras = AccountExtras {
+        allow_tracking: true,
+        beta: false,
+        country_of_residence: None,
+        default_organization: None,
+        default_team: None,
+        federated: false,
+        identity_provider: None,
+        last_login: t(a.created_at),
+        sms_number: None,
+    };
+    WithExtras { base, extras }
 }
 
 pub fn app_ref(app: &SimApp) -> AppRef {
@@ -45,8 +61,8 @@ pub fn app_ref(app: &SimApp) -> AppRef {
     }
 }
 
-pub fn app(app: &SimApp, owner_email: &str) -> wire::App {
-    wire::App {
+pub fn app(app: &SimApp, owner_email: &str) -> WithExtras<wire::App, AppExtras> {
+    let base = wire::App {
         id: app.id.clone(),
         name: app.name.clone(),
         generation: named("cedar"),
@@ -63,11 +79,23 @@ pub fn app(app: &SimApp, owner_email: &str) -> wire::App {
         released_at: app.releases.last().and_then(|r| t(r.created_at)),
         created_at: t(app.created_at),
         updated_at: t(app.updated_at),
-    }
+    };
+    let extras = AppExtras {
+        acm: false,
+        archived_at: None,
+        build_stack: named(&app.stack),
+        buildpack_provided_description: None,
+        git_url: format!("https://git.heroku.com/{}.git", app.name),
+        internal_routing: None,
+        organization: None,
+        repo_size: None,
+        slug_size: None,
+    };
+    WithExtras { base, extras }
 }
 
-pub fn feature(f: &Feature) -> AppFeature {
-    AppFeature {
+pub fn feature(f: &Feature) -> WithExtras<AppFeature, FeatureExtras> {
+    let base = AppFeature {
         id: f.id.clone(),
         name: f.name.clone(),
         enabled: f.enabled,
@@ -77,11 +105,20 @@ pub fn feature(f: &Feature) -> AppFeature {
         display_name: Some(f.name.clone()),
         created_at: t(f.created_at),
         updated_at: t(f.updated_at),
-    }
+    };
+    let extras = FeatureExtras {
+        feedback_email: "labs-feedback@heroku.com".to_string(),
+    };
+    WithExtras { base, extras }
 }
 
-pub fn release(app: &SimApp, r: &ReleaseRecord, current: bool) -> wire::Release {
-    wire::Release {
+pub fn release(
+    app: &SimApp,
+    r: &ReleaseRecord,
+    current: bool,
+) -> WithExtras<wire::Release, ReleaseExtras> {
+    let slug_id = stable_id(&format!("{}/slug/v{}", app.id, r.version));
+    let base = wire::Release {
         id: r.id.clone(),
         version: r.version,
         description: Some(r.description.clone()),
@@ -94,7 +131,18 @@ pub fn release(app: &SimApp, r: &ReleaseRecord, current: bool) -> wire::Release 
         app: Some(app_ref(app)),
         created_at: t(r.created_at),
         updated_at: t(r.created_at),
-    }
+    };
+    let extras = ReleaseExtras {
+        addon_plan_names: Vec::new(),
+        artifacts: vec![ReleaseArtifact {
+            kind: "slug",
+            id: slug_id.clone(),
+        }],
+        eligible_for_rollback: !current,
+        output_stream_url: None,
+        slug: Some(SlugRef { id: slug_id }),
+    };
+    WithExtras { base, extras }
 }
 
 pub fn formation(app: &SimApp, f: &FormationView) -> Formation {
@@ -188,7 +236,7 @@ pub fn dyno_size(s: &DynoSize) -> DynoSizeInfo {
             unit: Some("month".to_string()),
         }),
         dedicated: s.dedicated,
-        precise_dyno_units: None,
+        precise_dyno_units: Some(precise_dyno_units(s.name, s.monthly_cents)),
         private_space_only: Some(s.private_space_only),
         architecture: Some("amd64".to_string()),
         generation: named(generation),

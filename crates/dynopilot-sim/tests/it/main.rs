@@ -10,3 +10,4 @@ mod api;
 mod drains;
 mod harness;
 mod log_sessions;
+mod schema;
