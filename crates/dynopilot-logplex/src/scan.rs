@@ -19,7 +19,7 @@ fn word_at(bytes: &[u8], i: usize) -> Option<u64> {
 }
 
 /// Position of the first `a` at or after `from`.
-#[inline]
+#[inline(always)]
 pub fn find(bytes: &[u8], from: usize, a: u8) -> Option<usize> {
     let mut i = from;
     while let Some(word) = word_at(bytes, i) {
@@ -33,7 +33,7 @@ pub fn find(bytes: &[u8], from: usize, a: u8) -> Option<usize> {
 }
 
 /// Position of the first `a` or `b` at or after `from`.
-#[inline]
+#[inline(always)]
 pub fn find2(bytes: &[u8], from: usize, a: u8, b: u8) -> Option<usize> {
     let mut i = from;
     while let Some(word) = word_at(bytes, i) {

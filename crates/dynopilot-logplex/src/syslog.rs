@@ -99,12 +99,14 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     /// A non-empty token followed by a space.
+    #[inline(always)]
     fn token(&mut self) -> Option<&'a str> {
         let end = crate::scan::find(self.text.as_bytes(), 0, b' ')?;
         self.take(end, end + 1)
     }
 
     /// The last header token may end the frame (an empty message).
+    #[inline(always)]
     fn token_or_end(&mut self) -> Option<&'a str> {
         match crate::scan::find(self.text.as_bytes(), 0, b' ') {
             Some(end) => self.take(end, end + 1),
@@ -112,6 +114,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    #[inline(always)]
     fn take(&mut self, end: usize, skip: usize) -> Option<&'a str> {
         let token = &self.text[..end];
         if token.is_empty() {

@@ -3,6 +3,8 @@
 use super::units;
 use crate::logfmt::{self, Pair};
 
+mod fixed;
+
 /// One router line. Empty values (`dyno=`, `connect=`) are `None`; unknown keys stay reachable
 /// through [`RouterLine::pairs`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -43,6 +45,12 @@ impl<'a> RouterLine<'a> {
 
 /// Parses a router message; `None` when it has no `at=` key (not a request line).
 pub fn parse(message: &str) -> Option<RouterLine<'_>> {
+    let line = fixed::parse(message).unwrap_or_else(|| parse_generic(message));
+    line.at.is_some().then_some(line)
+}
+
+/// Any key order, unknown and repeated keys (the last one wins): the logfmt scanner.
+fn parse_generic(message: &str) -> RouterLine<'_> {
     let mut line = RouterLine {
         raw: message,
         ..RouterLine::default()
@@ -50,7 +58,7 @@ pub fn parse(message: &str) -> Option<RouterLine<'_>> {
     for pair in logfmt::pairs(message) {
         assign(&mut line, pair);
     }
-    line.at.is_some().then_some(line)
+    line
 }
 
 fn assign<'a>(line: &mut RouterLine<'a>, pair: Pair<'a>) {
@@ -67,8 +75,8 @@ fn assign<'a>(line: &mut RouterLine<'a>, pair: Pair<'a>) {
         "dyno" => line.dyno = value,
         "connect" => line.connect_ms = value.and_then(units::millis),
         "service" => line.service_ms = value.and_then(units::millis),
-        "status" => line.status = value.and_then(|v| v.parse().ok()),
-        "bytes" => line.bytes = value.and_then(|v| v.parse().ok()),
+        "status" => line.status = value.and_then(units::small_uint),
+        "bytes" => line.bytes = value.and_then(units::small_uint),
         "protocol" => line.protocol = value,
         "tls_version" => line.tls_version = value,
         "sock" => line.sock = value,
@@ -77,3 +85,6 @@ fn assign<'a>(line: &mut RouterLine<'a>, pair: Pair<'a>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests;
