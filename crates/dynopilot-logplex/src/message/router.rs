@@ -44,12 +44,19 @@ impl<'a> RouterLine<'a> {
 }
 
 /// Parses a router message; `None` when it has no `at=` key (not a request line).
+#[inline]
 pub fn parse(message: &str) -> Option<RouterLine<'_>> {
-    let line = fixed::parse(message).unwrap_or_else(|| parse_generic(message));
+    // Returned as is, so the record is built once, in place.
+    let fast = fixed::parse(message);
+    if fast.is_some() {
+        return fast;
+    }
+    let line = parse_generic(message);
     line.at.is_some().then_some(line)
 }
 
 /// Any key order, unknown and repeated keys (the last one wins): the logfmt scanner.
+#[inline(never)]
 fn parse_generic(message: &str) -> RouterLine<'_> {
     let mut line = RouterLine {
         raw: message,

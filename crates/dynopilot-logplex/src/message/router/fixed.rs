@@ -11,10 +11,13 @@ use crate::scan;
 
 /// The line in Heroku's order `at= [code=] [desc=] method= path= host= request_id= fwd= dyno=
 /// connect= service= status= bytes= protocol= [tls_version=]`, or `None` if it is not exactly
-/// that (including when `request_id=` or `protocol=` is missing, as in older lines).
+/// that (including when `request_id=` or `protocol=` is missing, as in older lines). An empty
+/// `at=` is also left to the generic parser, so a result here is always a request line.
+#[inline(always)]
 pub(super) fn parse(message: &str) -> Option<RouterLine<'_>> {
     let mut c = Cursor {
         text: message,
+        bytes: message.as_bytes(),
         pos: 0,
     };
     let at = c.field(b"at=")?;
@@ -32,25 +35,25 @@ pub(super) fn parse(message: &str) -> Option<RouterLine<'_>> {
     let bytes = c.field(b"bytes=")?;
     let protocol = c.field(b"protocol=")?;
     let tls_version = c.optional(b"tls_version=")?;
-    if c.pos != message.len() {
+    if c.pos != message.len() || at.is_empty() {
         return None;
     }
     Some(RouterLine {
-        at,
-        code,
-        desc,
-        method,
-        path,
-        host,
-        request_id,
-        fwd,
-        dyno,
-        connect_ms: connect.and_then(units::millis),
-        service_ms: service.and_then(units::millis),
-        status: status.and_then(units::small_uint),
-        bytes: bytes.and_then(units::small_uint),
-        protocol,
-        tls_version,
+        at: c.text(at)?,
+        code: c.text(code)?,
+        desc: c.text(desc)?,
+        method: c.text(method)?,
+        path: c.text(path)?,
+        host: c.text(host)?,
+        request_id: c.text(request_id)?,
+        fwd: c.text(fwd)?,
+        dyno: c.text(dyno)?,
+        connect_ms: c.millis(connect)?,
+        service_ms: c.millis(service)?,
+        status: c.uint(status)?,
+        bytes: c.uint(bytes)?,
+        protocol: c.text(protocol)?,
+        tls_version: c.text(tls_version)?,
         sock: None,
         cause: None,
         agent: None,
@@ -58,29 +61,46 @@ pub(super) fn parse(message: &str) -> Option<RouterLine<'_>> {
     })
 }
 
+/// Where a value lies in the message (quotes excluded); empty for an absent optional key.
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+}
+
 /// Reads `key=value` fields one after another, each followed by one space or the end.
 struct Cursor<'a> {
     text: &'a str,
+    bytes: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Cursor<'a> {
-    /// The value of `key` (which includes its `=`) if the next field is that key; `Some(None)`
-    /// for an empty value, as the generic parser gives. `None` when the next field is not `key`
-    /// or is malformed.
+    /// The value of `key` (which includes its `=`) if the next field is that key, `None` when
+    /// the next field is not `key` or is not followed by a space or the end.
     #[inline(always)]
-    fn field(&mut self, key: &[u8]) -> Option<Option<&'a str>> {
-        let bytes = self.text.as_bytes();
+    fn field(&mut self, key: &[u8]) -> Option<Span> {
+        let bytes = self.bytes;
         if !bytes.get(self.pos..)?.starts_with(key) {
             return None;
         }
         let start = self.pos + key.len();
-        let (value, end) = if bytes.get(start) == Some(&b'"') {
+        let (span, end) = if bytes.get(start) == Some(&b'"') {
             let (close, next) = logfmt::closing_quote(bytes, start + 1);
-            (self.text.get(start + 1..close)?, next)
+            let span = Span {
+                start: start + 1,
+                end: close,
+            };
+            (span, next)
         } else {
             let end = scan::find(bytes, start, b' ').unwrap_or(bytes.len());
-            (self.text.get(start..end)?, end)
+            (Span { start, end }, end)
         };
         // One space (or the end) must follow: the generic parser would read anything else
         // glued to a closing quote as another key.
@@ -89,17 +109,57 @@ impl<'a> Cursor<'a> {
             Some(b' ') => end + 1,
             Some(_) => return None,
         };
+        Some(span)
+    }
+
+    /// Like [`Cursor::field`], but an absent key is fine (an empty span) and consumes nothing.
+    #[inline(always)]
+    fn optional(&mut self, key: &[u8]) -> Option<Span> {
+        let present = self
+            .bytes
+            .get(self.pos..)
+            .is_some_and(|rest| rest.starts_with(key));
+        if present {
+            self.field(key)
+        } else {
+            Some(Span {
+                start: self.pos,
+                end: self.pos,
+            })
+        }
+    }
+
+    /// The value as text, `Some(None)` when empty (as the generic parser reports it). The outer
+    /// `None` cannot happen (spans end at ASCII delimiters) but gives up rather than panic.
+    #[inline(always)]
+    fn text(&self, span: Span) -> Option<Option<&'a str>> {
+        let value = self.text.get(span.start..span.end)?;
         Some((!value.is_empty()).then_some(value))
     }
 
-    /// Like [`Cursor::field`], but an absent key is fine (`Some(None)`) and consumes nothing.
+    /// `units::millis` of the value; Heroku's own `18ms` (and the bare `18` of old lines) is
+    /// read as one word without the general number scanner.
     #[inline(always)]
-    fn optional(&mut self, key: &[u8]) -> Option<Option<&'a str>> {
-        let present = self
-            .text
-            .as_bytes()
-            .get(self.pos..)
-            .is_some_and(|rest| rest.starts_with(key));
-        if present { self.field(key) } else { Some(None) }
+    fn millis(&self, span: Span) -> Option<Option<f64>> {
+        let Span { start, end } = span;
+        let digits_end = if self.bytes.get(start..end)?.ends_with(b"ms") {
+            end - 2
+        } else {
+            end
+        };
+        if let Some(n) = scan::digits(self.bytes, start, digits_end - start) {
+            return Some(Some(n as f64));
+        }
+        Some(self.text(span)?.and_then(units::millis))
+    }
+
+    /// An unsigned number as `str::parse` reads it (`status=`, `bytes=`).
+    #[inline(always)]
+    fn uint<T: TryFrom<u64> + std::str::FromStr>(&self, span: Span) -> Option<Option<T>> {
+        let Span { start, end } = span;
+        if let Some(n) = scan::digits(self.bytes, start, end - start) {
+            return Some(T::try_from(n).ok());
+        }
+        Some(self.text(span)?.and_then(units::small_uint))
     }
 }

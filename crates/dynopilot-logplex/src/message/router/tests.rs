@@ -86,6 +86,9 @@ fn surprises_fall_back_to_the_generic_parser() {
     for message in declined {
         assert_eq!(both(message), None, "{message}");
     }
+    let no_at = "at= method=GET path=/ host=x request_id=a fwd=\"1.1.1.1\" dyno=web.1 connect=0ms service=1ms status=200 bytes=1 protocol=https";
+    assert_eq!(both(no_at), None);
+    assert_eq!(parse(no_at), None);
     let repeated = parse(declined[7]).expect("router line");
     assert_eq!(repeated.protocol, Some("http"));
     let sock = parse(declined[4]).expect("router line");
@@ -99,6 +102,8 @@ fn units_and_numbers_match_the_generic_reading() {
         ("1.5s", "300us", "+200", "18446744073709551616"),
         ("xms", "-1ms", "70000", "12a"),
         ("0ms", "0000000000000000001ms", "099", "00"),
+        ("ms", "1234567890123456ms", "", "1"),
+        ("123456789012345ms", "2msms", "0", "+1"),
     ] {
         let message = format!("at=info method=GET path=/ host=x request_id=a fwd=\"1.1.1.1\" dyno=web.1 connect={connect} service={service} status={status} bytes={bytes} protocol=https");
         assert!(both(&message).is_some(), "{message}");
