@@ -158,7 +158,10 @@ mod tests {
         assert_eq!(split_number("-."), None);
         assert_eq!(split_number("-3ms"), Some((-3.0, "ms")));
         assert_eq!(split_number(".5s"), Some((0.5, "s")));
-        assert_eq!(split_number("123456789012345"), Some((123_456_789_012_345.0, "")));
+        assert_eq!(
+            split_number("123456789012345"),
+            Some((123_456_789_012_345.0, ""))
+        );
         assert_eq!(
             split_number("12345678901234567890123x"),
             Some((12_345_678_901_234_567_890_123.0, "x"))

@@ -55,6 +55,20 @@ pub fn parse(message: &str) -> Option<RouterLine<'_>> {
     line.at.is_some().then_some(line)
 }
 
+/// [`parse`] as a [`Message`], built where the caller wants it: with the fast path inlined
+/// here the record is written once instead of being copied out of an `Option`.
+pub(super) fn classify(message: &str) -> super::Message<'_> {
+    if let Some(line) = fixed::parse(message) {
+        return super::Message::Router(line);
+    }
+    let line = parse_generic(message);
+    if line.at.is_some() {
+        super::Message::Router(line)
+    } else {
+        super::Message::Other(message)
+    }
+}
+
 /// Any key order, unknown and repeated keys (the last one wins): the logfmt scanner.
 #[inline(never)]
 fn parse_generic(message: &str) -> RouterLine<'_> {

@@ -91,25 +91,28 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let start = self.pos + key.len();
-        let (span, end) = if bytes.get(start) == Some(&b'"') {
+        if bytes.get(start) == Some(&b'"') {
             let (close, next) = logfmt::closing_quote(bytes, start + 1);
-            let span = Span {
+            // One space (or the end) must follow: the generic parser would read anything else
+            // glued to a closing quote as another key.
+            self.pos = match bytes.get(next) {
+                None => next,
+                Some(b' ') => next + 1,
+                Some(_) => return None,
+            };
+            return Some(Span {
                 start: start + 1,
                 end: close,
-            };
-            (span, next)
-        } else {
-            let end = scan::find(bytes, start, b' ').unwrap_or(bytes.len());
-            (Span { start, end }, end)
+            });
+        }
+        // The space found is the separator, so the next field's position is known without
+        // reading it again (that read would sit on the chain from one field to the next).
+        let (end, next) = match scan::find(bytes, start, b' ') {
+            Some(space) => (space, space + 1),
+            None => (bytes.len(), bytes.len()),
         };
-        // One space (or the end) must follow: the generic parser would read anything else
-        // glued to a closing quote as another key.
-        self.pos = match bytes.get(end) {
-            None => end,
-            Some(b' ') => end + 1,
-            Some(_) => return None,
-        };
-        Some(span)
+        self.pos = next;
+        Some(Span { start, end })
     }
 
     /// Like [`Cursor::field`], but an absent key is fine (an empty span) and consumes nothing.
@@ -133,7 +136,7 @@ impl<'a> Cursor<'a> {
     /// `None` cannot happen (spans end at ASCII delimiters) but gives up rather than panic.
     #[inline(always)]
     fn text(&self, span: Span) -> Option<Option<&'a str>> {
-        let value = self.text.get(span.start..span.end)?;
+        let value = self.text.get(..span.end)?.get(span.start..)?;
         Some((!value.is_empty()).then_some(value))
     }
 

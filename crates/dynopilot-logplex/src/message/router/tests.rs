@@ -9,7 +9,11 @@ use super::{fixed, parse, parse_generic};
 fn both(message: &str) -> Option<super::RouterLine<'_>> {
     let fast = fixed::parse(message);
     if let Some(fast) = fast {
-        assert_eq!(fast, parse_generic(message), "fast path differs on {message:?}");
+        assert_eq!(
+            fast,
+            parse_generic(message),
+            "fast path differs on {message:?}"
+        );
     }
     assert_eq!(
         parse(message),
@@ -35,7 +39,10 @@ fn heroku_order_takes_the_fast_path() {
 fn optional_code_and_desc_with_quoted_spaces() {
     let line = both("at=error code=H12 desc=\"Request timeout\" method=GET path=\"/\" host=x request_id=abc fwd=\"1.2.3.4, 5.6.7.8\" dyno=web.1 connect=1ms service=30000ms status=503 bytes=0 protocol=https")
         .expect("fast path");
-    assert_eq!((line.code, line.desc), (Some("H12"), Some("Request timeout")));
+    assert_eq!(
+        (line.code, line.desc),
+        (Some("H12"), Some("Request timeout"))
+    );
     assert_eq!(line.fwd, Some("1.2.3.4, 5.6.7.8"));
     let only_code = both("at=error code=H99 method=GET path=/ host=x request_id=abc fwd=\"1.2.3.4\" dyno= connect= service= status=503 bytes= protocol=https")
         .expect("fast path");
@@ -46,7 +53,10 @@ fn optional_code_and_desc_with_quoted_spaces() {
 fn empty_values_are_none() {
     let line = both("at=error code=H14 desc=\"No web processes running\" method=GET path=\"/\" host=x request_id=abc fwd=\"1.2.3.4\" dyno= connect= service= status=503 bytes= protocol=https")
         .expect("fast path");
-    assert_eq!((line.dyno, line.connect_ms, line.service_ms), (None, None, None));
+    assert_eq!(
+        (line.dyno, line.connect_ms, line.service_ms),
+        (None, None, None)
+    );
     assert_eq!((line.status, line.bytes), (Some(503), None));
     let quoted_empty = both("at=info method=GET path=\"\" host=x request_id=a fwd=\"\" dyno=web.1 connect=0ms service=1ms status=200 bytes=1 protocol=https")
         .expect("fast path");
@@ -105,18 +115,36 @@ fn units_and_numbers_match_the_generic_reading() {
         ("ms", "1234567890123456ms", "", "1"),
         ("123456789012345ms", "2msms", "0", "+1"),
     ] {
-        let message = format!("at=info method=GET path=/ host=x request_id=a fwd=\"1.1.1.1\" dyno=web.1 connect={connect} service={service} status={status} bytes={bytes} protocol=https");
+        let message = format!(
+            "at=info method=GET path=/ host=x request_id=a fwd=\"1.1.1.1\" dyno=web.1 connect={connect} service={service} status={status} bytes={bytes} protocol=https"
+        );
         assert!(both(&message).is_some(), "{message}");
     }
     let legacy = parse("at=info method=GET path=/ host=x request_id=a fwd=\"1.1.1.1\" dyno=web.1 connect=2 service=1.5s status=200 bytes=7 protocol=https")
         .expect("router line");
-    assert_eq!((legacy.connect_ms, legacy.service_ms), (Some(2.0), Some(1500.0)));
+    assert_eq!(
+        (legacy.connect_ms, legacy.service_ms),
+        (Some(2.0), Some(1500.0))
+    );
 }
 
 /// Keys in Heroku's order, each present or not; used to build near-miss lines.
 const ORDER: [&str; 15] = [
-    "at", "code", "desc", "method", "path", "host", "request_id", "fwd", "dyno", "connect",
-    "service", "status", "bytes", "protocol", "tls_version",
+    "at",
+    "code",
+    "desc",
+    "method",
+    "path",
+    "host",
+    "request_id",
+    "fwd",
+    "dyno",
+    "connect",
+    "service",
+    "status",
+    "bytes",
+    "protocol",
+    "tls_version",
 ];
 
 fn value() -> impl Strategy<Value = String> {
