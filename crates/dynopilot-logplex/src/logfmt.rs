@@ -145,6 +145,22 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn split_number_agrees_with_parse_of_the_numeric_prefix(value in "-?[0-9]{0,20}(\\.[0-9]{0,4})?[a-zA-Z.%]{0,4}") {
+            // Reference: the same prefix rule, every number through `parse`.
+            let b = value.as_bytes();
+            let mut end = usize::from(b.first() == Some(&b'-'));
+            let mut dot = false;
+            while end < b.len() && (b[end].is_ascii_digit() || (b[end] == b'.' && !dot)) {
+                dot |= b[end] == b'.';
+                end += 1;
+            }
+            let expected = value[..end].parse::<f64>().ok().map(|n| (n, &value[end..]));
+            proptest::prop_assert_eq!(split_number(&value), expected);
+        }
+    }
+
     #[test]
     fn numbers_with_units() {
         assert_eq!(split_number("21.00MB"), Some((21.0, "MB")));
