@@ -152,7 +152,17 @@ pub struct FrameReader<'a> {
     pos: usize,
     /// A frame recovered after an issue: the issue is reported first, the frame next.
     pending: Option<Frame<'a>>,
+    /// A run of the body known to be valid UTF-8, starting at byte `valid_at`. Checking the
+    /// body in one long run is cheaper than a check per frame (no per-call setup, aligned
+    /// word-at-a-time ASCII), and frames inside the run get their text by slicing.
+    valid: &'a str,
+    valid_at: usize,
 }
+
+/// How far ahead UTF-8 is checked in one run: long enough that the cost of a call vanishes,
+/// short enough that the bytes are still in cache when their frames are parsed (a whole large
+/// body checked at once would be read from memory twice).
+const VALID_RUN: usize = 16 * 1024;
 
 /// Octet counts longer than this many digits (10 MB and up) are not believed.
 const MAX_LENGTH_DIGITS: usize = 7;
@@ -165,6 +175,8 @@ impl<'a> FrameReader<'a> {
             body,
             pos: 0,
             pending: None,
+            valid: "",
+            valid_at: 0,
         }
     }
 
@@ -193,7 +205,12 @@ impl<'a> FrameReader<'a> {
         };
         let (end, issue) = locate_end(body, start, msg_start, declared, at_end)?;
         self.pos = end;
-        let Some(frame) = syslog::parse_header(&body[msg_start..end]).map(to_frame) else {
+        let bytes = &body[msg_start..end];
+        let header = match self.text_of(msg_start, end) {
+            Some(text) => syslog::parse_header_text(bytes, text),
+            None => syslog::parse_header(bytes),
+        };
+        let Some(frame) = header.map(to_frame) else {
             return Some(Step::Issue(FrameIssue {
                 offset: start,
                 kind: FrameIssueKind::BadHeader,
@@ -206,6 +223,31 @@ impl<'a> FrameReader<'a> {
             }
             None => Some(Step::Frame(frame)),
         }
+    }
+
+    /// `body[start..end]` as text if it is valid UTF-8 (`None` also when it is not known to be:
+    /// the caller then checks the frame on its own).
+    fn text_of(&mut self, start: usize, end: usize) -> Option<&'a str> {
+        let covered = start >= self.valid_at && end <= self.valid_at + self.valid.len();
+        if !covered {
+            // Validate a run from this frame on, ending on a character boundary (or at the
+            // first invalid byte: a body with bad bytes costs a second pass up to each).
+            let body = self.body;
+            let mut stop = body.len().min(start.saturating_add(VALID_RUN)).max(end);
+            for _ in 0..3 {
+                if stop > end && body.get(stop).is_some_and(|&b| (b as i8) < -64) {
+                    stop -= 1; // a continuation byte: step back to the character's start
+                }
+            }
+            let rest = body.get(start..stop)?;
+            self.valid = match std::str::from_utf8(rest) {
+                Ok(text) => text,
+                Err(e) => std::str::from_utf8(rest.get(..e.valid_up_to())?).ok()?,
+            };
+            self.valid_at = start;
+        }
+        self.valid
+            .get(start - self.valid_at..end.checked_sub(self.valid_at)?)
     }
 
     fn skip_garbage(&mut self, start: usize) -> Step<'a> {

@@ -67,7 +67,8 @@ impl<'a> Iterator for Pairs<'a> {
 
 /// Finds the quote closing a value that starts at `from`, skipping `\"`. An unterminated quote
 /// runs to the end of the line. Returns (end of value, where scanning continues).
-fn closing_quote(bytes: &[u8], from: usize) -> (usize, usize) {
+#[inline]
+pub(crate) fn closing_quote(bytes: &[u8], from: usize) -> (usize, usize) {
     let mut i = from;
     while let Some(at) = scan::find2(bytes, i, b'"', b'\\') {
         if bytes[at] == b'"' {
@@ -80,39 +81,33 @@ fn closing_quote(bytes: &[u8], from: usize) -> (usize, usize) {
 
 /// Splits `12.5ms` into (12.5, "ms"): leading digits with at most one `.`, then the unit.
 /// An empty number is `None` (l2met treats an empty value as 1; callers decide).
+#[inline]
 pub fn split_number(value: &str) -> Option<(f64, &str)> {
     let bytes = value.as_bytes();
-    let mut end = usize::from(bytes.first() == Some(&b'-'));
+    let negative = bytes.first() == Some(&b'-');
+    let mut end = usize::from(negative);
     let mut seen_dot = false;
+    // Plain integers (the usual `18ms`, `80522pages`) are accumulated on the way: up to 15
+    // digits convert to f64 exactly, and much faster than `parse`.
+    let mut integer = 0u64;
     while end < bytes.len() {
         match bytes[end] {
-            b'0'..=b'9' => {}
+            d @ b'0'..=b'9' => integer = integer.wrapping_mul(10).wrapping_add(u64::from(d - b'0')),
             b'.' if !seen_dot => seen_dot = true,
             _ => break,
         }
         end += 1;
     }
     let number = &value[..end];
-    if number.is_empty() || number == "-" || number == "." {
+    let digits = end - usize::from(negative);
+    let parsed = if !negative && !seen_dot && (1..=15).contains(&digits) {
+        integer as f64
+    } else if number.is_empty() || number == "-" || number == "." {
         return None;
-    }
-    let parsed = match parse_small_int(number) {
-        Some(n) => n,
-        None => number.parse::<f64>().ok()?,
+    } else {
+        number.parse::<f64>().ok()?
     };
     Some((parsed, &value[end..]))
-}
-
-/// Unsigned integers of up to 15 digits convert to f64 exactly and much faster than `parse`.
-fn parse_small_int(number: &str) -> Option<f64> {
-    let b = number.as_bytes();
-    if b.len() > 15 || !b.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(
-        b.iter()
-            .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0')) as f64,
-    )
 }
 
 #[cfg(test)]
@@ -150,6 +145,22 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn split_number_agrees_with_parse_of_the_numeric_prefix(value in "-?[0-9]{0,20}(\\.[0-9]{0,4})?[a-zA-Z.%]{0,4}") {
+            // Reference: the same prefix rule, every number through `parse`.
+            let b = value.as_bytes();
+            let mut end = usize::from(b.first() == Some(&b'-'));
+            let mut dot = false;
+            while end < b.len() && (b[end].is_ascii_digit() || (b[end] == b'.' && !dot)) {
+                dot |= b[end] == b'.';
+                end += 1;
+            }
+            let expected = value[..end].parse::<f64>().ok().map(|n| (n, &value[end..]));
+            proptest::prop_assert_eq!(split_number(&value), expected);
+        }
+    }
+
     #[test]
     fn numbers_with_units() {
         assert_eq!(split_number("21.00MB"), Some((21.0, "MB")));
@@ -158,5 +169,18 @@ mod tests {
         assert_eq!(split_number("1.2.3"), Some((1.2, ".3")));
         assert_eq!(split_number("MB"), None);
         assert_eq!(split_number(""), None);
+        assert_eq!(split_number("-"), None);
+        assert_eq!(split_number("."), None);
+        assert_eq!(split_number("-."), None);
+        assert_eq!(split_number("-3ms"), Some((-3.0, "ms")));
+        assert_eq!(split_number(".5s"), Some((0.5, "s")));
+        assert_eq!(
+            split_number("123456789012345"),
+            Some((123_456_789_012_345.0, ""))
+        );
+        assert_eq!(
+            split_number("12345678901234567890123x"),
+            Some((12_345_678_901_234_567_890_123.0, "x"))
+        );
     }
 }

@@ -24,10 +24,24 @@ pub fn parse_header(frame: &[u8]) -> Option<Header<'_>> {
         Ok(text) => text,
         Err(e) => std::str::from_utf8(&frame[..e.valid_up_to()]).ok()?,
     };
+    parse_fields(frame, valid)
+}
+
+/// [`parse_header`] for a frame the caller already knows to be valid UTF-8 (`text` is all of
+/// `frame`), so it is not checked again.
+pub(crate) fn parse_header_text<'a>(frame: &'a [u8], text: &'a str) -> Option<Header<'a>> {
+    let frame = trim_line_end(frame);
+    // The trimmed line end is ASCII, so the same cut is a char boundary of `text`.
+    parse_fields(frame, text.get(..frame.len())?)
+}
+
+/// The header fields of `frame` (line end trimmed), whose valid UTF-8 prefix is `valid`.
+#[inline(always)]
+fn parse_fields<'a>(frame: &'a [u8], valid: &'a str) -> Option<Header<'a>> {
     let whole = valid.len() == frame.len();
-    let (priority, rest) = read_priority(valid)?;
-    let mut cursor = Cursor { text: rest };
-    let timestamp = cursor.token()?;
+    let (priority, pos) = read_priority(valid.as_bytes())?;
+    let mut cursor = Cursor { text: valid, pos };
+    let timestamp = cursor.timestamp()?;
     let host = cursor.token()?;
     let app = cursor.token()?;
     let procid = cursor.token()?;
@@ -44,21 +58,26 @@ pub fn parse_header(frame: &[u8]) -> Option<Header<'_>> {
         // Not a Heroku header at all: refuse rather than mislabel the fields.
         return None;
     }
-    let mut message = cursor.text;
+    let mut start = cursor.pos;
+    let rest = valid.as_bytes().get(start..).unwrap_or_default();
     // Heroku omits STRUCTURED-DATA; the syslog layout writes it as a NILVALUE `-`.
-    if message.starts_with("- ") || message == "-" {
-        message = message.get(2..).unwrap_or_default();
+    if rest.starts_with(b"- ") || rest == b"-" {
+        start = (start + 2).min(valid.len());
     }
-    // `message` is a suffix of the valid prefix, so it starts at the same offset in `frame`.
-    let start = valid.len() - message.len();
+    // `start` is at an ASCII byte (or the end) of the valid prefix, so it is the same offset in
+    // `frame`.
     Some(Header {
         priority,
         timestamp,
         source,
         process,
         drain_token,
-        message: &frame[start..],
-        text: whole.then_some(message),
+        message: frame.get(start..)?,
+        text: if whole {
+            Some(valid.get(start..)?)
+        } else {
+            None
+        },
     })
 }
 
@@ -72,15 +91,21 @@ fn trim_line_end(frame: &[u8]) -> &[u8] {
     frame.strip_suffix(b"\r").unwrap_or(frame)
 }
 
-/// Reads `<PRI>` and an optional version number, returning the text after the next space.
-fn read_priority(frame: &str) -> Option<(u16, &str)> {
-    let rest = frame.strip_prefix('<')?;
-    let close = rest.bytes().take(4).position(|b| b == b'>')?;
-    let priority = parse_small(&rest.as_bytes()[..close])?;
-    let after = &rest[close + 1..];
-    let version_len = after.bytes().take_while(u8::is_ascii_digit).count();
-    let after = after[version_len..].strip_prefix(' ')?;
-    Some((priority, after))
+/// Reads `<PRI>` and an optional version number: the priority and where the text after the
+/// next space starts.
+#[inline(always)]
+fn read_priority(frame: &[u8]) -> Option<(u16, usize)> {
+    if frame.first() != Some(&b'<') {
+        return None;
+    }
+    // At most three digits, so the `>` is at index 2, 3 or 4.
+    let close = (2..=4).find(|&i| frame.get(i) == Some(&b'>'))?;
+    let priority = parse_small(frame.get(1..close)?)?;
+    let mut i = close + 1;
+    while frame.get(i).is_some_and(u8::is_ascii_digit) {
+        i += 1;
+    }
+    (frame.get(i) == Some(&b' ')).then_some((priority, i + 1))
 }
 
 fn parse_small(digits: &[u8]) -> Option<u16> {
@@ -95,29 +120,48 @@ fn parse_small(digits: &[u8]) -> Option<u16> {
 /// Splits space-separated header tokens off the front of the frame.
 struct Cursor<'a> {
     text: &'a str,
+    pos: usize,
 }
 
 impl<'a> Cursor<'a> {
     /// A non-empty token followed by a space.
+    #[inline(always)]
     fn token(&mut self) -> Option<&'a str> {
-        let end = crate::scan::find(self.text.as_bytes(), 0, b' ')?;
+        let end = crate::scan::find(self.text.as_bytes(), self.pos, b' ')?;
         self.take(end, end + 1)
     }
 
+    /// The timestamp token. Heroku writes it 32 bytes wide (`2024-10-25T10:14:16.795479+00:00`),
+    /// so that width is tried first with a loop-free check; any other width is searched for.
+    #[inline(always)]
+    fn timestamp(&mut self) -> Option<&'a str> {
+        let bytes = self.text.as_bytes();
+        let end = self.pos + 32;
+        if bytes.get(end) == Some(&b' ') {
+            let span: Option<&[u8; 32]> = bytes.get(self.pos..end).and_then(|s| s.try_into().ok());
+            if span.is_some_and(|s| !crate::scan::contains32(s, b' ')) {
+                return self.take(end, end + 1);
+            }
+        }
+        self.token()
+    }
+
     /// The last header token may end the frame (an empty message).
+    #[inline(always)]
     fn token_or_end(&mut self) -> Option<&'a str> {
-        match crate::scan::find(self.text.as_bytes(), 0, b' ') {
+        match crate::scan::find(self.text.as_bytes(), self.pos, b' ') {
             Some(end) => self.take(end, end + 1),
             None => self.take(self.text.len(), self.text.len()),
         }
     }
 
-    fn take(&mut self, end: usize, skip: usize) -> Option<&'a str> {
-        let token = &self.text[..end];
-        if token.is_empty() {
+    #[inline(always)]
+    fn take(&mut self, end: usize, next: usize) -> Option<&'a str> {
+        if end <= self.pos {
             return None;
         }
-        self.text = &self.text[skip..];
+        let token = self.text.get(..end)?.get(self.pos..)?;
+        self.pos = next;
         Some(token)
     }
 }
@@ -165,6 +209,28 @@ mod tests {
         assert_eq!(
             h.message,
             b"Error L10 (output buffer overflow): 5 messages dropped"
+        );
+    }
+
+    #[test]
+    fn timestamps_of_any_width_with_spaces_around_byte_32() {
+        // The 32-byte guess must never change which token is the timestamp.
+        for width in 1..=40 {
+            let stamp = "7".repeat(width);
+            let frame = format!("<190>1 {stamp} host app web.1 - a b c d e f g h i j k l m n");
+            let h = parse_header(frame.as_bytes()).unwrap();
+            assert_eq!(h.timestamp, stamp);
+            assert_eq!((h.source, h.process), ("app", "web.1"));
+            assert_eq!(h.text, Some("a b c d e f g h i j k l m n"));
+        }
+        // A space inside the first 32 bytes while byte 32 is also a space.
+        let frame = b"<1>1 2024-01-01T00:00:00Z host app w1 - xyzw";
+        assert_eq!(frame[5 + 32], b' ');
+        let h = parse_header(frame).unwrap();
+        assert_eq!(h.timestamp, "2024-01-01T00:00:00Z");
+        assert_eq!((h.process, h.message), ("w1", &b"xyzw"[..]));
+        assert!(
+            parse_header(b"<1>1 2024-01-01T00:00:00 000000+00:00 host app web.1 - m").is_none()
         );
     }
 

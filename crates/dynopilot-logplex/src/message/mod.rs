@@ -81,7 +81,7 @@ pub fn parse_message_checked<'a>(
 
 fn parse_platform<'a>(process: &str, message: &'a str) -> Message<'a> {
     if process == "router" {
-        return router::parse(message).map_or(Message::Other(message), Message::Router);
+        return router::classify(message);
     }
     let first = message.as_bytes().first().copied();
     if matches!(first, Some(b's' | b'm')) {

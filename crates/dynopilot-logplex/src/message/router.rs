@@ -3,6 +3,8 @@
 use super::units;
 use crate::logfmt::{self, Pair};
 
+mod fixed;
+
 /// One router line. Empty values (`dyno=`, `connect=`) are `None`; unknown keys stay reachable
 /// through [`RouterLine::pairs`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -42,7 +44,34 @@ impl<'a> RouterLine<'a> {
 }
 
 /// Parses a router message; `None` when it has no `at=` key (not a request line).
+#[inline]
 pub fn parse(message: &str) -> Option<RouterLine<'_>> {
+    // Returned as is, so the record is built once, in place.
+    let fast = fixed::parse(message);
+    if fast.is_some() {
+        return fast;
+    }
+    let line = parse_generic(message);
+    line.at.is_some().then_some(line)
+}
+
+/// [`parse`] as a [`Message`], built where the caller wants it: with the fast path inlined
+/// here the record is written once instead of being copied out of an `Option`.
+pub(super) fn classify(message: &str) -> super::Message<'_> {
+    if let Some(line) = fixed::parse(message) {
+        return super::Message::Router(line);
+    }
+    let line = parse_generic(message);
+    if line.at.is_some() {
+        super::Message::Router(line)
+    } else {
+        super::Message::Other(message)
+    }
+}
+
+/// Any key order, unknown and repeated keys (the last one wins): the logfmt scanner.
+#[inline(never)]
+fn parse_generic(message: &str) -> RouterLine<'_> {
     let mut line = RouterLine {
         raw: message,
         ..RouterLine::default()
@@ -50,7 +79,7 @@ pub fn parse(message: &str) -> Option<RouterLine<'_>> {
     for pair in logfmt::pairs(message) {
         assign(&mut line, pair);
     }
-    line.at.is_some().then_some(line)
+    line
 }
 
 fn assign<'a>(line: &mut RouterLine<'a>, pair: Pair<'a>) {
@@ -67,8 +96,8 @@ fn assign<'a>(line: &mut RouterLine<'a>, pair: Pair<'a>) {
         "dyno" => line.dyno = value,
         "connect" => line.connect_ms = value.and_then(units::millis),
         "service" => line.service_ms = value.and_then(units::millis),
-        "status" => line.status = value.and_then(|v| v.parse().ok()),
-        "bytes" => line.bytes = value.and_then(|v| v.parse().ok()),
+        "status" => line.status = value.and_then(units::small_uint),
+        "bytes" => line.bytes = value.and_then(units::small_uint),
         "protocol" => line.protocol = value,
         "tls_version" => line.tls_version = value,
         "sock" => line.sock = value,
@@ -77,3 +106,6 @@ fn assign<'a>(line: &mut RouterLine<'a>, pair: Pair<'a>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -109,6 +109,56 @@ proptest! {
     }
 
     #[test]
+    fn frame_text_is_set_exactly_when_the_message_is_utf8(
+        messages in prop::collection::vec(prop_oneof![
+            "[a-zé€ 😀=\"]{0,40}".prop_map(String::into_bytes),
+            // A leading `-` is left out: the syslog layout's NILVALUE (`- `) is recognised on
+            // the valid UTF-8 prefix, a separate rule with its own tests.
+            prop::collection::vec(any::<u8>(), 0..40).prop_filter("no leading -", |m| m.first() != Some(&b'-')),
+        ], 1..12),
+        chunk in 1usize..300,
+    ) {
+        // The reader checks UTF-8 over long runs of the body and slices frames out of them;
+        // invalid bytes anywhere must only affect their own frame.
+        let mut body = Vec::new();
+        for message in &messages {
+            let head = b"<190>1 2024-01-01T00:00:00.000000+00:00 host app web.1 - ";
+            body.extend_from_slice(format!("{} ", head.len() + message.len() + 1).as_bytes());
+            body.extend_from_slice(head);
+            body.extend_from_slice(message);
+            body.push(b'\n');
+        }
+        let check = |frames: &[(Vec<u8>, Option<String>)]| -> Result<(), TestCaseError> {
+            prop_assert_eq!(frames.len(), messages.len());
+            for ((message, text), expected) in frames.iter().zip(&messages) {
+                let expected = expected.strip_suffix(b"\r").unwrap_or(expected);
+                prop_assert_eq!(message.as_slice(), expected);
+                prop_assert_eq!(text.as_deref(), std::str::from_utf8(expected).ok());
+            }
+            Ok(())
+        };
+        let owned = |f: &dynopilot_logplex::Frame<'_>| (f.message.to_vec(), f.text.map(str::to_owned));
+        let whole: Vec<_> = parse_body(&body).frames.iter().map(owned).collect();
+        check(&whole)?;
+        let mut buffer = Vec::new();
+        let mut streamed = Vec::new();
+        for piece in body.chunks(chunk) {
+            buffer.extend_from_slice(piece);
+            let mut reader = FrameReader::new(&buffer);
+            while let Some(step) = reader.next_step(false) {
+                if let Step::Frame(f) = step { streamed.push(owned(&f)); }
+            }
+            let used = reader.position();
+            buffer.drain(..used);
+        }
+        let mut reader = FrameReader::new(&buffer);
+        while let Some(step) = reader.next_step(true) {
+            if let Step::Frame(f) = step { streamed.push(owned(&f)); }
+        }
+        check(&streamed)?;
+    }
+
+    #[test]
     fn near_miss_drain_bodies_never_panic(parts in prop::collection::vec(record_parts(), 1..5), cut in any::<prop::sample::Index>(), junk in prop::collection::vec(any::<u8>(), 0..20)) {
         let stamps: Vec<String> = parts.iter().map(|p| timestamp::format(Timestamp::from_millis(p.1))).collect();
         let records: Vec<Record<'_>> = parts.iter().zip(&stamps).map(|(p, ts)| Record {
