@@ -172,7 +172,7 @@ async fn api_faults_delay_restarts_but_never_duplicate_or_lose_them() {
 }
 
 /// Restarts crashed dynos only; silence is not tested here (the plain world sends no metrics).
-fn crash_policy() -> policy::Config {
+pub fn crash_policy() -> policy::Config {
     let mut config = policy::Config::new("shop");
     config.process_types.insert(
         "web".to_owned(),
