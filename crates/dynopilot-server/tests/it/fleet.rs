@@ -242,7 +242,35 @@ fn worker_queue_metrics_releases_and_scale_lines() {
         "api",
         "Scaled to web@3:Standard-2X worker@1:Standard-1X by user a@b.c",
     );
+    // With the workers at zero, web reports their queue: `source=` says whose it is.
+    observe(
+        &mut fleet,
+        3,
+        "app",
+        "web.1",
+        "source=worker sample#queue.depth=7",
+    );
+    observe(
+        &mut fleet,
+        4,
+        "app",
+        "clock.1",
+        "source=worker.2 sample#queue.depth=9",
+    );
     let observed = &fleet.app("shop").unwrap().observed;
+    let depths: Vec<u64> = observed.process_types["worker"]
+        .queue
+        .iter()
+        .map(|q| q.depth)
+        .collect();
+    assert_eq!(depths, [42, 7, 9]);
+    assert!(!observed.process_types.contains_key("clock"));
+    assert!(
+        observed
+            .process_types
+            .get("web")
+            .is_none_or(|w| w.queue.is_empty())
+    );
     let queue = &observed.process_types["worker"].queue[0];
     assert_eq!(
         (queue.depth, queue.latency_ms, queue.busy),

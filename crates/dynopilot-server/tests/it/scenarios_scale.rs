@@ -203,6 +203,7 @@ async fn a_job_backlog_scales_workers_and_an_idle_queue_scales_to_zero() {
         },
         median_ms: 500.0,
         sigma: 0.3,
+        reported_by: None,
     };
     let mut workload = model(TrafficPattern::Constant { rps: 2.0 }, Some(jobs));
     for p in &mut workload.process_types {
@@ -234,6 +235,56 @@ async fn a_job_backlog_scales_workers_and_an_idle_queue_scales_to_zero() {
     assert!(
         zero_at >= jobs_end.plus(Duration::from_secs(20)),
         "went to zero before the queue was idle for 20 s: {changes:?}"
+    );
+    daemon.shutdown().await;
+    sim.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_at_zero_come_back_when_web_reports_a_backlog() {
+    const BACKLOG_START_S: u64 = 90;
+    let fast = FastClock::start(10);
+    let clock = fast.dyn_clock();
+    // No worker runs to report the queue once they are at zero: web logs it for them, as
+    // apps do with `source=worker sample#queue.depth=N` from a web or clock process.
+    let jobs = JobModel {
+        process_type: "worker".to_owned(),
+        traffic: TrafficPattern::Spike {
+            base: 0.0,
+            peak: 30.0,
+            start_s: BACKLOG_START_S as f64,
+            duration_s: 40.0,
+        },
+        median_ms: 500.0,
+        sigma: 0.3,
+        reported_by: Some("web".to_owned()),
+    };
+    let mut workload = model(TrafficPattern::Constant { rps: 2.0 }, Some(jobs));
+    for p in &mut workload.process_types {
+        p.quantity = 1;
+    }
+    let sim = start_sim(app(workload), &clock).await;
+    let daemon = start_daemon(&sim, worker_policy(), "sqlite::memory:", &clock).await;
+    let client = sim_client(&sim, &clock);
+    fast.until(
+        "idle workers at zero",
+        Duration::from_secs(BACKLOG_START_S),
+        async || quantity(&client, "shop", "worker").await == 0,
+    )
+    .await;
+    let backlog_start = T0.plus(Duration::from_secs(BACKLOG_START_S));
+    assert!(fast.now() < backlog_start);
+    fast.until(
+        "workers back from zero for the backlog",
+        Duration::from_secs(BACKLOG_START_S + 60),
+        async || quantity(&client, "shop", "worker").await > 0,
+    )
+    .await;
+    // Web's runtime metrics (and so its queue report) come every 20 s.
+    let reaction = fast.now().since(backlog_start);
+    assert!(
+        fast.now() > backlog_start && reaction <= Duration::from_secs(30),
+        "workers came back {reaction:?} after the backlog started"
     );
     daemon.shutdown().await;
     sim.shutdown();
