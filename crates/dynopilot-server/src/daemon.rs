@@ -11,7 +11,7 @@ use dynopilot_core::Clock;
 use dynopilot_core::policy;
 use dynopilot_heroku::wire::LogSessionCreate;
 use dynopilot_heroku::{ClientConfig, HerokuClient, HerokuError, LogStreamOptions, RequestBudget};
-use dynopilot_store::{BatchWriter, Store, WriterConfig};
+use dynopilot_store::{BatchWriter, Store, WriterConfig, WriterStats};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -72,6 +72,8 @@ pub struct DaemonHandle {
     pub ingest: Ingest,
     pub store: Arc<dyn Store>,
     pub directory: Arc<RwLock<AppDirectory>>,
+    /// The store writer's counters and backlog (samples and rollups held while the store fails).
+    pub writer: Arc<WriterStats>,
     http_cancel: CancellationToken,
     cancel: CancellationToken,
     tasks: TaskTracker,
@@ -178,7 +180,8 @@ pub async fn start_with_web(
         web,
     );
     web_state.budget = Some(Arc::clone(&budget));
-    web_state.writer = Some(Arc::clone(writer.stats()));
+    let writer_stats = Arc::clone(writer.stats());
+    web_state.writer = Some(Arc::clone(&writer_stats));
     web_state.recorder = Arc::clone(&recorder.stats);
     tasks.spawn(recorder.run(cancel.clone()));
     drop(writer);
@@ -243,6 +246,7 @@ pub async fn start_with_web(
         ingest,
         store,
         directory,
+        writer: writer_stats,
         http_cancel,
         cancel,
         tasks,

@@ -5,16 +5,20 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use dynopilot_core::Clock;
 use dynopilot_core::policy::{Action, ApiFailure, Decision};
 use dynopilot_heroku::HerokuClient;
 use dynopilot_heroku::wire::FormationUpdate;
-use dynopilot_store::{ActionOutcome, ActionRecord, Event, Store};
+use dynopilot_store::{ActionOutcome, ActionRecord, Event, Store, StoreError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::ingest::Ingest;
+
+/// How long an action waits for the store to journal it before it is given up (and reported).
+const JOURNAL_PATIENCE: Duration = Duration::from_secs(600);
 
 pub struct Executor {
     pub client: HerokuClient,
@@ -22,6 +26,8 @@ pub struct Executor {
     pub ingest: Ingest,
     pub clock: Arc<dyn Clock>,
     completed: BTreeMap<String, HashSet<String>>,
+    /// Set by `run`: a shutdown stops waiting for the store.
+    stop: CancellationToken,
 }
 
 /// What happened to one decision.
@@ -46,12 +52,14 @@ impl Executor {
             ingest,
             clock,
             completed: BTreeMap::new(),
+            stop: CancellationToken::new(),
         }
     }
 
     /// Carries out decisions until the channel closes or `cancel` fires; the decision in hand
     /// is always finished first.
     pub async fn run(mut self, mut decisions: mpsc::Receiver<Decision>, cancel: CancellationToken) {
+        self.stop = cancel.clone();
         loop {
             let decision = tokio::select! {
                 biased;
@@ -78,8 +86,10 @@ impl Executor {
             outcome: ActionOutcome::Started,
             error: None,
         };
-        if let Err(e) = self.store.record_action(&record).await {
-            tracing::error!(error = %e, decision = %decision.id, "cannot journal action start; not acting");
+        // The decision is journaled and its cooldown already counts, so giving up here would
+        // lose the action for good: wait for the store instead (nothing else can be journaled
+        // meanwhile either).
+        if let Err(e) = self.journal_until_done(&record).await {
             return Outcome::Failed(format!("journal: {e}"));
         }
         let outcome = self.apply(decision).await;
@@ -89,7 +99,7 @@ impl Executor {
             Outcome::Skipped(why) => (ActionOutcome::Skipped, Some(why.clone())),
             Outcome::Failed(why) => (ActionOutcome::Failed, Some(why.clone())),
         };
-        if let Err(e) = self.store.record_action(&record).await {
+        if let Err(e) = self.journal_until_done(&record).await {
             tracing::error!(error = %e, decision = %decision.id, "cannot journal action outcome");
         }
         match &outcome {
@@ -103,6 +113,37 @@ impl Executor {
             Outcome::AlreadyDone => {}
         }
         outcome
+    }
+
+    /// Writes an action record, retrying with growing pauses (1 s up to 30 s) while the store
+    /// fails, for at most `JOURNAL_PATIENCE`; logs the outage at error level once.
+    async fn journal_until_done(&self, record: &ActionRecord) -> Result<(), StoreError> {
+        let give_up = self.clock.now().plus(JOURNAL_PATIENCE);
+        let mut pause = Duration::from_secs(1);
+        let mut logged = false;
+        loop {
+            let error = match self.store.record_action(record).await {
+                Ok(()) => {
+                    if logged {
+                        tracing::warn!(decision = %record.decision_id, "action journaled after the store came back");
+                    }
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            if self.clock.now().plus(pause) > give_up {
+                return Err(error);
+            }
+            if !logged {
+                tracing::error!(error = %error, decision = %record.decision_id, "cannot journal action; waiting for the store before acting");
+                logged = true;
+            }
+            tokio::select! {
+                () = self.clock.sleep(pause) => {}
+                () = self.stop.cancelled() => return Err(error),
+            }
+            pause = (pause * 2).min(Duration::from_secs(30));
+        }
     }
 
     async fn is_completed(&mut self, decision: &Decision) -> bool {

@@ -8,7 +8,7 @@
 //!   `127.0.0.1:0`) and a rendezvous listener, creates the configured accounts and apps, and
 //!   spawns the ticker that advances the world every `tick`. It returns a [`SimHandle`].
 //! * [`SimHandle`]: `base_url`, `token`, [`SimHandle::tick`] (advance the world to the clock's
-//!   time now, for manual-clock tests), `emit` (inject a log line), `start_preboot`,
+//!   time now, for manual-clock tests), `emit` (inject a log line), `crash_dyno`, `start_preboot`,
 //!   `set_rate_limit_remaining`, `set_faults` (injected 503s and 429 bursts), `drain_stats`,
 //!   `actions`, `shutdown`.
 
@@ -247,6 +247,18 @@ impl SimHandle {
         };
         world.apps[i].emit(record);
         true
+    }
+
+    /// Crashes a dyno now (exit status 1, state `crashed`); the platform restarts it by itself
+    /// `restart_after` later unless something restarts it first. False when the app or dyno
+    /// does not exist or the app's world cannot crash dynos on request.
+    pub fn crash_dyno(&self, app: &str, dyno: &str, restart_after: Duration) -> bool {
+        let now = self.clock.now();
+        let mut world = self.world();
+        let Some(i) = world.app_index(app) else {
+            return false;
+        };
+        world.apps[i].crash_dyno(now, dyno, restart_after)
     }
 
     /// Makes formation changes fail with the preboot `409` for `duration` from now.

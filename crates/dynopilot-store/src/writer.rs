@@ -1,8 +1,9 @@
 //! `BatchWriter`: a task that collects samples, rollups and events from ingest and writes them
 //! in batches, so a drain request never waits on the database. It flushes every `max_items`
 //! items or `max_delay` after the first unwritten item (timed by the injected `Clock`). A failed
-//! write is counted, logged and retried after `max_delay`; items are kept up to `max_pending`,
-//! beyond which the oldest are dropped and counted, so a database outage costs bounded memory.
+//! write is counted, logged (once per outage and every 30 retries) and retried after
+//! `max_delay`; items are kept up to `max_pending`, beyond which the oldest are dropped and
+//! counted, so a database outage costs bounded memory. `pending` shows the backlog.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,15 +40,21 @@ impl Default for WriterConfig {
     }
 }
 
-/// Counters for `/metrics`; all only ever grow.
+/// Counters for `/metrics` (they only ever grow) and the backlog gauge.
 #[derive(Debug, Default)]
 pub struct WriterStats {
     written: AtomicU64,
     failed_writes: AtomicU64,
     dropped: AtomicU64,
+    pending: AtomicU64,
 }
 
 impl WriterStats {
+    /// Items held in memory, not yet in the store: grows while the store is failing.
+    pub fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Relaxed)
+    }
+
     /// Items committed to the store.
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
@@ -106,6 +113,7 @@ impl BatchWriter {
             pending: Batch::default(),
             deadline: None,
             backing_off: false,
+            failures_in_a_row: 0,
         };
         (BatchWriter { tx, stats }, tokio::spawn(task.run(rx)))
     }
@@ -169,7 +177,12 @@ struct Task {
     deadline: Option<Timestamp>,
     /// The last write failed: wait for the deadline before trying again.
     backing_off: bool,
+    /// Failed writes since the last success, for logging the outage once, not every retry.
+    failures_in_a_row: u64,
 }
+
+/// While the store keeps failing, the error is logged again every this many retries.
+const LOG_EVERY_FAILURES: u64 = 30;
 
 impl Task {
     async fn run(mut self, mut rx: mpsc::Receiver<Msg>) {
@@ -200,6 +213,7 @@ impl Task {
             self.deadline = Some(self.clock.now().plus(self.config.max_delay));
         }
         self.trim();
+        self.show_pending();
         // While retrying after a failure the deadline is the retry time: size alone must not
         // hammer a database that is down.
         if self.pending.len() >= self.config.max_items && !self.backing_off {
@@ -214,25 +228,46 @@ impl Task {
         }
         match self.store.write_batch(&self.pending).await {
             Ok(()) => {
+                if self.failures_in_a_row > 0 {
+                    tracing::warn!(
+                        failed_attempts = self.failures_in_a_row,
+                        written = self.pending.len(),
+                        "store writes recovered; the items held in memory are written"
+                    );
+                }
                 WriterStats::add(&self.stats.written, self.pending.len());
                 self.pending = Batch::default();
                 self.deadline = None;
                 self.backing_off = false;
+                self.failures_in_a_row = 0;
             }
             Err(error) => {
                 self.stats.failed_writes.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(
-                    error = %crate::error::ErrorChain(&error),
-                    pending = self.pending.len(),
-                    "store write failed; keeping the batch in memory and retrying"
-                );
+                self.failures_in_a_row += 1;
+                if self.failures_in_a_row % LOG_EVERY_FAILURES == 1 {
+                    tracing::error!(
+                        error = %crate::error::ErrorChain(&error),
+                        pending = self.pending.len(),
+                        max_pending = self.config.max_pending,
+                        failed_attempts = self.failures_in_a_row,
+                        "store write failed; holding items in memory (oldest samples dropped \
+                         beyond max_pending) and retrying"
+                    );
+                }
                 self.deadline = Some(self.clock.now().plus(self.config.max_delay));
                 self.backing_off = true;
             }
         }
+        self.show_pending();
     }
 
-    /// Drops the oldest items of each kind beyond `max_pending` in total.
+    fn show_pending(&self) {
+        let n = u64::try_from(self.pending.len()).unwrap_or(u64::MAX);
+        self.stats.pending.store(n, Ordering::Relaxed);
+    }
+
+    /// Drops the oldest items beyond `max_pending` in total: samples first, then rollups, then
+    /// events (decisions and actions never pass through here).
     fn trim(&mut self) {
         let mut excess = self.pending.len().saturating_sub(self.config.max_pending);
         if excess == 0 {

@@ -173,6 +173,10 @@ pub struct JobModel {
     pub median_ms: f64,
     #[serde(default = "default_sigma")]
     pub sigma: f64,
+    /// Another process type (a web or clock process) whose dynos also log the queue, as
+    /// `source=<process_type> sample#queue.depth=N`, so it is visible while no worker runs.
+    #[serde(default)]
+    pub reported_by: Option<String>,
 }
 
 fn default_worker() -> String {
@@ -279,6 +283,10 @@ impl WorkloadConfig {
                 .iter()
                 .any(|p| p.name == jobs.process_type);
             v.check(known, "jobs.process_type", "no such process type");
+            if let Some(reporter) = &jobs.reported_by {
+                let known = self.process_types.iter().any(|p| &p.name == reporter);
+                v.check(known, "jobs.reported_by", "no such process type");
+            }
         }
         let p = &self.platform;
         v.check(
@@ -363,6 +371,7 @@ impl WorkloadConfig {
                 traffic: TrafficPattern::Constant { rps: 2.0 },
                 median_ms: 300.0,
                 sigma: 0.8,
+                reported_by: None,
             }),
             platform: PlatformModel::default(),
         }

@@ -1,6 +1,7 @@
 //! Runtime metrics: load averages follow busy threads (sampled four times per period), and every
 //! period each running dyno writes its memory and load lines, R14 when over quota, R15 (and a
-//! kill) at the size's kill point; worker dynos also log the job-queue depth as l2met.
+//! kill) at the size's kill point; worker dynos (and the `jobs.reported_by` process type) also
+//! log the job-queue depth as l2met.
 
 use dynopilot_logplex::encode;
 use dynopilot_logplex::message::{LoadSample, MemorySample, PlatformError};
@@ -74,7 +75,7 @@ impl World {
         self.truth.memory.entry(name).or_default().push(point);
         self.say_dyno(slot, load);
         self.say_dyno(slot, memory);
-        if self.kinds[kind].works_jobs {
+        if self.kinds[kind].works_jobs || self.kinds[kind].reports_queue {
             self.report_queue(slot);
         }
         self.memory_limits(slot, r.total_mb, r.rss_mb + r.swap_mb, quota, kill_mb);
@@ -112,8 +113,18 @@ impl World {
         let depth = self.jobs.depth() as u64;
         let oldest_ms = self.jobs.oldest_wait_ms(self.now_us);
         let name = self.dynos[slot as usize].name.clone();
+        // A worker reports as itself; another process names the queue's process type.
+        let kind = &self.kinds[self.dynos[slot as usize].kind];
+        let source = if kind.works_jobs {
+            name.clone()
+        } else {
+            self.cfg
+                .jobs
+                .as_ref()
+                .map_or_else(|| name.clone(), |j| j.process_type.clone())
+        };
         let line = format!(
-            "source={name} sample#queue.depth={depth} sample#queue.latency={oldest_ms:.0}ms"
+            "source={source} sample#queue.depth={depth} sample#queue.latency={oldest_ms:.0}ms"
         );
         self.say(self.now_us, "app", name, line);
         let at = self.stamp(self.now_us);

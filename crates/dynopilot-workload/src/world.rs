@@ -23,6 +23,8 @@ pub(crate) struct Kind {
     pub concurrency: usize,
     pub is_web: bool,
     pub works_jobs: bool,
+    /// Logs the job queue on behalf of the workers (`JobModel::reported_by`).
+    pub reports_queue: bool,
     pub boot_s: f64,
     pub boot_sigma: f64,
     pub memory: MemoryModel,
@@ -352,6 +354,10 @@ impl World {
 
 fn kind(cfg: &WorkloadConfig, p: &crate::config::ProcessModel) -> Kind {
     let works_jobs = cfg.jobs.as_ref().is_some_and(|j| j.process_type == p.name);
+    let reports_queue = cfg
+        .jobs
+        .as_ref()
+        .is_some_and(|j| j.reported_by.as_deref() == Some(p.name.as_str()));
     Kind {
         name: p.name.clone(),
         command: p.command.clone(),
@@ -363,6 +369,7 @@ fn kind(cfg: &WorkloadConfig, p: &crate::config::ProcessModel) -> Kind {
         concurrency: (p.processes * p.threads) as usize,
         is_web: p.name == "web",
         works_jobs,
+        reports_queue,
         boot_s: p.boot_s,
         boot_sigma: p.boot_sigma,
         memory: p.memory.clone(),

@@ -17,6 +17,9 @@ use window::OpenWindows;
 pub const ROUTER_WINDOWS_KEPT: usize = 360;
 /// Router lines are aggregated over windows of this many milliseconds.
 pub const ROUTER_WINDOW_MS: i64 = 10_000;
+/// A window is closed this long after its end: drain batches bring its last lines a moment
+/// later, and a decision should see the window whole (later stragglers are still merged in).
+pub const ROUTER_WINDOW_GRACE_MS: i64 = 2_000;
 
 /// One app's live state.
 #[derive(Debug, Default)]
@@ -63,10 +66,12 @@ impl Fleet {
         self.app_mut(app).observe(at, process, message)
     }
 
-    /// Closes router windows that ended before `now`, so the core sees them.
+    /// Closes router windows that ended at least the grace period before `now`, so the core
+    /// sees them.
     pub fn close_windows(&mut self, now: Timestamp) {
+        let due = Timestamp::from_millis(now.as_millis().saturating_sub(ROUTER_WINDOW_GRACE_MS));
         for state in self.apps.values_mut() {
-            state.windows.close_before(now, &mut state.observed);
+            state.windows.close_before(due, &mut state.observed);
         }
     }
 }

@@ -2,7 +2,7 @@
 //! lifecycle changes, releases, formation changes, router windows and queue metrics.
 
 use dynopilot_core::Timestamp;
-use dynopilot_core::names::split_dyno_name;
+use dynopilot_core::names::{ProcessType, split_dyno_name};
 use dynopilot_core::policy::{
     DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample, MemorySample, QueueSample,
     Release,
@@ -226,6 +226,9 @@ impl AppState {
     }
 
     /// App-reported metrics: queue time of web requests, and worker queue depth/latency/busy.
+    /// Queue metrics belong to the process type their `source=` names (`worker` or `worker.1`),
+    /// so a web or clock process can report the workers' queue while no worker runs; without
+    /// a usable `source=` they belong to the process type that logged them.
     fn metrics(&mut self, at: Timestamp, process: &str, line: &MetricsLine<'_>) {
         let Some((process_type, _)) = split_dyno_name(process) else {
             return;
@@ -257,16 +260,25 @@ impl AppState {
             }
         }
         if has_depth {
+            let owner = queue_owner(line.source).unwrap_or(process_type);
             let state = self
                 .observed
                 .process_types
-                .entry(process_type.to_owned())
+                .entry(owner.to_owned())
                 .or_default();
             state.queue.push(queue);
             let excess = state.queue.len().saturating_sub(QUEUE_SAMPLES_KEPT);
             state.queue.drain(..excess);
         }
     }
+}
+
+/// The process type a queue metric's `source=` names, if it names one.
+fn queue_owner(source: Option<&str>) -> Option<&str> {
+    let source = source?;
+    split_dyno_name(source)
+        .map(|(ty, _)| ty)
+        .or_else(|| ProcessType::parse(source).is_ok().then_some(source))
 }
 
 fn push_capped(errors: &mut Vec<ErrorOccurrence>, occurrence: ErrorOccurrence) {

@@ -8,9 +8,11 @@ use dynopilot_core::policy::{ObservedState, RouterWindow};
 
 use super::{ROUTER_WINDOW_MS, ROUTER_WINDOWS_KEPT};
 
+/// Windows still collecting lines, by process type and start. Several can be open at once:
+/// the previous window stays open through the grace period while the next one fills.
 #[derive(Debug, Default)]
 pub struct OpenWindows {
-    open: BTreeMap<String, RouterWindow>,
+    open: BTreeMap<(String, Timestamp), RouterWindow>,
 }
 
 /// One router line's contribution.
@@ -25,34 +27,46 @@ fn window_start(at: Timestamp) -> Timestamp {
     Timestamp::from_millis(at.as_millis().div_euclid(ROUTER_WINDOW_MS) * ROUTER_WINDOW_MS)
 }
 
+/// Where the closed window of `process_type` starting at `start` is, if it is still kept.
+fn closed_position(
+    observed: &ObservedState,
+    process_type: &str,
+    start: Timestamp,
+) -> Option<usize> {
+    observed
+        .process_types
+        .get(process_type)?
+        .router
+        .iter()
+        .rposition(|w| w.start == start)
+}
+
 impl OpenWindows {
-    /// The open window of `process_type` for a line written at `at`. A line older than the
-    /// open window counts in it rather than being lost (logplex batches can arrive late).
-    fn window(
-        &mut self,
+    /// The window of `process_type` for a line written at `at`. A line that arrives after its
+    /// window was closed (a late drain batch) is merged into that closed window, so no second
+    /// window of the same period appears.
+    fn window<'a>(
+        &'a mut self,
         process_type: &str,
         at: Timestamp,
-        observed: &mut ObservedState,
-    ) -> &mut RouterWindow {
+        observed: &'a mut ObservedState,
+    ) -> &'a mut RouterWindow {
         let start = window_start(at);
-        if self
-            .open
-            .get(process_type)
-            .is_some_and(|open| open.start < start)
+        let key = (process_type.to_owned(), start);
+        if !self.open.contains_key(&key)
+            && let Some(i) = closed_position(observed, process_type, start)
         {
-            self.close(process_type, observed);
+            let state = observed
+                .process_types
+                .get_mut(process_type)
+                .unwrap_or_else(|| unreachable!("found above"));
+            return &mut state.router[i];
         }
-        if !self.open.contains_key(process_type) {
-            let window = RouterWindow {
-                start,
-                end: Timestamp::from_millis(start.as_millis() + ROUTER_WINDOW_MS),
-                ..RouterWindow::default()
-            };
-            self.open.insert(process_type.to_owned(), window);
-        }
-        self.open
-            .get_mut(process_type)
-            .unwrap_or_else(|| unreachable!("inserted above"))
+        self.open.entry(key).or_insert_with(|| RouterWindow {
+            start,
+            end: Timestamp::from_millis(start.as_millis() + ROUTER_WINDOW_MS),
+            ..RouterWindow::default()
+        })
     }
 
     /// Queue time reported by the app itself (router lines carry none).
@@ -81,29 +95,31 @@ impl OpenWindows {
         }
     }
 
-    /// Closes every window that ended at or before `now`.
+    /// Closes every window that ended at or before `now`, oldest first.
     pub fn close_before(&mut self, now: Timestamp, observed: &mut ObservedState) {
-        let due: Vec<String> = self
+        let due: Vec<(String, Timestamp)> = self
             .open
             .iter()
             .filter(|(_, w)| w.end <= now)
-            .map(|(t, _)| t.clone())
+            .map(|(key, _)| key.clone())
             .collect();
-        for process_type in due {
-            self.close(&process_type, observed);
+        let mut due: Vec<_> = due
+            .into_iter()
+            .filter_map(|key| self.open.remove(&key).map(|w| (key.0, w)))
+            .collect();
+        due.sort_by_key(|(_, w)| w.start);
+        for (process_type, window) in due {
+            close(&process_type, window, observed);
         }
     }
+}
 
-    fn close(&mut self, process_type: &str, observed: &mut ObservedState) {
-        let Some(window) = self.open.remove(process_type) else {
-            return;
-        };
-        let state = observed
-            .process_types
-            .entry(process_type.to_owned())
-            .or_default();
-        state.router.push(window);
-        let excess = state.router.len().saturating_sub(ROUTER_WINDOWS_KEPT);
-        state.router.drain(..excess);
-    }
+fn close(process_type: &str, window: RouterWindow, observed: &mut ObservedState) {
+    let state = observed
+        .process_types
+        .entry(process_type.to_owned())
+        .or_default();
+    state.router.push(window);
+    let excess = state.router.len().saturating_sub(ROUTER_WINDOWS_KEPT);
+    state.router.drain(..excess);
 }

@@ -3,7 +3,7 @@
 use dynopilot_core::Timestamp;
 use dynopilot_core::policy::DynoLifecycle;
 use dynopilot_logplex::parse_message;
-use dynopilot_server::fleet::{Fleet, ROUTER_WINDOW_MS, Urgency};
+use dynopilot_server::fleet::{Fleet, ROUTER_WINDOW_GRACE_MS, ROUTER_WINDOW_MS, Urgency};
 
 fn at(s: i64) -> Timestamp {
     Timestamp::from_secs(1_764_064_800 + s)
@@ -138,9 +138,7 @@ fn router_lines_fill_windows_that_close_with_time() {
             .get("web")
             .is_none_or(|w| w.router.is_empty())
     );
-    fleet.close_windows(at(0).plus(std::time::Duration::from_millis(
-        ROUTER_WINDOW_MS as u64 + 1,
-    )));
+    fleet.close_windows(ms_after(0, ROUTER_WINDOW_MS + ROUTER_WINDOW_GRACE_MS));
     let web = &fleet.app("shop").unwrap().observed.process_types["web"];
     let window = &web.router[0];
     assert_eq!(
@@ -154,6 +152,70 @@ fn router_lines_fill_windows_that_close_with_time() {
     );
     assert_eq!(window.service_ms.count(), 4);
     assert_eq!(window.queue_ms.count(), 1);
+}
+
+fn ms_after(t: i64, ms: i64) -> Timestamp {
+    Timestamp::from_millis(at(t).as_millis() + ms)
+}
+
+fn router_line(ms: u32) -> String {
+    format!(
+        "at=info method=GET path=\"/\" host=h request_id=r fwd=\"1.1.1.1\" dyno=web.1 connect=1ms service={ms}ms status=200 bytes=1 protocol=https"
+    )
+}
+
+/// (start offset in s, request count, p95 ms) of web's closed windows.
+fn web_windows(fleet: &Fleet) -> Vec<(i64, u64, u64)> {
+    fleet.app("shop").unwrap().observed.process_types["web"]
+        .router
+        .iter()
+        .map(|w| {
+            let p95 = w.service_ms.quantile(0.95).unwrap().round() as u64;
+            (
+                (w.start.as_millis() - at(0).as_millis()) / 1000,
+                w.count,
+                p95,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_window_stays_open_through_the_grace_period_and_late_lines_join_their_own_window() {
+    let mut fleet = Fleet::default();
+    // A slow first window, then the next window's lines start arriving.
+    for t in 0..10 {
+        observe(&mut fleet, t, "heroku", "router", &router_line(2000));
+    }
+    observe(&mut fleet, 10, "heroku", "router", &router_line(100));
+    let window_end = ROUTER_WINDOW_MS;
+    fleet.close_windows(ms_after(0, window_end + ROUTER_WINDOW_GRACE_MS - 1));
+    assert!(
+        fleet
+            .app("shop")
+            .unwrap()
+            .observed
+            .process_types
+            .get("web")
+            .is_none_or(|w| w.router.is_empty()),
+        "closed before the grace period ended"
+    );
+    // A straggler of the first window, still within the grace period.
+    observe(&mut fleet, 9, "heroku", "router", &router_line(2000));
+    fleet.close_windows(ms_after(0, window_end + ROUTER_WINDOW_GRACE_MS));
+    assert_eq!(web_windows(&fleet).len(), 1);
+    // Fast lines that arrive after the first window closed: they must not form a second,
+    // fast-looking window of the same period that would hide the slow one.
+    for _ in 0..3 {
+        observe(&mut fleet, 9, "heroku", "router", &router_line(100));
+    }
+    fleet.close_windows(ms_after(0, 2 * window_end + ROUTER_WINDOW_GRACE_MS));
+    let windows = web_windows(&fleet);
+    assert_eq!(windows.len(), 2, "{windows:?}");
+    let (start, count, p95) = windows[0];
+    assert_eq!((start, count), (0, 14));
+    assert!(p95 > 1500, "{windows:?}");
+    assert_eq!((windows[1].0, windows[1].1), (10, 1));
 }
 
 #[test]
@@ -180,7 +242,35 @@ fn worker_queue_metrics_releases_and_scale_lines() {
         "api",
         "Scaled to web@3:Standard-2X worker@1:Standard-1X by user a@b.c",
     );
+    // With the workers at zero, web reports their queue: `source=` says whose it is.
+    observe(
+        &mut fleet,
+        3,
+        "app",
+        "web.1",
+        "source=worker sample#queue.depth=7",
+    );
+    observe(
+        &mut fleet,
+        4,
+        "app",
+        "clock.1",
+        "source=worker.2 sample#queue.depth=9",
+    );
     let observed = &fleet.app("shop").unwrap().observed;
+    let depths: Vec<u64> = observed.process_types["worker"]
+        .queue
+        .iter()
+        .map(|q| q.depth)
+        .collect();
+    assert_eq!(depths, [42, 7, 9]);
+    assert!(!observed.process_types.contains_key("clock"));
+    assert!(
+        observed
+            .process_types
+            .get("web")
+            .is_none_or(|w| w.queue.is_empty())
+    );
     let queue = &observed.process_types["worker"].queue[0];
     assert_eq!(
         (queue.depth, queue.latency_ms, queue.busy),

@@ -9,4 +9,5 @@ mod fleet;
 mod scenarios;
 mod scenarios_restart;
 mod scenarios_scale;
+mod scenarios_store;
 mod web;

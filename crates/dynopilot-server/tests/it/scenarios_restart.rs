@@ -1,17 +1,20 @@
 //! Scenarios around restarts: killing and restarting the daemon on the same SQLite file keeps
 //! cooldowns and repeats nothing; Platform API faults (20 % 503, bursts of 429) delay
-//! restarts but never duplicate or lose one. Plain simulated app, clock at 10× real time.
+//! restarts but never duplicate or lose one; a crashed dyno is restarted by the daemon.
+//! Plain simulated app, clock at 10× real time.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use dynopilot_core::policy::{self, MemoryGuardConfig, ProcessTypeConfig};
+use dynopilot_core::policy::{
+    self, ConfigDuration, MemoryGuardConfig, ProcessTypeConfig, ZombieConfig,
+};
 use dynopilot_core::{Clock, Timestamp};
 use dynopilot_sim::config::DEMO_EMAIL;
 use dynopilot_sim::{AppSpec, Faults, SimHandle};
 use dynopilot_store::{ActionOutcome, TimeRange};
 
-use super::scenarios::{FastClock, memory_line, restarts_of, start_daemon, start_sim};
+use super::scenarios::{FastClock, memory_line, restarts_of, sim_client, start_daemon, start_sim};
 
 /// Memory guard on web: two samples over 90 % of 512 MB, five-minute cooldowns.
 fn guard_policy() -> policy::Config {
@@ -164,6 +167,97 @@ async fn api_faults_delay_restarts_but_never_duplicate_or_lose_them() {
         .filter(|a| a.outcome == ActionOutcome::Ok)
         .count();
     assert_eq!(ok, dynos.len(), "{actions:?}");
+    daemon.shutdown().await;
+    sim.shutdown();
+}
+
+/// Restarts crashed dynos only; silence is not tested here (the plain world sends no metrics).
+pub fn crash_policy() -> policy::Config {
+    let mut config = policy::Config::new("shop");
+    config.process_types.insert(
+        "web".to_owned(),
+        ProcessTypeConfig {
+            zombie: Some(ZombieConfig {
+                no_metrics_for: ConfigDuration::from_mins(60),
+                ..ZombieConfig::default()
+            }),
+            ..ProcessTypeConfig::default()
+        },
+    );
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_dyno_is_restarted_by_the_daemon_before_the_platform_cool_off() {
+    let fast = FastClock::start(10);
+    let clock = fast.dyn_clock();
+    let sim = start_sim(AppSpec::plain("shop", DEMO_EMAIL, 3, 0), &clock).await;
+    let daemon = start_daemon(&sim, crash_policy(), "sqlite::memory:", &clock).await;
+    let client = sim_client(&sim, &clock);
+    fast.until("web dynos up", Duration::from_secs(60), async || {
+        let dynos = client.dynos_list("shop").await.unwrap();
+        dynos.len() == 3 && dynos.iter().all(|d| d.state == "up")
+    })
+    .await;
+    // After a repeated crash Heroku waits minutes before restarting; here the platform would
+    // only restart web.2 after two minutes, so a restart before that is the daemon's.
+    let cool_off = Duration::from_secs(120);
+    let crashed_at = fast.now();
+    assert!(sim.crash_dyno("shop", "web.2", cool_off));
+    fast.until(
+        "the daemon restarts web.2",
+        Duration::from_secs(30),
+        async || restarts_of(&sim, "shop", "web.2") == 1,
+    )
+    .await;
+    let reaction = fast.now().since(crashed_at);
+    fast.until("web.2 up again", Duration::from_secs(30), async || {
+        client.dyno_info("shop", "web.2").await.unwrap().state == "up"
+    })
+    .await;
+    assert!(
+        fast.now() < crashed_at.plus(cool_off),
+        "web.2 came back only at the platform's cool-off"
+    );
+    let decisions = daemon
+        .store
+        .decisions("shop", everything(), 100)
+        .await
+        .unwrap();
+    let restart = decisions
+        .iter()
+        .find(|d| d.kind == "restart_dyno" && d.executed)
+        .unwrap_or_else(|| panic!("no restart journaled: {decisions:?}"));
+    assert!(
+        restart.reason.contains("web.2 crashed"),
+        "{}",
+        restart.reason
+    );
+    let actions = daemon
+        .store
+        .actions("shop", everything(), 100)
+        .await
+        .unwrap();
+    assert!(
+        actions
+            .iter()
+            .any(|a| a.decision_id == restart.id && a.outcome == ActionOutcome::Ok),
+        "{actions:?}"
+    );
+    // Past the cool-off: the platform's own restart was cancelled by ours, and nothing else
+    // was restarted or restarted twice.
+    fast.sleep(cool_off).await;
+    let restarts: Vec<_> = sim
+        .actions()
+        .into_iter()
+        .filter(|a| a.method == "DELETE")
+        .collect();
+    assert_eq!(restarts.len(), 1, "{restarts:?}");
+    assert_eq!(client.dyno_info("shop", "web.2").await.unwrap().state, "up");
+    assert!(
+        reaction <= Duration::from_secs(10),
+        "restart came {reaction:?} after the crash"
+    );
     daemon.shutdown().await;
     sim.shutdown();
 }

@@ -2,6 +2,7 @@
 //! history and the physics that runs its formation.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use dynopilot_core::Timestamp;
 
@@ -150,6 +151,15 @@ impl SimApp {
         if self.preboot_until.is_some_and(|t| t <= now) {
             self.preboot_until = None;
         }
+    }
+
+    /// Crashes one formation dyno at `now` (see `Physics::crash_dyno`); its lines go out at once.
+    /// False when there is no such dyno or the physics cannot crash one.
+    pub fn crash_dyno(&mut self, now: Timestamp, dyno: &str, restart_after: Duration) -> bool {
+        self.advance(now);
+        let crashed = self.physics.crash_dyno(now, dyno, restart_after);
+        self.advance(now);
+        crashed.is_ok()
     }
 
     /// A one-off dyno finished: it leaves the dyno list with a `complete` line.

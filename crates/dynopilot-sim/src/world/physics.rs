@@ -66,6 +66,20 @@ pub trait Physics: Send {
     fn stop_dyno(&mut self, now: Timestamp, name: &str) -> Result<(), PhysicsError>;
     /// A new release: every dyno restarts onto it. Returns the release version.
     fn release(&mut self, now: Timestamp, description: &str, user: &str) -> u64;
+    /// The dyno's process exits with status 1: the dyno is `crashed` until restarted, by an API
+    /// call or by the platform itself `restart_after` later (Heroku restarts a first crash at
+    /// once, then waits growing cool-offs of up to 20 minutes).
+    fn crash_dyno(
+        &mut self,
+        now: Timestamp,
+        name: &str,
+        restart_after: std::time::Duration,
+    ) -> Result<(), PhysicsError> {
+        let _ = (now, name, restart_after);
+        Err(PhysicsError::Invalid(
+            "this world does not crash dynos on request".to_owned(),
+        ))
+    }
     /// Runs the world up to `t`, handing every log line to `sink` in time order.
     fn advance_to(&mut self, t: Timestamp, sink: &mut dyn FnMut(LogRecord));
 }

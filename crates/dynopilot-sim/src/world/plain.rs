@@ -18,6 +18,8 @@ struct Dyno {
     created_at: Timestamp,
     /// When a starting dyno comes up.
     ready_at: Option<Timestamp>,
+    /// When the platform restarts a crashed dyno by itself.
+    crash_restart_at: Option<Timestamp>,
 }
 
 /// Formation and dynos, nothing else.
@@ -66,6 +68,7 @@ impl PlainPhysics {
                         since: now,
                         created_at: now,
                         ready_at: Some(now.plus(self.boot)),
+                        crash_restart_at: None,
                     });
                 }
             }
@@ -98,6 +101,7 @@ impl PlainPhysics {
             d.state = "starting";
             d.since = now;
             d.ready_at = Some(now.plus(boot));
+            d.crash_restart_at = None;
         }
         for (name, message) in lines {
             self.log(now, &name, message);
@@ -216,7 +220,36 @@ impl Physics for PlainPhysics {
         self.release
     }
 
+    fn crash_dyno(
+        &mut self,
+        now: Timestamp,
+        name: &str,
+        restart_after: Duration,
+    ) -> Result<(), PhysicsError> {
+        let i = self.find(name)?;
+        let d = &mut self.dynos[i];
+        let (name, from) = (format!("{}.{}", d.process_type, d.n), d.state);
+        d.state = "crashed";
+        d.since = now;
+        d.ready_at = None;
+        d.crash_restart_at = Some(now.plus(restart_after));
+        self.log(now, &name, "Process exited with status 1".to_owned());
+        self.log(now, &name, format!("State changed from {from} to crashed"));
+        Ok(())
+    }
+
     fn advance_to(&mut self, t: Timestamp, sink: &mut dyn FnMut(LogRecord)) {
+        let crashed: Vec<(String, Timestamp)> = self
+            .dynos
+            .iter()
+            .filter_map(|d| {
+                let at = d.crash_restart_at.filter(|at| *at <= t)?;
+                Some((d.id.clone(), at))
+            })
+            .collect();
+        for (id, at) in crashed {
+            self.restart(at, |d| d.id == id);
+        }
         let mut events = std::mem::take(&mut self.pending);
         for d in &mut self.dynos {
             if let Some(ready) = d.ready_at.filter(|r| *r <= t) {
@@ -279,6 +312,37 @@ mod tests {
         assert_ne!(after.id, before);
         assert_eq!(after.state, "starting");
         assert_eq!(p.restart_dyno(t1, "web.9"), Err(PhysicsError::NoSuchDyno));
+    }
+
+    #[test]
+    fn a_crashed_dyno_waits_for_a_restart_or_the_platform_cool_off() {
+        let t0 = Timestamp::from_secs(1000);
+        let mut p = PlainPhysics::new(t0, Duration::from_secs(5), vec![web(2)]);
+        p.advance_to(t0.plus(Duration::from_secs(5)), &mut |_| {});
+        let t1 = t0.plus(Duration::from_secs(10));
+        let cool_off = Duration::from_secs(60);
+        p.crash_dyno(t1, "web.1", cool_off).unwrap();
+        p.crash_dyno(t1, "web.2", cool_off).unwrap();
+        let mut lines = Vec::new();
+        p.advance_to(t1, &mut |r| lines.push((r.process, r.message)));
+        assert!(lines.contains(&("web.1".into(), "Process exited with status 1".into())));
+        assert!(lines.contains(&("web.1".into(), "State changed from up to crashed".into())));
+        assert_eq!(states(&p)[0].1, "crashed");
+        // An API restart brings web.1 back; the platform's own restart cancels with it.
+        p.restart_dyno(t1.plus(Duration::from_secs(2)), "web.1")
+            .unwrap();
+        p.advance_to(t1.plus(cool_off), &mut |_| {});
+        let web1 = p.dynos()[0].clone();
+        assert_eq!(
+            (web1.state.as_str(), web1.updated_at),
+            ("up", t1.plus(Duration::from_secs(7)))
+        );
+        // web.2 is restarted by the platform when its cool-off ends.
+        assert_eq!(states(&p)[1].1, "starting");
+        assert_eq!(
+            p.crash_dyno(t1, "web.9", cool_off),
+            Err(PhysicsError::NoSuchDyno)
+        );
     }
 
     #[test]

@@ -195,6 +195,11 @@ async fn failed_writes_are_counted_kept_and_caught_up() {
     );
     let failures = writer.stats().failed_writes();
     assert!(failures >= 1);
+    assert_eq!(
+        writer.stats().pending(),
+        5,
+        "the backlog gauge shows what is held"
+    );
     // Backing off: more items do not trigger writes before the retry time.
     writer.sample(sample(5));
     assert!(!writer.flush().await);
@@ -203,6 +208,7 @@ async fn failed_writes_are_counted_kept_and_caught_up() {
     until_stored(&store, 6).await;
     assert_eq!(writer.stats().written(), 6);
     assert_eq!(writer.stats().dropped(), 0);
+    assert_eq!(writer.stats().pending(), 0);
 }
 
 #[tokio::test]
@@ -218,6 +224,7 @@ async fn backlog_beyond_max_pending_drops_the_oldest_and_counts_them() {
     }
     assert!(!writer.flush().await);
     assert_eq!(writer.stats().dropped(), 3);
+    assert_eq!(writer.stats().pending(), 4);
     flaky.failing.store(false, Ordering::SeqCst);
     assert!(writer.flush().await);
     let kept: Vec<Timestamp> = store

@@ -1,0 +1,202 @@
+//! Scenario: the store goes away under a running daemon and comes back. Ingest keeps answering
+//! the drain, the writer holds samples in memory (counted in its backlog gauge), decisions wait
+//! for the journal instead of acting unjournaled, and everything is written once the store
+//! returns. Real Postgres (`DYNOPILOT_TEST_POSTGRES_URL`, skipped without it unless
+//! `DYNOPILOT_REQUIRE_SERVICES=1`); the outage is the daemon's tables renamed away.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dynopilot_core::Timestamp;
+use dynopilot_server::daemon::{self, DaemonHandle};
+use dynopilot_sim::config::DEMO_EMAIL;
+use dynopilot_sim::{AppSpec, SimHandle};
+use dynopilot_store::{ActionOutcome, PostgresStore, SampleFilter, Store, TimeRange};
+
+use super::scenarios::{
+    FastClock, SECRET, memory_line, restarts_of, settings, sim_client, start_sim,
+};
+use super::scenarios_restart::crash_policy;
+
+const PG_URL: &str = "DYNOPILOT_TEST_POSTGRES_URL";
+/// What the outage takes away: where samples, decisions and actions are written.
+const TABLES: [&str; 3] = ["samples", "decisions", "actions"];
+
+fn postgres_url() -> Option<String> {
+    match std::env::var(PG_URL) {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var("DYNOPILOT_REQUIRE_SERVICES").as_deref() == Ok("1") => {
+            panic!("DYNOPILOT_REQUIRE_SERVICES=1 but {PG_URL} is not set")
+        }
+        Err(_) => {
+            eprintln!("skipped: {PG_URL} not set");
+            None
+        }
+    }
+}
+
+async fn rename_tables(admin: &sqlx::PgPool, schema: &str, away: bool) {
+    for table in TABLES {
+        let (from, to) = if away {
+            (table.to_owned(), format!("{table}_away"))
+        } else {
+            (format!("{table}_away"), table.to_owned())
+        };
+        let sql = format!("ALTER TABLE {schema}.{from} RENAME TO {to}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(admin)
+            .await
+            .unwrap();
+    }
+}
+
+/// A memory sample of web.1 every simulated second for `seconds`; returns their times.
+async fn emit_samples(fast: &FastClock, sim: &SimHandle, seconds: u64) -> Vec<Timestamp> {
+    let mut sent = Vec::new();
+    for _ in 0..seconds {
+        let at = fast.now();
+        assert!(sim.emit("shop", memory_line(at, "web.1", 200.0)));
+        sent.push(at);
+        fast.sleep(Duration::from_secs(1)).await;
+    }
+    sent
+}
+
+async fn start(sim: &SimHandle, store: Arc<dyn Store>, fast: &FastClock) -> DaemonHandle {
+    let clock = fast.dyn_clock();
+    let daemon = daemon::start(settings(sim, crash_policy()), store, Arc::clone(&clock))
+        .await
+        .unwrap();
+    sim_client(sim, &clock)
+        .log_drain_add(
+            "shop",
+            &format!("{}/drain/shop/{SECRET}", daemon.base_url()),
+        )
+        .await
+        .unwrap();
+    daemon
+}
+
+/// Drops the test's schema when the test ends, passed or panicked.
+struct DropSchema {
+    url: String,
+    schema: String,
+}
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let (url, schema) = (self.url.clone(), self.schema.clone());
+        // Its own thread and runtime: this may run while the test's runtime unwinds.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let admin = sqlx::PgPool::connect(&url).await.unwrap();
+                let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                    .execute(&admin)
+                    .await
+                    .unwrap();
+                admin.close().await;
+            });
+        })
+        .join();
+        if dropped.is_err() {
+            eprintln!("could not drop schema {}", self.schema);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_keeps_ingest_running_and_loses_nothing_once_it_is_back() {
+    let Some(url) = postgres_url() else { return };
+    let schema = format!("scenario_{}", uuid::Uuid::new_v4().simple());
+    let _cleanup = DropSchema {
+        url: url.clone(),
+        schema: schema.clone(),
+    };
+    let store: Arc<dyn Store> =
+        Arc::new(PostgresStore::open_in_schema(&url, &schema).await.unwrap());
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    outage(Arc::clone(&store), &admin, &schema).await;
+    store.close().await.unwrap();
+    admin.close().await;
+}
+
+async fn outage(store: Arc<dyn Store>, admin: &sqlx::PgPool, schema: &str) {
+    let fast = FastClock::start(10);
+    let clock = fast.dyn_clock();
+    let sim = start_sim(AppSpec::plain("shop", DEMO_EMAIL, 3, 0), &clock).await;
+    let daemon = start(&sim, Arc::clone(&store), &fast).await;
+    let client = sim_client(&sim, &clock);
+    fast.until("web dynos up", Duration::from_secs(60), async || {
+        let dynos = client.dynos_list("shop").await.unwrap();
+        dynos.iter().filter(|d| d.state == "up").count() == 3
+    })
+    .await;
+    let mut sent = emit_samples(&fast, &sim, 10).await;
+    fast.until(
+        "samples reach the store",
+        Duration::from_secs(30),
+        async || daemon.writer.written() > 0,
+    )
+    .await;
+
+    rename_tables(admin, schema, true).await;
+    let delivered_before = sim.drain_stats("shop")[0].delivered_batches;
+    sent.extend(emit_samples(&fast, &sim, 10).await);
+    // A crash while the journal is away: the restart must wait for it, not happen unrecorded.
+    assert!(sim.crash_dyno("shop", "web.2", Duration::from_secs(3600)));
+    sent.extend(emit_samples(&fast, &sim, 20).await);
+    let drain = sim.drain_stats("shop")[0];
+    assert!(
+        drain.delivered_batches > delivered_before && drain.dropped_batches == 0,
+        "the drain endpoint must keep accepting during the outage: {drain:?}"
+    );
+    let writer = &daemon.writer;
+    assert!(writer.failed_writes() > 0, "no write failed?");
+    assert!(writer.pending() > 0, "the backlog gauge shows nothing held");
+    assert_eq!(
+        restarts_of(&sim, "shop", "web.2"),
+        0,
+        "acted without a journal"
+    );
+
+    rename_tables(admin, schema, false).await;
+    fast.until(
+        "the backlog is written and web.2 restarted",
+        Duration::from_secs(60),
+        async || writer.pending() == 0 && restarts_of(&sim, "shop", "web.2") == 1,
+    )
+    .await;
+    // The recorder hands the newest samples over every 5 s: let it pass once more.
+    fast.sleep(Duration::from_secs(10)).await;
+    let range = TimeRange::new(Timestamp::EPOCH, fast.now());
+    let stored: Vec<Timestamp> = store
+        .samples("shop", &SampleFilter::Dyno("web.1".to_owned()), range)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.at)
+        .collect();
+    assert_eq!(stored, sent, "every sample, once, in order");
+    assert_eq!(writer.dropped(), 0);
+    let decisions = store.decisions("shop", range, 100).await.unwrap();
+    let restarts: Vec<_> = decisions
+        .iter()
+        .filter(|d| d.kind == "restart_dyno" && d.executed)
+        .collect();
+    assert_eq!(restarts.len(), 1, "{decisions:?}");
+    assert!(restarts[0].reason.contains("web.2 crashed"));
+    let actions = store.actions("shop", range, 100).await.unwrap();
+    assert!(
+        actions
+            .iter()
+            .any(|a| a.decision_id == restarts[0].id && a.outcome == ActionOutcome::Ok),
+        "{actions:?}"
+    );
+    daemon.shutdown().await;
+    sim.shutdown();
+}
