@@ -15,12 +15,16 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::ingest::Ingest;
+use crate::outcomes::{Caller, Ended, Outcomes};
+use crate::web::control::action_kind;
 
 pub struct Executor {
     pub client: HerokuClient,
     pub store: Arc<dyn Store>,
     pub ingest: Ingest,
     pub clock: Arc<dyn Clock>,
+    /// Outcome and API error counters for `/metrics`; share the web state's.
+    pub stats: Arc<Outcomes>,
     completed: BTreeMap<String, HashSet<String>>,
 }
 
@@ -30,7 +34,30 @@ pub enum Outcome {
     Done,
     AlreadyDone,
     Skipped(String),
-    Failed(String),
+    /// `kind` names the failure for metrics (`HerokuError::kind`, `journal`).
+    Failed {
+        kind: &'static str,
+        message: String,
+    },
+}
+
+impl Outcome {
+    fn failed(kind: &'static str, message: impl Into<String>) -> Self {
+        Outcome::Failed {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// How the metrics count it; `None` for a decision that was already done.
+    fn ended(&self) -> Option<Ended> {
+        match self {
+            Outcome::Done => Some(Ended::Succeeded),
+            Outcome::AlreadyDone => None,
+            Outcome::Skipped(_) => Some(Ended::Skipped),
+            Outcome::Failed { kind, .. } => Some(Ended::Failed(kind)),
+        }
+    }
 }
 
 impl Executor {
@@ -45,6 +72,7 @@ impl Executor {
             store,
             ingest,
             clock,
+            stats: Arc::default(),
             completed: BTreeMap::new(),
         }
     }
@@ -66,6 +94,15 @@ impl Executor {
     }
 
     pub async fn execute(&mut self, decision: &Decision) -> Outcome {
+        let outcome = self.execute_once(decision).await;
+        if let Some(ended) = outcome.ended() {
+            self.stats
+                .count_action(action_kind(&decision.action), ended);
+        }
+        outcome
+    }
+
+    async fn execute_once(&mut self, decision: &Decision) -> Outcome {
         if self.is_completed(decision).await {
             return Outcome::AlreadyDone;
         }
@@ -80,14 +117,14 @@ impl Executor {
         };
         if let Err(e) = self.store.record_action(&record).await {
             tracing::error!(error = %e, decision = %decision.id, "cannot journal action start; not acting");
-            return Outcome::Failed(format!("journal: {e}"));
+            return Outcome::failed("journal", format!("journal: {e}"));
         }
         let outcome = self.apply(decision).await;
         record.finished_at = Some(self.clock.now());
         (record.outcome, record.error) = match &outcome {
             Outcome::Done | Outcome::AlreadyDone => (ActionOutcome::Ok, None),
             Outcome::Skipped(why) => (ActionOutcome::Skipped, Some(why.clone())),
-            Outcome::Failed(why) => (ActionOutcome::Failed, Some(why.clone())),
+            Outcome::Failed { message, .. } => (ActionOutcome::Failed, Some(message.clone())),
         };
         if let Err(e) = self.store.record_action(&record).await {
             tracing::error!(error = %e, decision = %decision.id, "cannot journal action outcome");
@@ -99,7 +136,7 @@ impl Executor {
                     .or_default()
                     .insert(decision.id.clone());
             }
-            Outcome::Failed(why) => self.report_failure(decision, why),
+            Outcome::Failed { message, .. } => self.report_failure(decision, message),
             Outcome::AlreadyDone => {}
         }
         outcome
@@ -154,7 +191,10 @@ impl Executor {
                 tracing::info!(app, action = %decision.action, "done");
                 Outcome::Done
             }
-            Err(e) => Outcome::Failed(e.to_string()),
+            Err(e) => {
+                self.stats.count_api_error(Caller::Executor, &e);
+                Outcome::failed(e.kind(), e.to_string())
+            }
         }
     }
 
@@ -172,7 +212,7 @@ impl Executor {
         };
         match self.store.write_batch(&batch).await {
             Ok(()) => Outcome::Done,
-            Err(e) => Outcome::Failed(format!("journal alert: {e}")),
+            Err(e) => Outcome::failed("journal", format!("journal alert: {e}")),
         }
     }
 
