@@ -112,6 +112,25 @@ impl HerokuError {
         }
     }
 
+    /// A short stable name for the kind of failure (`rate_limited`, `upstream`, …), for
+    /// metric labels and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HerokuError::RateLimited { .. } => "rate_limited",
+            HerokuError::Unauthorized { .. } => "unauthorized",
+            HerokuError::Forbidden { .. } => "forbidden",
+            HerokuError::NotFound { .. } => "not_found",
+            HerokuError::Conflict { preboot: true, .. } => "preboot_conflict",
+            HerokuError::Conflict { .. } => "conflict",
+            HerokuError::Unprocessable { .. } => "unprocessable",
+            HerokuError::ClientStatus { .. } => "client_status",
+            HerokuError::Upstream { .. } => "upstream",
+            HerokuError::Transport { .. } => "transport",
+            HerokuError::Decode { .. } => "decode",
+            HerokuError::InvalidInput { .. } => "invalid_input",
+        }
+    }
+
     /// Whether trying the same request again later can succeed: rate limits, 5xx, transport
     /// failures and the preboot conflict are transient; the rest need a different request.
     pub fn is_retryable(&self) -> bool {
@@ -216,6 +235,30 @@ mod tests {
             }
         ));
         assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn kinds_name_the_failure_for_metrics() {
+        let kinds: Vec<&str> = [429, 401, 403, 404, 409, 422, 400, 502]
+            .into_iter()
+            .map(|status| HerokuError::from_status(status, None, b"").kind())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "rate_limited",
+                "unauthorized",
+                "forbidden",
+                "not_found",
+                "conflict",
+                "unprocessable",
+                "client_status",
+                "upstream"
+            ]
+        );
+        let preboot =
+            HerokuError::from_status(409, None, &body("conflict", PREBOOT_CONFLICT_MESSAGE));
+        assert_eq!(preboot.kind(), "preboot_conflict");
     }
 
     #[test]

@@ -24,7 +24,7 @@
     if (names.length === 0 || t.length === 0) {
       const empty = document.createElement("div");
       empty.className = "empty";
-      empty.textContent = "no data in this range yet";
+      empty.textContent = opts.empty || "no data in this range yet";
       box.appendChild(empty);
       return;
     }
@@ -96,6 +96,20 @@
       if (tr.p95_connect_ms.some((v) => v != null)) lat[ty + " connect p95"] = tr.p95_connect_ms;
     }
     chart("p95 latency (ms)", s.t, lat, { id: "latency", unit: "ms" });
+    // Queue time comes from the app's own metrics (router lines carry none); the autoscaler's
+    // target, when it scales on queue time, is drawn as a dashed line.
+    const queue = {}, targets = [];
+    for (const [ty, tr] of Object.entries(s.traffic)) {
+      if (!tr.p95_queue_ms.some((v) => v != null)) continue;
+      queue[ty + " queue p95"] = tr.p95_queue_ms;
+      if (tr.queue_target_ms != null) {
+        const name = ty + " target";
+        queue[name] = s.t.map(() => tr.queue_target_ms);
+        targets.push(name);
+      }
+    }
+    chart("Queue time p95 (ms) vs target", s.t, queue, { id: "queue", unit: "ms", dashed: targets,
+      empty: "no queue time reported in this range (the app sends it as measure#queue_time=…ms)" });
     const errs = {};
     for (const [ty, tr] of Object.entries(s.traffic)) {
       for (const [code, col] of Object.entries(tr.errors)) errs[ty + " " + code] = col;

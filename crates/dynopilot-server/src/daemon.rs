@@ -183,6 +183,7 @@ pub async fn start_with_web(
     let writer_stats = Arc::clone(writer.stats());
     web_state.writer = Some(Arc::clone(&writer_stats));
     web_state.recorder = Arc::clone(&recorder.stats);
+    let outcomes = Arc::clone(&web_state.outcomes);
     tasks.spawn(recorder.run(cancel.clone()));
     drop(writer);
     let router = drain::router(ingest.clone(), settings.drain, Arc::clone(&directory))
@@ -198,12 +199,13 @@ pub async fn start_with_web(
         }
     });
     let (sender, receiver) = mpsc::channel(256);
-    let executor = Executor::new(
+    let mut executor = Executor::new(
         client.clone(),
         Arc::clone(&store),
         ingest.clone(),
         Arc::clone(&clock),
     );
+    executor.stats = Arc::clone(&outcomes);
     tasks.spawn(executor.run(receiver, cancel.clone()));
     let runner = Runner {
         ingest: ingest.clone(),
@@ -227,6 +229,7 @@ pub async fn start_with_web(
         clock: Arc::clone(&clock),
         apps: settings.apps.iter().map(|a| a.name.clone()).collect(),
         interval: settings.poll_interval,
+        stats: outcomes,
     };
     tasks.spawn(poller.run(cancel.clone()));
     for app in settings

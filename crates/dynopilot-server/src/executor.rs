@@ -16,6 +16,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::ingest::Ingest;
+use crate::outcomes::{Caller, Ended, Outcomes};
+use crate::web::control::action_kind;
 
 /// How long an action waits for the store to journal it before it is given up (and reported).
 const JOURNAL_PATIENCE: Duration = Duration::from_secs(600);
@@ -25,6 +27,8 @@ pub struct Executor {
     pub store: Arc<dyn Store>,
     pub ingest: Ingest,
     pub clock: Arc<dyn Clock>,
+    /// Outcome and API error counters for `/metrics`; share the web state's.
+    pub stats: Arc<Outcomes>,
     completed: BTreeMap<String, HashSet<String>>,
     /// Set by `run`: a shutdown stops waiting for the store.
     stop: CancellationToken,
@@ -36,7 +40,30 @@ pub enum Outcome {
     Done,
     AlreadyDone,
     Skipped(String),
-    Failed(String),
+    /// `kind` names the failure for metrics (`HerokuError::kind`, `journal`).
+    Failed {
+        kind: &'static str,
+        message: String,
+    },
+}
+
+impl Outcome {
+    fn failed(kind: &'static str, message: impl Into<String>) -> Self {
+        Outcome::Failed {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// How the metrics count it; `None` for a decision that was already done.
+    fn ended(&self) -> Option<Ended> {
+        match self {
+            Outcome::Done => Some(Ended::Succeeded),
+            Outcome::AlreadyDone => None,
+            Outcome::Skipped(_) => Some(Ended::Skipped),
+            Outcome::Failed { kind, .. } => Some(Ended::Failed(kind)),
+        }
+    }
 }
 
 impl Executor {
@@ -51,6 +78,7 @@ impl Executor {
             store,
             ingest,
             clock,
+            stats: Arc::default(),
             completed: BTreeMap::new(),
             stop: CancellationToken::new(),
         }
@@ -74,6 +102,15 @@ impl Executor {
     }
 
     pub async fn execute(&mut self, decision: &Decision) -> Outcome {
+        let outcome = self.execute_once(decision).await;
+        if let Some(ended) = outcome.ended() {
+            self.stats
+                .count_action(action_kind(&decision.action), ended);
+        }
+        outcome
+    }
+
+    async fn execute_once(&mut self, decision: &Decision) -> Outcome {
         if self.is_completed(decision).await {
             return Outcome::AlreadyDone;
         }
@@ -90,14 +127,14 @@ impl Executor {
         // lose the action for good: wait for the store instead (nothing else can be journaled
         // meanwhile either).
         if let Err(e) = self.journal_until_done(&record).await {
-            return Outcome::Failed(format!("journal: {e}"));
+            return Outcome::failed("journal", format!("journal: {e}"));
         }
         let outcome = self.apply(decision).await;
         record.finished_at = Some(self.clock.now());
         (record.outcome, record.error) = match &outcome {
             Outcome::Done | Outcome::AlreadyDone => (ActionOutcome::Ok, None),
             Outcome::Skipped(why) => (ActionOutcome::Skipped, Some(why.clone())),
-            Outcome::Failed(why) => (ActionOutcome::Failed, Some(why.clone())),
+            Outcome::Failed { message, .. } => (ActionOutcome::Failed, Some(message.clone())),
         };
         if let Err(e) = self.journal_until_done(&record).await {
             tracing::error!(error = %e, decision = %decision.id, "cannot journal action outcome");
@@ -109,7 +146,7 @@ impl Executor {
                     .or_default()
                     .insert(decision.id.clone());
             }
-            Outcome::Failed(why) => self.report_failure(decision, why),
+            Outcome::Failed { message, .. } => self.report_failure(decision, message),
             Outcome::AlreadyDone => {}
         }
         outcome
@@ -195,7 +232,10 @@ impl Executor {
                 tracing::info!(app, action = %decision.action, "done");
                 Outcome::Done
             }
-            Err(e) => Outcome::Failed(e.to_string()),
+            Err(e) => {
+                self.stats.count_api_error(Caller::Executor, &e);
+                Outcome::failed(e.kind(), e.to_string())
+            }
         }
     }
 
@@ -213,7 +253,7 @@ impl Executor {
         };
         match self.store.write_batch(&batch).await {
             Ok(()) => Outcome::Done,
-            Err(e) => Outcome::Failed(format!("journal alert: {e}")),
+            Err(e) => Outcome::failed("journal", format!("journal alert: {e}")),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod daemon;
 pub mod executor;
 pub mod fleet;
 pub mod ingest;
+pub mod outcomes;
 pub mod poll;
 pub mod runner;
 pub mod web;

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::fleet::AppState;
 use crate::ingest::Ingest;
+use crate::outcomes::{Caller, Outcomes};
 
 pub struct Poller {
     pub client: HerokuClient,
@@ -20,6 +21,8 @@ pub struct Poller {
     pub clock: Arc<dyn Clock>,
     pub apps: Vec<String>,
     pub interval: Duration,
+    /// API errors are counted here for `/metrics`.
+    pub stats: Arc<Outcomes>,
 }
 
 impl Poller {
@@ -30,6 +33,7 @@ impl Poller {
         loop {
             for app in &self.apps {
                 if let Err(e) = self.poll_app(app).await {
+                    self.stats.count_api_error(Caller::Poller, &e);
                     tracing::warn!(app, error = %e, "poll failed; will retry next interval");
                 }
             }
@@ -47,7 +51,10 @@ impl Poller {
                 app,
                 "log-runtime-metrics is OFF: memory policies are blind. Enable it: heroku labs:enable log-runtime-metrics -a {app}"
             ),
-            Err(e) => tracing::warn!(app, error = %e, "cannot check log-runtime-metrics"),
+            Err(e) => {
+                self.stats.count_api_error(Caller::Poller, &e);
+                tracing::warn!(app, error = %e, "cannot check log-runtime-metrics");
+            }
         }
     }
 

@@ -25,8 +25,8 @@ mod writer;
 
 pub use error::{Backend, StoreError};
 pub use model::{
-    ActionOutcome, ActionRecord, Batch, DecisionRecord, Event, PolicyStateRecord, Sample,
-    SampleFilter, TimeRange,
+    ActionOutcome, ActionRecord, Batch, DecisionRecord, Event, MemoryPeak, PolicyStateRecord,
+    Sample, SampleFilter, TimeRange,
 };
 pub use postgres::PostgresStore;
 pub use retention::{DOWNSAMPLE_WINDOW, PruneReport, Retention, downsample};

@@ -79,6 +79,47 @@ impl Sample {
     }
 }
 
+/// The highest memory of one dyno within one bucket of a chart: what the memory chart draws,
+/// computed by the database so that a day of 20 s samples never crosses the connection row by
+/// row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemoryPeak {
+    pub dyno: String,
+    /// The bucket's start.
+    pub at: Timestamp,
+    pub memory_total_mb: Option<f64>,
+    pub memory_quota_mb: Option<f64>,
+}
+
+/// `samples` (all at or after `start`) reduced to their peaks per dyno and `step` bucket from
+/// `start`, ordered like `Store::memory_peaks`.
+pub(crate) fn memory_peaks(
+    samples: &[Sample],
+    start: Timestamp,
+    step: Duration,
+) -> Vec<MemoryPeak> {
+    let step_ms = i64::try_from(step.as_millis()).unwrap_or(i64::MAX).max(1);
+    let mut peaks: std::collections::BTreeMap<(i64, &str), MemoryPeak> = Default::default();
+    let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    };
+    for s in samples {
+        let bucket = (s.at.as_millis() - start.as_millis()).div_euclid(step_ms);
+        let peak = peaks
+            .entry((bucket, &s.dyno))
+            .or_insert_with(|| MemoryPeak {
+                dyno: s.dyno.clone(),
+                at: Timestamp::from_millis(start.as_millis() + bucket * step_ms),
+                memory_total_mb: None,
+                memory_quota_mb: None,
+            });
+        peak.memory_total_mb = max(peak.memory_total_mb, s.memory_total_mb);
+        peak.memory_quota_mb = max(peak.memory_quota_mb, s.memory_quota_mb);
+    }
+    peaks.into_values().collect()
+}
+
 /// Which dynos a sample query covers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SampleFilter {

@@ -24,6 +24,9 @@ pub struct Rollup {
     pub service: LatencySketch,
     /// Router `connect=` times in ms.
     pub connect: LatencySketch,
+    /// Request queue time in ms as the app reports it (router lines carry none); empty when
+    /// the app sends no queue-time metric.
+    pub queue: LatencySketch,
     /// Heroku error codes (`H12`, `R14`, …) and how often they appeared.
     pub errors: BTreeMap<String, u64>,
 }
@@ -61,6 +64,7 @@ impl Rollup {
         }
         self.service.merge(&other.service);
         self.connect.merge(&other.connect);
+        self.queue.merge(&other.queue);
         for (code, n) in &other.errors {
             let entry = self.errors.entry(code.clone()).or_default();
             *entry = entry.saturating_add(*n);
@@ -78,6 +82,12 @@ impl Rollup {
 
     pub(crate) fn parse_sketch(bytes: &[u8]) -> Result<LatencySketch, StoreError> {
         LatencySketch::from_bytes(bytes).map_err(|e| StoreError::corrupt("rollups", e))
+    }
+
+    /// The queue sketch's column value: NULL when empty, since most apps report no queue
+    /// time and an empty sketch would still cost bytes on every row.
+    pub(crate) fn queue_bytes(&self) -> Option<Vec<u8>> {
+        (!self.queue.is_empty()).then(|| self.queue.to_bytes())
     }
 }
 
@@ -151,6 +161,19 @@ mod tests {
         assert_eq!(a.errors.get("H12"), Some(&2));
         assert_eq!(a.errors.get("H13"), Some(&1));
         assert_eq!(a.service.count(), 2);
+    }
+
+    #[test]
+    fn merge_combines_queue_time_and_keeps_an_empty_one_empty() {
+        let mut a = rollup(0, 200, 10.0);
+        assert_eq!(a.queue_bytes(), None);
+        a.queue.add(5.0);
+        let mut b = rollup(0, 200, 10.0);
+        b.queue.add(500.0);
+        a.merge(&b);
+        assert_eq!(a.queue.count(), 2);
+        assert_eq!(a.queue.max(), Some(500.0));
+        assert!(a.queue_bytes().is_some());
     }
 
     #[test]

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use crate::error::{Backend, StoreError};
 use crate::model::{
-    ActionRecord, Batch, DecisionRecord, Event, PolicyStateRecord, Sample, SampleFilter, TimeRange,
+    ActionRecord, Batch, DecisionRecord, Event, MemoryPeak, PolicyStateRecord, Sample,
+    SampleFilter, TimeRange,
 };
 use crate::retention::{PruneReport, Retention};
 use crate::rollup::Rollup;
@@ -37,6 +38,24 @@ pub trait Store: Send + Sync + 'static {
         filter: &'a SampleFilter,
         range: TimeRange,
     ) -> StoreFuture<'a, Vec<Sample>>;
+
+    /// Per dyno of `app`, the highest memory total and quota in each `step` bucket of `range`
+    /// (buckets start at `range.start`), ordered by bucket then dyno; buckets without samples
+    /// are absent. Raw and downsampled rows count alike, by their `at`.
+    ///
+    /// The default reads every sample and buckets them here; the SQL backends aggregate in the
+    /// database instead, which is what keeps long chart ranges fast.
+    fn memory_peaks<'a>(
+        &'a self,
+        app: &'a str,
+        range: TimeRange,
+        step: Duration,
+    ) -> StoreFuture<'a, Vec<MemoryPeak>> {
+        Box::pin(async move {
+            let samples = self.samples(app, &SampleFilter::AllDynos, range).await?;
+            Ok(crate::model::memory_peaks(&samples, range.start, step))
+        })
+    }
 
     /// Rollups of one process type in `range`, merged into `step` buckets (whole minutes,
     /// aligned to the epoch), oldest first. Buckets with no traffic are absent.

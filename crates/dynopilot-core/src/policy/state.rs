@@ -181,6 +181,9 @@ pub struct RouterWindow {
     pub status_5xx: u64,
     pub service_ms: LatencySketch,
     pub queue_ms: LatencySketch,
+    /// Router `connect=` times: slow connects point at the router or a saturated dyno's
+    /// accept backlog rather than at the app's own code.
+    pub connect_ms: LatencySketch,
 }
 
 impl RouterWindow {

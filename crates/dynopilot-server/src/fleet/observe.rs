@@ -220,6 +220,7 @@ impl AppState {
             at,
             status: r.status,
             service_ms: r.service_ms,
+            connect_ms: r.connect_ms,
         };
         self.windows
             .add(dyno_type.unwrap_or("web"), sample, &mut self.observed);

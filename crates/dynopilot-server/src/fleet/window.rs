@@ -1,5 +1,6 @@
-//! Router aggregation: request counts, status classes and latency sketches per process type over
-//! fixed windows, closed into `ObservedState` as time passes.
+//! Router aggregation: request counts, status classes and latency sketches (service, connect,
+//! app-reported queue time) per process type over fixed windows, closed into `ObservedState`
+//! as time passes.
 
 use std::collections::BTreeMap;
 
@@ -21,6 +22,7 @@ pub struct RequestSample {
     pub at: Timestamp,
     pub status: Option<u16>,
     pub service_ms: Option<f64>,
+    pub connect_ms: Option<f64>,
 }
 
 fn window_start(at: Timestamp) -> Timestamp {
@@ -92,6 +94,9 @@ impl OpenWindows {
         }
         if let Some(ms) = sample.service_ms {
             window.service_ms.add(ms);
+        }
+        if let Some(ms) = sample.connect_ms {
+            window.connect_ms.add(ms);
         }
     }
 

@@ -9,6 +9,7 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::HeaderMap;
 use dynopilot_core::Timestamp;
 use dynopilot_core::policy::ObservedState;
+use dynopilot_core::scaling::Signal;
 use dynopilot_store::{ActionRecord, DecisionRecord, Event, TimeRange};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
@@ -157,7 +158,11 @@ pub async fn series(
     types.sort();
     types.dedup();
     let now = state.clock.now();
-    let loaded = series::load(state.store.as_ref(), &app, &types, range, step, now).await?;
+    let mut loaded = series::load(state.store.as_ref(), &app, &types, range, step, now).await?;
+    for (ty, traffic) in &mut loaded.traffic {
+        traffic.service_target_ms = summary::signal_target(config, ty, Signal::ServiceP95);
+        traffic.queue_target_ms = summary::signal_target(config, ty, Signal::QueueTimeP95);
+    }
     Ok(Json(loaded))
 }
 

@@ -28,7 +28,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/dashboard.css"),
     ),
     (
-        "charts-2.js",
+        "charts-3.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/charts.js"),
     ),

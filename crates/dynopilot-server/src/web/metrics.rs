@@ -138,6 +138,7 @@ pub fn render(state: &WebState) -> String {
     ingest(&mut out, state);
     web(&mut out, state);
     runner(&mut out, state);
+    executor(&mut out, state);
     fleet(&mut out, state);
     out.0
 }
@@ -288,6 +289,46 @@ fn runner(out: &mut Out, state: &WebState) {
     );
 }
 
+fn executor(out: &mut Out, state: &WebState) {
+    out.family(
+        "dynopilot_actions_total",
+        "counter",
+        "Executed decisions by action kind and outcome (succeeded, failed, skipped); failures carry the error kind.",
+    );
+    for ((kind, ended), n) in state.outcomes.actions() {
+        let mut labels = vec![("kind", kind), ("outcome", ended.outcome())];
+        if !ended.error().is_empty() {
+            labels.push(("error", ended.error()));
+        }
+        out.sample("dynopilot_actions_total", &labels, n as f64);
+    }
+    out.family(
+        "dynopilot_heroku_api_errors_total",
+        "counter",
+        "Platform API calls that failed after the client's retries, by error kind and caller.",
+    );
+    for ((caller, kind), n) in state.outcomes.api_errors() {
+        out.sample(
+            "dynopilot_heroku_api_errors_total",
+            &[("kind", kind), ("caller", caller.as_str())],
+            n as f64,
+        );
+    }
+}
+
+/// Latest figures of one process type, read under the fleet lock.
+struct TypeFigures {
+    app: String,
+    process_type: String,
+    memory_max_mb: Option<f64>,
+    service_p95: Option<f64>,
+    connect_p95: Option<f64>,
+    queue_p95: Option<f64>,
+}
+
+/// Router windows merged for the p95 gauges: the last five minutes of 10 s windows.
+const P95_WINDOWS: usize = 30;
+
 fn fleet(out: &mut Out, state: &WebState) {
     let Ok(fleet) = state.ingest.fleet.lock() else {
         return;
@@ -297,7 +338,7 @@ fn fleet(out: &mut Out, state: &WebState) {
         "gauge",
         "Dynos by app, process type, size and state.",
     );
-    let mut memory = Vec::new();
+    let mut figures = Vec::new();
     for app in state.apps.keys() {
         let Some(app_state) = fleet.app(app) else {
             continue;
@@ -322,39 +363,70 @@ fn fleet(out: &mut Out, state: &WebState) {
                 .values()
                 .filter_map(|d| d.current_memory().next_back().map(|s| s.total_mb))
                 .reduce(f64::max);
-            let mut sketch = dynopilot_core::LatencySketch::default();
-            for w in pt.router.iter().rev().take(30) {
-                sketch.merge(&w.service_ms);
+            let mut service = dynopilot_core::LatencySketch::default();
+            let mut connect = dynopilot_core::LatencySketch::default();
+            let mut queue = dynopilot_core::LatencySketch::default();
+            for w in pt.router.iter().rev().take(P95_WINDOWS) {
+                service.merge(&w.service_ms);
+                connect.merge(&w.connect_ms);
+                queue.merge(&w.queue_ms);
             }
-            memory.push((app.clone(), ty.clone(), max, sketch.quantile(0.95)));
+            figures.push(TypeFigures {
+                app: app.clone(),
+                process_type: ty.clone(),
+                memory_max_mb: max,
+                service_p95: service.quantile(0.95),
+                connect_p95: connect.quantile(0.95),
+                queue_p95: queue.quantile(0.95),
+            });
         }
     }
-    out.family(
+    drop(fleet);
+    gauge_per_type(
+        out,
+        &figures,
         "dynopilot_memory_max_mb",
-        "gauge",
         "Highest latest memory use among a process type's dynos.",
+        |f| f.memory_max_mb,
     );
-    for (app, ty, max, _) in &memory {
-        if let Some(mb) = max {
-            out.sample(
-                "dynopilot_memory_max_mb",
-                &[("app", app), ("process_type", ty)],
-                *mb,
-            );
-        }
-    }
-    out.family(
+    gauge_per_type(
+        out,
+        &figures,
         "dynopilot_service_p95_ms",
-        "gauge",
         "p95 router service time over the last five minutes.",
+        |f| f.service_p95,
     );
-    for (app, ty, _, p95) in &memory {
-        if let Some(ms) = p95 {
-            out.sample(
-                "dynopilot_service_p95_ms",
-                &[("app", app), ("process_type", ty)],
-                *ms,
-            );
+    gauge_per_type(
+        out,
+        &figures,
+        "dynopilot_connect_p95_ms",
+        "p95 router connect time over the last five minutes.",
+        |f| f.connect_p95,
+    );
+    gauge_per_type(
+        out,
+        &figures,
+        "dynopilot_queue_time_p95_ms",
+        "p95 request queue time reported by the app over the last five minutes.",
+        |f| f.queue_p95,
+    );
+}
+
+fn gauge_per_type(
+    out: &mut Out,
+    figures: &[TypeFigures],
+    name: &str,
+    help: &str,
+    value: impl Fn(&TypeFigures) -> Option<f64>,
+) {
+    out.family(name, "gauge", help);
+    for f in figures {
+        if let Some(v) = value(f) {
+            let labels = [
+                ("app", f.app.as_str()),
+                ("process_type", f.process_type.as_str()),
+            ];
+            out.sample(name, &labels, v);
         }
     }
 }

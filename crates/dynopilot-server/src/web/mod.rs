@@ -48,6 +48,9 @@ pub struct WebState {
     /// The recorder's store writer, when it runs.
     pub writer: Option<Arc<WriterStats>>,
     pub recorder: Arc<recorder::RecorderStats>,
+    /// Executor outcomes and Platform API errors; the daemon hands the same counters to the
+    /// executor and the pollers.
+    pub outcomes: Arc<crate::outcomes::Outcomes>,
 }
 
 /// Every route of the API as (method, path) in OpenAPI's path syntax; a test checks that
@@ -180,6 +183,7 @@ impl WebState {
             budget: None,
             writer: None,
             recorder: Arc::default(),
+            outcomes: Arc::default(),
         }
     }
 

@@ -142,6 +142,8 @@ impl Recorder {
             r.requests = w.count;
             r.status = [0, w.status_2xx, w.status_3xx, w.status_4xx, w.status_5xx];
             r.service = w.service_ms.clone();
+            r.connect = w.connect_ms.clone();
+            r.queue = w.queue_ms.clone();
             out.push(r);
             self.marks.windows.insert(key.clone(), w.end);
             self.stats.saw(w.end);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use dynopilot_core::Timestamp;
-use dynopilot_store::{DecisionRecord, Rollup, Sample, SampleFilter, Store, TimeRange};
+use dynopilot_store::{DecisionRecord, MemoryPeak, Rollup, Store, TimeRange};
 use serde::{Deserialize, Serialize};
 
 use super::WebError;
@@ -44,6 +44,12 @@ pub struct Traffic {
     pub requests_per_min: Vec<Option<f64>>,
     pub p95_service_ms: Vec<Option<f64>>,
     pub p95_connect_ms: Vec<Option<f64>>,
+    /// App-reported request queue time (l2met `queue_time`); all null when the app sends none.
+    pub p95_queue_ms: Vec<Option<f64>>,
+    /// The autoscaler's target for `p95_service_ms`, when it scales on service p95.
+    pub service_target_ms: Option<f64>,
+    /// The autoscaler's target for `p95_queue_ms`, when it scales on queue time p95.
+    pub queue_target_ms: Option<f64>,
     /// Error code (`H12`, `R14`, `5xx`, …) → count per bucket.
     pub errors: BTreeMap<String, Vec<Option<u64>>>,
 }
@@ -120,8 +126,8 @@ pub async fn load(
         let rollups = store.rollups(app, ty, span, step).await?;
         traffic.insert(ty.clone(), bucket_traffic(&rollups, t.len(), step, &bucket));
     }
-    let samples = store.samples(app, &SampleFilter::AllDynos, span).await?;
-    let (memory_mb, dynos, memory_quota_mb) = bucket_samples(&samples, t.len(), &bucket);
+    let peaks = store.memory_peaks(app, span, step).await?;
+    let (memory_mb, dynos, memory_quota_mb) = bucket_samples(&peaks, t.len(), &bucket);
     let decisions = store.decisions(app, span, MAX_MARKERS).await?;
     Ok(Series {
         range_seconds: range.as_secs(),
@@ -146,13 +152,16 @@ fn bucket_traffic(
         requests_per_min: vec![None; n],
         p95_service_ms: vec![None; n],
         p95_connect_ms: vec![None; n],
+        p95_queue_ms: vec![None; n],
         errors: BTreeMap::new(),
+        ..Traffic::default()
     };
     for r in rollups {
         let Some(i) = bucket(r.minute) else { continue };
         out.requests_per_min[i] = Some(r.requests as f64 / minutes);
         out.p95_service_ms[i] = r.service.quantile(0.95);
         out.p95_connect_ms[i] = r.connect.quantile(0.95);
+        out.p95_queue_ms[i] = r.queue.quantile(0.95);
         let mut add = |code: &str, count: u64| {
             let column = out
                 .errors
@@ -177,7 +186,7 @@ type MemoryColumns = (
 );
 
 fn bucket_samples(
-    samples: &[Sample],
+    samples: &[MemoryPeak],
     n: usize,
     bucket: &impl Fn(Timestamp) -> Option<usize>,
 ) -> MemoryColumns {

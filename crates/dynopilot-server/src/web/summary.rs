@@ -37,9 +37,42 @@ pub struct TypeSummary {
     pub error_rate_pct: Option<f64>,
     pub requests_5m: u64,
     pub p95_service_ms: Option<f64>,
+    /// Router `connect=` p95 over the last five minutes.
+    pub p95_connect_ms: Option<f64>,
+    /// App-reported queue time p95 over the last five minutes (absent unless the app sends a
+    /// `queue_time` metric).
+    pub p95_queue_ms: Option<f64>,
     /// The autoscaler's latency target, when it scales on a latency.
     pub p95_target_ms: Option<f64>,
+    /// What `p95_target_ms` is a target for: `service_p95` or `queue_time_p95`.
+    pub target_signal: Option<&'static str>,
     pub paused_by: Option<String>,
+}
+
+impl TypeSummary {
+    /// The p95 the autoscaler watches (queue time when it scales on queue time), else the
+    /// router service p95, paired with its target.
+    pub fn watched_p95(&self) -> (Option<f64>, Option<f64>) {
+        let p95 = if self.watches_queue_time() {
+            self.p95_queue_ms
+        } else {
+            self.p95_service_ms
+        };
+        (p95, self.p95_target_ms)
+    }
+
+    fn watches_queue_time(&self) -> bool {
+        self.target_signal == Some(Signal::QueueTimeP95.name())
+    }
+
+    /// `queue ` when the figure is queue time, so a page never mixes the two up.
+    pub fn watched_label(&self) -> &'static str {
+        if self.watches_queue_time() {
+            "queue "
+        } else {
+            ""
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -89,7 +122,8 @@ pub fn app_summary(
                 .get(ty)
                 .and_then(|c| c.autoscale.as_ref())
                 .and_then(latency_target);
-            let mut summary = type_summary(ty, pt, target, now);
+            let mut summary = type_summary(ty, pt, target.map(|(_, t)| t), now);
+            summary.target_signal = target.map(|(signal, _)| signal.name());
             summary.paused_by = paused(ty);
             summary
         })
@@ -106,15 +140,21 @@ pub fn app_summary(
     }
 }
 
-fn latency_target(h: &HorizontalConfig) -> Option<f64> {
+fn latency_target(h: &HorizontalConfig) -> Option<(Signal, f64)> {
     match h {
         HorizontalConfig::Target(t)
             if matches!(t.signal, Signal::ServiceP95 | Signal::QueueTimeP95) =>
         {
-            Some(t.target)
+            Some((t.signal, t.target))
         }
         _ => None,
     }
+}
+
+/// The autoscaling target of `process_type` when it scales on `signal`.
+pub fn signal_target(config: &policy::Config, process_type: &str, signal: Signal) -> Option<f64> {
+    let (s, target) = latency_target(config.process_types.get(process_type)?.autoscale.as_ref()?)?;
+    (s == signal).then_some(target)
 }
 
 fn type_summary(
@@ -150,8 +190,12 @@ fn type_summary(
             .filter(|e| e.at.as_millis() > since)
             .count() as u64;
     let mut sketch = dynopilot_core::LatencySketch::default();
+    let mut connect = dynopilot_core::LatencySketch::default();
+    let mut queue = dynopilot_core::LatencySketch::default();
     for w in &recent {
         sketch.merge(&w.service_ms);
+        connect.merge(&w.connect_ms);
+        queue.merge(&w.queue_ms);
     }
     TypeSummary {
         process_type: ty.to_owned(),
@@ -168,7 +212,10 @@ fn type_summary(
         error_rate_pct: (requests > 0).then(|| errors as f64 / requests as f64 * 100.0),
         requests_5m: requests,
         p95_service_ms: (requests > 0).then(|| sketch.quantile(0.95)).flatten(),
+        p95_connect_ms: connect.quantile(0.95),
+        p95_queue_ms: queue.quantile(0.95),
         p95_target_ms,
+        target_signal: None,
         paused_by: None,
     }
 }
@@ -195,4 +242,81 @@ pub fn dynos(observed: &ObservedState) -> Vec<DynoView> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use dynopilot_core::LatencySketch;
+    use dynopilot_core::policy::{ProcessTypeConfig, RouterWindow};
+    use dynopilot_core::scaling::TargetConfig;
+
+    use super::*;
+
+    fn config(signal: Signal) -> policy::Config {
+        let mut c = policy::Config::new("shop");
+        let target = TargetConfig {
+            signal,
+            target: 50.0,
+            ..TargetConfig::default()
+        };
+        c.process_types.insert(
+            "web".to_owned(),
+            ProcessTypeConfig {
+                autoscale: Some(HorizontalConfig::Target(target)),
+                ..ProcessTypeConfig::default()
+            },
+        );
+        c
+    }
+
+    fn observed(now: Timestamp) -> ObservedState {
+        let mut service = LatencySketch::default();
+        service.add_n(200.0, 10);
+        let mut queue = LatencySketch::default();
+        queue.add_n(30.0, 10);
+        let mut o = ObservedState::default();
+        o.process_types
+            .entry("web".to_owned())
+            .or_default()
+            .router
+            .push(RouterWindow {
+                start: now.minus(std::time::Duration::from_secs(20)),
+                end: now.minus(std::time::Duration::from_secs(10)),
+                count: 10,
+                status_2xx: 10,
+                service_ms: service,
+                queue_ms: queue,
+                ..RouterWindow::default()
+            });
+        o
+    }
+
+    #[test]
+    fn the_watched_p95_is_the_one_the_target_is_for() {
+        let now = Timestamp::from_secs(1_000_000);
+        for (signal, expected, label) in [
+            (Signal::QueueTimeP95, 30.0, "queue "),
+            (Signal::ServiceP95, 200.0, ""),
+        ] {
+            let c = config(signal);
+            let s = app_summary("shop", "active", &c, &observed(now), |_| None, now);
+            let web = &s.process_types[0];
+            let (p95, target) = web.watched_p95();
+            assert!(
+                (p95.unwrap() - expected).abs() < expected * 0.01,
+                "{signal}"
+            );
+            assert_eq!(target, Some(50.0));
+            assert_eq!(web.watched_label(), label);
+            assert_eq!(web.target_signal, Some(signal.name()));
+            assert_eq!(signal_target(&c, "web", signal), Some(50.0));
+            let other = if signal == Signal::ServiceP95 {
+                Signal::QueueTimeP95
+            } else {
+                Signal::ServiceP95
+            };
+            assert_eq!(signal_target(&c, "web", other), None);
+            assert_eq!(signal_target(&c, "worker", signal), None);
+        }
+    }
 }

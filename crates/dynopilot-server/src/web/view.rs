@@ -99,9 +99,10 @@ pub fn fleet_row(s: &AppSummary, last: Option<&DecisionRecord>) -> FleetRow {
     let worst = s
         .process_types
         .iter()
-        .filter(|t| t.p95_service_ms.is_some())
+        .filter(|t| t.watched_p95().0.is_some())
         .max_by(|a, b| ratio(a).total_cmp(&ratio(b)));
-    let (p95, target) = worst.map_or((None, None), |t| (t.p95_service_ms, t.p95_target_ms));
+    let (p95, target) = worst.map_or((None, None), TypeSummary::watched_p95);
+    let label = worst.map_or("", TypeSummary::watched_label);
     FleetRow {
         name: s.name.clone(),
         mode: s.mode,
@@ -116,7 +117,7 @@ pub fn fleet_row(s: &AppSummary, last: Option<&DecisionRecord>) -> FleetRow {
         memory_class: level(memory, 80.0, 100.0),
         errors: error_rate(errors),
         errors_class: level(errors, 1.0, 5.0),
-        latency: latency(p95, target),
+        latency: format!("{label}{}", latency(p95, target)),
         latency_class: latency_class(p95, target),
         last_decision: last.map_or_else(
             || "none yet".to_owned(),
@@ -126,7 +127,7 @@ pub fn fleet_row(s: &AppSummary, last: Option<&DecisionRecord>) -> FleetRow {
 }
 
 fn ratio(t: &TypeSummary) -> f64 {
-    match (t.p95_service_ms, t.p95_target_ms) {
+    match t.watched_p95() {
         (Some(p), Some(target)) if target > 0.0 => p / target,
         _ => 0.0,
     }
@@ -159,7 +160,10 @@ impl From<&TypeSummary> for TypeRow {
             memory: percent(t.memory_max_pct),
             memory_class: level(t.memory_max_pct, 80.0, 100.0),
             errors: error_rate(t.error_rate_pct),
-            latency: latency(t.p95_service_ms, t.p95_target_ms),
+            latency: {
+                let (p95, target) = t.watched_p95();
+                format!("{}{}", t.watched_label(), latency(p95, target))
+            },
             paused: t.paused_by.is_some(),
         }
     }

@@ -116,7 +116,8 @@ impl Harness {
         Harness::new(WebSettings::default()).await
     }
 
-    /// web: 2 × standard-1x, web.1 at 400 MB and web.2 at 200 MB of 512, one router window.
+    /// web: 2 × standard-1x, web.1 at 400 MB and web.2 at 200 MB of 512, one router window
+    /// (five requests, three app-reported queue times).
     pub fn observe_shop(&self) {
         let mut fleet = self.ingest.fleet.lock().unwrap();
         let observed = &mut fleet.app_mut("shop").observed;
@@ -145,6 +146,12 @@ impl Harness {
         for ms in [20.0, 40.0, 60.0, 80.0, 100.0] {
             service.add(ms);
         }
+        let mut connect = LatencySketch::default();
+        connect.add_n(1.0, 5);
+        let mut queue = LatencySketch::default();
+        for ms in [2.0, 4.0, 8.0] {
+            queue.add(ms);
+        }
         web.router.push(RouterWindow {
             start: at(-70),
             end: at(-60),
@@ -152,6 +159,8 @@ impl Harness {
             status_2xx: 4,
             status_5xx: 1,
             service_ms: service,
+            connect_ms: connect,
+            queue_ms: queue,
             ..RouterWindow::default()
         });
         observed.process_types.insert("web".to_owned(), web);

@@ -133,6 +133,8 @@ async fn series_bucket_stored_samples_rollups_and_decisions() {
     rollup.record_request(503, 30_000.0, 1.0);
     rollup.record_error("H12");
     rollup.record_error("R14");
+    rollup.queue.add_n(12.0, 100);
+    rollup.queue.add_n(900.0, 10);
     batch.rollups.push(rollup);
     h.store.write_batch(&batch).await.unwrap();
     let record = DecisionRecord::from_decision(&scale_decision(-300, false)).unwrap();
@@ -159,6 +161,14 @@ async fn series_bucket_stored_samples_rollups_and_decisions() {
     assert_eq!(web["errors"]["R14"][i], 1);
     assert_eq!(web["errors"]["5xx"][i], 1);
     assert!(web["p95_service_ms"][i].as_f64().unwrap() < 100.0);
+    let queue = web["p95_queue_ms"][i].as_f64().unwrap();
+    assert!((queue - 900.0).abs() < 9.0, "queue p95 {queue}");
+    assert_eq!(web["p95_queue_ms"][i - 1], serde_json::Value::Null);
+    assert_eq!(
+        web["queue_target_ms"],
+        serde_json::Value::Null,
+        "shop has no autoscaler"
+    );
     assert_eq!(s["dynos"]["web"][i], 1);
     let markers = s["decisions"].as_array().unwrap();
     assert_eq!(markers.len(), 1);
@@ -202,6 +212,8 @@ async fn the_recorder_writes_each_observation_once() {
     assert_eq!(rollups.len(), 1);
     assert_eq!(rollups[0].requests, 5);
     assert_eq!(rollups[0].status[4], 1);
+    assert_eq!(rollups[0].connect.count(), 5, "connect times are kept");
+    assert_eq!(rollups[0].queue.count(), 3, "queue times are kept");
     assert_eq!(recorder.stats.newest(), Some(at(-20)));
 }
 
@@ -233,7 +245,7 @@ async fn static_files_are_embedded_and_immutable() {
     for file in [
         "htmx-2.0.11.min.js",
         "uPlot-1.6.32.iife.min.js",
-        "charts-2.js",
+        "charts-3.js",
         "dashboard-1.css",
     ] {
         let response = h.get(&format!("/assets/{file}")).await;

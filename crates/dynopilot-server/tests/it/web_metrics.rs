@@ -1,10 +1,18 @@
 //! `/metrics`: the exposition parses, the listed series exist, and they move.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use dynopilot_core::Clock;
+use dynopilot_core::policy::{Action, Decision, Reason};
+use dynopilot_server::executor::{Executor, Outcome};
 use dynopilot_server::ingest::Entry;
+use dynopilot_sim::AppSpec;
+use dynopilot_sim::config::DEMO_EMAIL;
+use dynopilot_store::DecisionRecord;
 
-use super::{Harness, text};
+use super::{Harness, at, text};
+use crate::scenarios::{sim_client, start_sim};
 
 /// Parses the text format into `name{labels}` → value, checking every line's shape.
 fn parse(exposition: &str) -> BTreeMap<String, f64> {
@@ -106,6 +114,159 @@ async fn the_listed_series_exist_and_move() {
     let scale = r#"dynopilot_decisions_total{kind="scale_formation",mode="executed"}"#;
     assert!(!before.contains_key(scale));
     assert_eq!(after[scale], 1.0);
+}
+
+fn decision(id: &str, app: &str, action: Action) -> Decision {
+    Decision {
+        id: id.to_owned(),
+        app: app.to_owned(),
+        at: at(-10),
+        action,
+        reason: Reason::Manual {
+            who: "ops".to_owned(),
+            note: "metrics test".to_owned(),
+        },
+        executed: true,
+        dry_run: false,
+        blocked: Vec::new(),
+        limited_by: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn executor_outcomes_and_api_errors_are_counted_by_kind() {
+    let h = Harness::loopback().await;
+    let clock: Arc<dyn Clock> = h.clock.clone();
+    let sim = start_sim(AppSpec::plain("shop", DEMO_EMAIL, 2, 0), &clock).await;
+    let mut executor = Executor::new(
+        sim_client(&sim, &clock),
+        Arc::clone(&h.store),
+        h.ingest.clone(),
+        Arc::clone(&clock),
+    );
+    executor.stats = Arc::clone(&h.state.outcomes);
+    let scale = decision(
+        "scale",
+        "shop",
+        Action::ScaleFormation {
+            process_type: "web".to_owned(),
+            from: 2,
+            to: 3,
+        },
+    );
+    // The simulator has no app named ghost: Heroku answers 404, which is not retried.
+    let missing = decision(
+        "missing",
+        "ghost",
+        Action::RestartDyno {
+            dyno: "web.1".to_owned(),
+            instance_id: None,
+        },
+    );
+    let hook = decision(
+        "hook",
+        "shop",
+        Action::RunHook {
+            name: "warm_cache".to_owned(),
+        },
+    );
+    for d in [&scale, &missing, &hook] {
+        let record = DecisionRecord::from_decision(d).unwrap();
+        h.store.insert_decision(&record).await.unwrap();
+    }
+    let before = scrape(&h).await;
+    assert!(
+        before
+            .keys()
+            .all(|k| !k.starts_with("dynopilot_actions_total{"))
+    );
+
+    assert_eq!(executor.execute(&scale).await, Outcome::Done);
+    assert!(matches!(
+        executor.execute(&missing).await,
+        Outcome::Failed {
+            kind: "not_found",
+            ..
+        }
+    ));
+    assert!(matches!(executor.execute(&hook).await, Outcome::Skipped(_)));
+    // Already done: carried out once, so counted once.
+    assert_eq!(executor.execute(&scale).await, Outcome::AlreadyDone);
+
+    let after = scrape(&h).await;
+    let expected = [
+        (
+            r#"dynopilot_actions_total{kind="scale_formation",outcome="succeeded"}"#,
+            1.0,
+        ),
+        (
+            r#"dynopilot_actions_total{kind="restart_dyno",outcome="failed",error="not_found"}"#,
+            1.0,
+        ),
+        (
+            r#"dynopilot_actions_total{kind="run_hook",outcome="skipped"}"#,
+            1.0,
+        ),
+        (
+            r#"dynopilot_heroku_api_errors_total{kind="not_found",caller="executor"}"#,
+            1.0,
+        ),
+    ];
+    for (series, value) in expected {
+        assert_eq!(after.get(series), Some(&value), "{series} in {after:#?}");
+    }
+    let actions: f64 = after
+        .iter()
+        .filter(|(k, _)| k.starts_with("dynopilot_actions_total{"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(actions, 3.0);
+}
+
+#[tokio::test]
+async fn connect_and_queue_time_p95_come_from_router_lines_and_app_metrics() {
+    let h = Harness::loopback().await;
+    let router = |connect: u32, service: u32| {
+        format!(
+            "at=info method=GET path=/ host=shop.herokuapp.com request_id=1 fwd=1.2.3.4 \
+             dyno=web.1 connect={connect}ms service={service}ms status=200 bytes=10 protocol=https"
+        )
+    };
+    let mut lines: Vec<(String, String, String)> = (0..20)
+        .map(|i| {
+            (
+                "heroku".into(),
+                "router".into(),
+                router(if i < 18 { 1 } else { 40 }, 20),
+            )
+        })
+        .collect();
+    lines.extend((0..20).map(|i| {
+        let ms = if i < 18 { 5 } else { 300 };
+        (
+            "app".into(),
+            "web.1".into(),
+            format!("measure#queue_time={ms}ms"),
+        )
+    }));
+    let stamp = at(-30).to_jiff().to_string();
+    let entries: Vec<Entry<'_>> = lines
+        .iter()
+        .map(|(source, process, message)| Entry {
+            timestamp: &stamp,
+            source,
+            process,
+            message: message.as_bytes(),
+            text: None,
+        })
+        .collect();
+    h.ingest.apply_entries("shop", entries);
+    h.ingest.fleet.lock().unwrap().close_windows(at(0));
+    let m = scrape(&h).await;
+    let connect = m[r#"dynopilot_connect_p95_ms{app="shop",process_type="web"}"#];
+    let queue = m[r#"dynopilot_queue_time_p95_ms{app="shop",process_type="web"}"#];
+    assert!((connect - 40.0).abs() <= 0.4, "connect p95 {connect}");
+    assert!((queue - 300.0).abs() <= 3.0, "queue p95 {queue}");
 }
 
 #[tokio::test]

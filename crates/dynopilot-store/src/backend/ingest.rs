@@ -79,6 +79,47 @@ macro_rules! ingest {
                 rows.iter().map(sample_from_row).collect()
             }
 
+            async fn memory_peaks_impl(
+                &self,
+                app: &str,
+                range: crate::TimeRange,
+                step: std::time::Duration,
+            ) -> Result<Vec<crate::MemoryPeak>, crate::StoreError> {
+                use sqlx::Row;
+                let step_ms = crate::backend::duration_ms(step);
+                if step_ms <= 0 {
+                    return Err(crate::StoreError::Invalid("memory peaks need a step".to_owned()));
+                }
+                // Integer division buckets `at` (never before the range start) from the start.
+                let rows = sqlx::query(
+                    "SELECT dyno, (at - $2) / $4 AS bucket, MAX(memory_total_mb) AS total, \
+                     MAX(memory_quota_mb) AS quota FROM samples \
+                     WHERE app = $1 AND at >= $2 AND at < $3 \
+                     GROUP BY dyno, bucket ORDER BY bucket, dyno",
+                )
+                .bind(app)
+                .bind(range.start.as_millis())
+                .bind(range.end.as_millis())
+                .bind(step_ms)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(crate::StoreError::query($backend, "read memory peaks"))?;
+                let peak = |row: &DbRow| -> Result<crate::MemoryPeak, sqlx::Error> {
+                    let bucket: i64 = row.try_get("bucket")?;
+                    Ok(crate::MemoryPeak {
+                        dyno: row.try_get("dyno")?,
+                        at: range.start.plus(std::time::Duration::from_millis(
+                            crate::backend::to_u64(bucket.saturating_mul(step_ms)),
+                        )),
+                        memory_total_mb: row.try_get("total")?,
+                        memory_quota_mb: row.try_get("quota")?,
+                    })
+                };
+                rows.iter()
+                    .map(|row| peak(row).map_err(|e| crate::StoreError::corrupt("samples", e)))
+                    .collect()
+            }
+
             async fn rollups_impl(
                 &self,
                 app: &str,
@@ -89,8 +130,8 @@ macro_rules! ingest {
                 let step_ms = crate::rollup::step_millis(step)?;
                 let rows = sqlx::query(
                     "SELECT app, process_type, minute, requests, status_1xx, status_2xx, \
-                     status_3xx, status_4xx, status_5xx, service_sketch, connect_sketch, errors \
-                     FROM rollups WHERE app = $1 AND process_type = $2 \
+                     status_3xx, status_4xx, status_5xx, service_sketch, connect_sketch, errors, \
+                     queue_sketch FROM rollups WHERE app = $1 AND process_type = $2 \
                      AND minute >= $3 AND minute < $4 ORDER BY minute",
                 )
                 .bind(app)
@@ -206,8 +247,8 @@ macro_rules! ingest {
                 sqlx::query(
                     "INSERT INTO rollups (app, process_type, minute, requests, status_1xx, \
                      status_2xx, status_3xx, status_4xx, status_5xx, service_sketch, \
-                     connect_sketch, errors) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                     $11, $12) ON CONFLICT (app, process_type, minute) DO NOTHING",
+                     connect_sketch, errors, queue_sketch) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+                     $8, $9, $10, $11, $12, $13) ON CONFLICT (app, process_type, minute) DO NOTHING",
                 ),
                 r,
             )
@@ -220,8 +261,8 @@ macro_rules! ingest {
             }
             let row = sqlx::query(concat!(
                 "SELECT app, process_type, minute, requests, status_1xx, status_2xx, status_3xx, \
-                 status_4xx, status_5xx, service_sketch, connect_sketch, errors FROM rollups \
-                 WHERE app = $1 AND process_type = $2 AND minute = $3",
+                 status_4xx, status_5xx, service_sketch, connect_sketch, errors, queue_sketch \
+                 FROM rollups WHERE app = $1 AND process_type = $2 AND minute = $3",
                 $lock
             ))
             .bind(&r.app)
@@ -236,7 +277,7 @@ macro_rules! ingest {
                 sqlx::query(
                     "UPDATE rollups SET requests = $4, status_1xx = $5, status_2xx = $6, \
                      status_3xx = $7, status_4xx = $8, status_5xx = $9, service_sketch = $10, \
-                     connect_sketch = $11, errors = $12 \
+                     connect_sketch = $11, errors = $12, queue_sketch = $13 \
                      WHERE app = $1 AND process_type = $2 AND minute = $3",
                 ),
                 &merged,
@@ -247,7 +288,7 @@ macro_rules! ingest {
             Ok(())
         }
 
-        /// Binds $1..$12 in the column order of the rollups table.
+        /// Binds $1..$13 in the column order of the rollups table.
         fn bind_rollup<'q>(
             query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments>,
             r: &crate::Rollup,
@@ -264,6 +305,7 @@ macro_rules! ingest {
                 .bind(r.service.to_bytes())
                 .bind(r.connect.to_bytes())
                 .bind(r.errors_json())
+                .bind(r.queue_bytes())
         }
 
         fn rollup_from_row(row: &DbRow) -> Result<crate::Rollup, crate::StoreError> {
@@ -275,6 +317,7 @@ macro_rules! ingest {
             let service: Vec<u8> = row.try_get("service_sketch").map_err(get)?;
             let connect: Vec<u8> = row.try_get("connect_sketch").map_err(get)?;
             let errors: String = row.try_get("errors").map_err(get)?;
+            let queue: Option<Vec<u8>> = row.try_get("queue_sketch").map_err(get)?;
             Ok(crate::Rollup {
                 app: row.try_get("app").map_err(get)?,
                 process_type: row.try_get("process_type").map_err(get)?,
@@ -290,6 +333,10 @@ macro_rules! ingest {
                 service: crate::Rollup::parse_sketch(&service)?,
                 connect: crate::Rollup::parse_sketch(&connect)?,
                 errors: crate::Rollup::parse_errors(&errors)?,
+                queue: match queue {
+                    Some(bytes) => crate::Rollup::parse_sketch(&bytes)?,
+                    None => dynopilot_core::LatencySketch::default(),
+                },
             })
         }
     };

@@ -55,6 +55,15 @@ macro_rules! impl_store {
                 Box::pin(self.samples_impl(app, filter, range))
             }
 
+            fn memory_peaks<'a>(
+                &'a self,
+                app: &'a str,
+                range: crate::TimeRange,
+                step: std::time::Duration,
+            ) -> crate::StoreFuture<'a, Vec<crate::MemoryPeak>> {
+                Box::pin(self.memory_peaks_impl(app, range, step))
+            }
+
             fn rollups<'a>(
                 &'a self,
                 app: &'a str,

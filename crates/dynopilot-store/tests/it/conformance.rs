@@ -17,6 +17,8 @@ crate::support::conformance!(
     actions_need_a_journaled_decision,
     policy_state_round_trips_per_app,
     rollups_merge_counts_and_sketches_across_batches,
+    rollups_keep_queue_time_and_merge_it,
+    memory_peaks_are_per_dyno_and_bucket,
     rollup_steps_merge_minutes_within_the_range,
     sample_queries_filter_by_dyno_and_process_type_half_open,
     prune_deletes_old_rows_and_downsamples,

@@ -90,6 +90,87 @@ pub async fn rollups_merge_counts_and_sketches_across_batches(store: Arc<dyn Sto
     }
 }
 
+pub async fn rollups_keep_queue_time_and_merge_it(store: Arc<dyn Store>) {
+    // Queue time comes from app metrics, so one minute may have it in one write only.
+    let mut with_queue = rollup_of(0, &[10.0], 200);
+    with_queue.queue.add(4.0);
+    with_queue.queue.add(250.0);
+    let later = rollup_of(0, &[20.0], 200);
+    let mut second_minute = rollup_of(60, &[30.0], 200);
+    second_minute.queue.add_n(40.0, 3);
+    let no_queue = rollup_of(120, &[5.0], 200);
+    store
+        .write_batch(&batch_of(vec![with_queue, second_minute, no_queue]))
+        .await
+        .unwrap();
+    store.write_batch(&batch_of(vec![later])).await.unwrap();
+
+    let range = TimeRange::new(t(0), t(180));
+    let minutes = store.rollups("app", "web", range, MINUTE).await.unwrap();
+    let queue: Vec<(u64, Option<f64>)> = minutes
+        .iter()
+        .map(|r| (r.queue.count(), r.queue.max()))
+        .collect();
+    assert_eq!(queue, vec![(2, Some(250.0)), (3, Some(40.0)), (0, None)]);
+    assert_eq!(
+        minutes[0].requests, 2,
+        "the later write merged into minute 0"
+    );
+
+    let merged = store
+        .rollups("app", "web", range, 3 * MINUTE)
+        .await
+        .unwrap();
+    assert_eq!(merged.len(), 1);
+    assert_eq!(merged[0].queue.count(), 5);
+    assert_eq!(merged[0].queue.min(), Some(4.0));
+}
+
+pub async fn memory_peaks_are_per_dyno_and_bucket(store: Arc<dyn Store>) {
+    let mut samples = vec![
+        sample("web.1", 0, 300.0),
+        sample("web.1", 20, 350.0),
+        sample("web.2", 40, 100.0),
+        sample("web.1", 300, 200.0),
+        sample("web.1", 600, 999.0),
+    ];
+    samples[1].memory_quota_mb = Some(1024.0);
+    let mut other = sample("web.1", 20, 5000.0);
+    other.app = "other".into();
+    samples.push(other);
+    store
+        .write_batch(&Batch {
+            samples,
+            ..Batch::default()
+        })
+        .await
+        .unwrap();
+    // Buckets of five minutes from t(0); t(600) is the range's end, so excluded.
+    let peaks = store
+        .memory_peaks("app", TimeRange::new(t(0), t(600)), 5 * MINUTE)
+        .await
+        .unwrap();
+    let got: Vec<(&str, i64, Option<f64>, Option<f64>)> = peaks
+        .iter()
+        .map(|p| {
+            (
+                p.dyno.as_str(),
+                (p.at.as_millis() - t(0).as_millis()) / 1000,
+                p.memory_total_mb,
+                p.memory_quota_mb,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("web.1", 0, Some(350.0), Some(1024.0)),
+            ("web.2", 0, Some(100.0), Some(512.0)),
+            ("web.1", 300, Some(200.0), Some(512.0)),
+        ]
+    );
+}
+
 pub async fn rollup_steps_merge_minutes_within_the_range(store: Arc<dyn Store>) {
     // Minutes 0..10 of the hour starting at t(0), which is aligned to five minutes.
     let rows: Vec<Rollup> = (0..10)
