@@ -30,7 +30,7 @@ pub use model::{
 };
 pub use postgres::PostgresStore;
 pub use retention::{DOWNSAMPLE_WINDOW, PruneReport, Retention, downsample};
-pub use rollup::{MINUTE_MS, Rollup, align_down, merge_by_step};
+pub use rollup::{HOUR_MS, MINUTE_MS, Rollup, align_down, merge_by_step};
 pub use sqlite::SqliteStore;
 pub use store::{Store, StoreFuture, open};
 pub use writer::{BatchWriter, WriterConfig, WriterStats};

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use dynopilot_core::{LatencySketch, Timestamp};
 
+use crate::TimeRange;
 use crate::error::StoreError;
 
 pub const MINUTE_MS: i64 = 60_000;
@@ -125,6 +126,32 @@ pub fn merge_by_step(rollups: impl IntoIterator<Item = Rollup>, step_ms: i64) ->
         }
     }
     merged.into_values().collect()
+}
+
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// Which rollup table: per minute, or the same traffic merged per hour for long ranges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tier {
+    Minute,
+    Hour,
+}
+
+impl Tier {
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            Tier::Minute => "rollups",
+            Tier::Hour => "rollups_hourly",
+        }
+    }
+}
+
+/// Whether a query can be answered from hourly rows: whole-hour steps over a range that starts
+/// and ends on the hour (so no hourly row straddles an edge).
+pub(crate) fn hourly_fits(step_ms: i64, range: TimeRange) -> bool {
+    step_ms % HOUR_MS == 0
+        && range.start.as_millis() % HOUR_MS == 0
+        && range.end.as_millis() % HOUR_MS == 0
 }
 
 /// Validates a query step: at least a minute and a whole number of minutes.

@@ -14,11 +14,12 @@ use super::WebError;
 /// At most this many decisions are drawn as markers.
 const MAX_MARKERS: u32 = 500;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct SeriesQuery {
     /// `1h`, `24h`, `7d`, or any `<n>m|h|d`; default `1h`.
     pub range: Option<String>,
-    /// Bucket width, whole minutes (`1m`, `5m`, `1h`); default about 60 buckets.
+    /// Bucket width, whole minutes (`1m`, `5m`, `1h`); default about 60 buckets, whole hours
+    /// for ranges over 60 hours.
     pub step: Option<String>,
 }
 
@@ -92,13 +93,23 @@ pub fn range_and_step(q: &SeriesQuery) -> Result<(Duration, Duration), WebError>
     }
     let step = match q.step.as_deref() {
         Some(s) => parse_span(s).ok_or_else(|| WebError::bad_request("step is like 1m, 5m, 1h"))?,
-        // About 60 buckets, rounded up to whole minutes.
-        None => Duration::from_secs((range.as_secs() / 60).div_ceil(60).max(1) * 60),
+        None => default_step(range),
     };
     if range.as_secs() / step.as_secs() > 2000 {
         return Err(WebError::bad_request("too many buckets; use a larger step"));
     }
     Ok((range, step))
+}
+
+/// About 60 buckets, in whole minutes; whole hours once a bucket spans an hour or more, so
+/// the store answers from its hourly rollups instead of merging thousands of minutes.
+fn default_step(range: Duration) -> Duration {
+    let minutes = (range.as_secs() / 60).div_ceil(60).max(1);
+    if minutes >= 60 {
+        Duration::from_secs(minutes.div_ceil(60) * 3600)
+    } else {
+        Duration::from_secs(minutes * 60)
+    }
 }
 
 /// Loads and buckets everything the charts show for `app` over `range` ending at `now`.
@@ -232,5 +243,27 @@ fn marker(d: &DecisionRecord) -> Marker {
         executed: d.executed,
         dry_run: d.dry_run,
         blocked,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn default_for(range: &str) -> (u64, u64) {
+        let q = SeriesQuery {
+            range: Some(range.to_owned()),
+            ..SeriesQuery::default()
+        };
+        let (range, step) = range_and_step(&q).unwrap_or_else(|e| panic!("{range}: {e:?}"));
+        (range.as_secs(), step.as_secs())
+    }
+
+    #[test]
+    fn default_steps_are_minutes_for_short_ranges_and_hours_for_long_ones() {
+        assert_eq!(default_for("1h"), (3600, 60));
+        assert_eq!(default_for("24h"), (86_400, 24 * 60));
+        assert_eq!(default_for("7d"), (7 * 86_400, 3 * 3600));
+        assert_eq!(default_for("30d"), (30 * 86_400, 12 * 3600));
     }
 }

@@ -14,8 +14,12 @@ macro_rules! ingest {
                 }
                 let q = |op| crate::StoreError::query($backend, op);
                 let mut tx = self.pool.begin_with($begin).await.map_err(q("begin a batch"))?;
-                for rollup in crate::rollup::coalesce(&batch.rollups) {
-                    upsert_rollup(&mut tx, &rollup).await?;
+                let minutes = crate::rollup::coalesce(&batch.rollups);
+                for rollup in &minutes {
+                    upsert_rollup(&mut tx, crate::rollup::Tier::Minute, rollup).await?;
+                }
+                for rollup in crate::rollup::merge_by_step(minutes, crate::rollup::HOUR_MS) {
+                    upsert_rollup(&mut tx, crate::rollup::Tier::Hour, &rollup).await?;
                 }
                 for sample in &batch.samples {
                     insert_sample(&mut tx, sample).await?;
@@ -127,22 +131,57 @@ macro_rules! ingest {
                 range: crate::TimeRange,
                 step: std::time::Duration,
             ) -> Result<Vec<crate::Rollup>, crate::StoreError> {
+                use crate::rollup::Tier;
                 let step_ms = crate::rollup::step_millis(step)?;
-                let rows = sqlx::query(
-                    "SELECT app, process_type, minute, requests, status_1xx, status_2xx, \
-                     status_3xx, status_4xx, status_5xx, service_sketch, connect_sketch, errors, \
-                     queue_sketch FROM rollups WHERE app = $1 AND process_type = $2 \
-                     AND minute >= $3 AND minute < $4 ORDER BY minute",
+                let (start, end) = (range.start.as_millis(), range.end.as_millis());
+                if !crate::rollup::hourly_fits(step_ms, range) {
+                    let rollups = self.read_rollups(Tier::Minute, app, process_type, start, end).await?;
+                    return Ok(crate::rollup::merge_by_step(rollups, step_ms));
+                }
+                // Hours before the app's first hourly row (written before the hourly tier
+                // existed) still come from the minute rows.
+                let first_hour: Option<i64> = sqlx::query_scalar(
+                    "SELECT MIN(minute) FROM rollups_hourly WHERE app = $1 AND process_type = $2",
                 )
                 .bind(app)
                 .bind(process_type)
-                .bind(range.start.as_millis())
-                .bind(range.end.as_millis())
-                .fetch_all(&self.pool)
+                .fetch_one(&self.pool)
                 .await
-                .map_err(crate::StoreError::query($backend, "read rollups"))?;
-                let rollups = rows.iter().map(rollup_from_row).collect::<Result<Vec<_>, _>>()?;
+                .map_err(crate::StoreError::query($backend, "read the first hourly rollup"))?;
+                let split = first_hour.map_or(end, |first| first.clamp(start, end));
+                let mut rollups = self.read_rollups(Tier::Minute, app, process_type, start, split).await?;
+                rollups.extend(self.read_rollups(Tier::Hour, app, process_type, split, end).await?);
                 Ok(crate::rollup::merge_by_step(rollups, step_ms))
+            }
+
+            async fn read_rollups(
+                &self,
+                tier: crate::rollup::Tier,
+                app: &str,
+                process_type: &str,
+                start: i64,
+                end: i64,
+            ) -> Result<Vec<crate::Rollup>, crate::StoreError> {
+                if start >= end {
+                    return Ok(Vec::new());
+                }
+                // The only interpolation is the table name, from a closed enum.
+                let sql = format!(
+                    "SELECT app, process_type, minute, requests, status_1xx, status_2xx, \
+                     status_3xx, status_4xx, status_5xx, service_sketch, connect_sketch, errors, \
+                     queue_sketch FROM {} WHERE app = $1 AND process_type = $2 \
+                     AND minute >= $3 AND minute < $4 ORDER BY minute",
+                    tier.table()
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(app)
+                    .bind(process_type)
+                    .bind(start)
+                    .bind(end)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(crate::StoreError::query($backend, "read rollups"))?;
+                rows.iter().map(rollup_from_row).collect()
             }
 
             async fn prune_impl(
@@ -165,6 +204,13 @@ macro_rules! ingest {
                     .await
                     .map_err(q("delete old rollups"))?
                     .rows_affected();
+                // An hour goes once all of it is past retention, so a chart never shows a
+                // partial hour at its start.
+                sqlx::query("DELETE FROM rollups_hourly WHERE minute < $1")
+                    .bind(now.minus(retention.rollups).as_millis() - crate::rollup::HOUR_MS)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(q("delete old hourly rollups"))?;
                 if let Some(cutoff) = retention.downsample_cutoff(now) {
                     let rows = sqlx::query(
                         "SELECT app, dyno, instance_id, at, span_ms, sample_count, memory_total_mb, \
@@ -241,50 +287,53 @@ macro_rules! ingest {
         }
 
         /// Inserts `r`, or merges it into the row already there for its minute.
-        async fn upsert_rollup(tx: &mut DbTx, r: &crate::Rollup) -> Result<(), crate::StoreError> {
+        async fn upsert_rollup(
+            tx: &mut DbTx,
+            tier: crate::rollup::Tier,
+            r: &crate::Rollup,
+        ) -> Result<(), crate::StoreError> {
             let q = |op| crate::StoreError::query($backend, op);
-            let inserted = bind_rollup(
-                sqlx::query(
-                    "INSERT INTO rollups (app, process_type, minute, requests, status_1xx, \
-                     status_2xx, status_3xx, status_4xx, status_5xx, service_sketch, \
-                     connect_sketch, errors, queue_sketch) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                     $8, $9, $10, $11, $12, $13) ON CONFLICT (app, process_type, minute) DO NOTHING",
-                ),
-                r,
-            )
-            .execute(&mut **tx)
-            .await
-            .map_err(q("insert a rollup"))?
-            .rows_affected();
+            // The only interpolation is the table name, from a closed enum.
+            let table = tier.table();
+            let insert = format!(
+                "INSERT INTO {table} (app, process_type, minute, requests, status_1xx, \
+                 status_2xx, status_3xx, status_4xx, status_5xx, service_sketch, \
+                 connect_sketch, errors, queue_sketch) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+                 $8, $9, $10, $11, $12, $13) ON CONFLICT (app, process_type, minute) DO NOTHING"
+            );
+            let inserted = bind_rollup(sqlx::query(sqlx::AssertSqlSafe(insert)), r)
+                .execute(&mut **tx)
+                .await
+                .map_err(q("insert a rollup"))?
+                .rows_affected();
             if inserted == 1 {
                 return Ok(());
             }
-            let row = sqlx::query(concat!(
+            let select = format!(
                 "SELECT app, process_type, minute, requests, status_1xx, status_2xx, status_3xx, \
                  status_4xx, status_5xx, service_sketch, connect_sketch, errors, queue_sketch \
-                 FROM rollups WHERE app = $1 AND process_type = $2 AND minute = $3",
+                 FROM {table} WHERE app = $1 AND process_type = $2 AND minute = $3{}",
                 $lock
-            ))
-            .bind(&r.app)
-            .bind(&r.process_type)
-            .bind(r.minute.as_millis())
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(q("read a rollup to merge"))?;
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(select))
+                .bind(&r.app)
+                .bind(&r.process_type)
+                .bind(r.minute.as_millis())
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(q("read a rollup to merge"))?;
             let mut merged = rollup_from_row(&row)?;
             merged.merge(r);
-            bind_rollup(
-                sqlx::query(
-                    "UPDATE rollups SET requests = $4, status_1xx = $5, status_2xx = $6, \
-                     status_3xx = $7, status_4xx = $8, status_5xx = $9, service_sketch = $10, \
-                     connect_sketch = $11, errors = $12, queue_sketch = $13 \
-                     WHERE app = $1 AND process_type = $2 AND minute = $3",
-                ),
-                &merged,
-            )
-            .execute(&mut **tx)
-            .await
-            .map_err(q("update a rollup"))?;
+            let update = format!(
+                "UPDATE {table} SET requests = $4, status_1xx = $5, status_2xx = $6, \
+                 status_3xx = $7, status_4xx = $8, status_5xx = $9, service_sketch = $10, \
+                 connect_sketch = $11, errors = $12, queue_sketch = $13 \
+                 WHERE app = $1 AND process_type = $2 AND minute = $3"
+            );
+            bind_rollup(sqlx::query(sqlx::AssertSqlSafe(update)), &merged)
+                .execute(&mut **tx)
+                .await
+                .map_err(q("update a rollup"))?;
             Ok(())
         }
 

@@ -20,6 +20,7 @@ crate::support::conformance!(
     rollups_keep_queue_time_and_merge_it,
     memory_peaks_are_per_dyno_and_bucket,
     rollup_steps_merge_minutes_within_the_range,
+    hourly_rollups_answer_whole_hour_steps_like_the_minutes_do,
     sample_queries_filter_by_dyno_and_process_type_half_open,
     prune_deletes_old_rows_and_downsamples,
     concurrent_batches_lose_nothing,

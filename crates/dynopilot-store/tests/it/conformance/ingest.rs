@@ -381,3 +381,61 @@ pub async fn concurrent_batches_lose_nothing(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(samples.len(), 8 * 15);
 }
+
+pub async fn hourly_rollups_answer_whole_hour_steps_like_the_minutes_do(store: Arc<dyn Store>) {
+    // Three hours of minutes, written in batches that cut across hours, some minutes twice.
+    let all = latencies(180 * 4, 11);
+    let rows: Vec<Rollup> = (0..180)
+        .map(|m| {
+            let mut r = rollup_of(m * 60, &all[m as usize * 4..m as usize * 4 + 4], 200);
+            if m % 50 == 0 {
+                r.record_error("H12");
+            }
+            r
+        })
+        .collect();
+    for chunk in rows.chunks(70) {
+        store.write_batch(&batch_of(chunk.to_vec())).await.unwrap();
+    }
+    store
+        .write_batch(&batch_of(vec![rollup_of(61 * 60, &[5000.0], 503)]))
+        .await
+        .unwrap();
+
+    let range = TimeRange::new(t(0), t(3 * 3600));
+    let hourly = store
+        .rollups("app", "web", range, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let minutes = store.rollups("app", "web", range, MINUTE).await.unwrap();
+    let expected = dynopilot_store::merge_by_step(minutes, dynopilot_store::HOUR_MS);
+    // Everything but float sums, which depend on the order of addition.
+    let summary = |rows: &[Rollup]| -> Vec<_> {
+        rows.iter()
+            .map(|r| {
+                let q = |s: &LatencySketch| [0.5, 0.95, 0.99].map(|p| s.quantile(p));
+                (
+                    r.minute,
+                    r.requests,
+                    r.status,
+                    r.errors.clone(),
+                    q(&r.service),
+                    q(&r.connect),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(hourly.len(), 3);
+    assert_eq!(summary(&hourly), summary(&expected));
+    assert_eq!(hourly[1].requests, 241);
+    assert_eq!(hourly[1].status[4], 1);
+    assert_eq!(hourly[1].service.max(), Some(5000.0));
+
+    // A range that does not start on the hour is answered from the minutes, exactly.
+    let offset = TimeRange::new(t(30 * 60), t(3 * 3600));
+    let got = store
+        .rollups("app", "web", offset, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(got.iter().map(|r| r.requests).sum::<u64>(), 150 * 4 + 1);
+}
