@@ -244,6 +244,12 @@ fn web(out: &mut Out, state: &WebState) {
             "Items the recorder could not keep.",
             w.dropped() as f64,
         );
+        out.single(
+            "dynopilot_store_items_pending",
+            "gauge",
+            "Items held in memory until the store accepts them (grows during a store outage).",
+            w.pending() as f64,
+        );
     }
     let lag = state.recorder_lag_seconds();
     out.single(

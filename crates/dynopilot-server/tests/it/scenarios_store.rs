@@ -158,6 +158,22 @@ async fn outage(store: Arc<dyn Store>, admin: &sqlx::PgPool, schema: &str) {
     let writer = &daemon.writer;
     assert!(writer.failed_writes() > 0, "no write failed?");
     assert!(writer.pending() > 0, "the backlog gauge shows nothing held");
+    let metrics = reqwest::get(format!("{}/metrics", daemon.base_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let pending_line = metrics
+        .lines()
+        .find(|l| l.starts_with("dynopilot_store_items_pending "))
+        .unwrap_or_else(|| panic!("no backlog gauge in /metrics:\n{metrics}"));
+    let pending: f64 = pending_line
+        .rsplit(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("unparsable: {pending_line}"));
+    assert!(pending > 0.0, "{pending_line}");
     assert_eq!(
         restarts_of(&sim, "shop", "web.2"),
         0,
