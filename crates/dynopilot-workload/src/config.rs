@@ -32,6 +32,11 @@ pub struct WorkloadConfig {
     pub jobs: Option<JobModel>,
     #[serde(default)]
     pub platform: PlatformModel,
+    /// Share (0..=1) of served web requests after which the dyno logs its router queue time as
+    /// `measure#queue_time=…ms`, the way a queue-time middleware reports it (Heroku's router
+    /// lines carry none). 0 logs nothing.
+    #[serde(default)]
+    pub queue_time_sampling: f64,
 }
 
 fn default_user() -> String {
@@ -288,6 +293,11 @@ impl WorkloadConfig {
                 v.check(known, "jobs.reported_by", "no such process type");
             }
         }
+        v.check(
+            (0.0..=1.0).contains(&self.queue_time_sampling),
+            "queue_time_sampling",
+            "must be in 0..=1",
+        );
         let p = &self.platform;
         v.check(
             p.request_timeout_s > 0.0,
@@ -374,6 +384,7 @@ impl WorkloadConfig {
                 reported_by: None,
             }),
             platform: PlatformModel::default(),
+            queue_time_sampling: 0.0,
         }
     }
 }

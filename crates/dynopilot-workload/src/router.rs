@@ -13,6 +13,9 @@ use crate::sink::{LogEntry, LogSink};
 use crate::traffic::TrafficPattern;
 use crate::world::{Event, Held, World};
 
+/// Salt for the queue-time sampling draw (any constant that differs from the other draws).
+const QUEUE_TIME_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// How long the router holds a request while web dynos boot (H20).
 const BOOT_WAIT_US: i64 = 75 * US;
 
@@ -204,6 +207,7 @@ impl World {
             }
             Line::Router(rec) => {
                 self.record_router(&rec, p.at_us);
+                self.log_queue_time(&rec, p.at_us, sink);
                 if sink.wants("heroku", "router") {
                     let message = self.router_text(&rec, p.at_us);
                     let at = self.stamp(p.at_us);
@@ -217,6 +221,32 @@ impl World {
                 }
             }
         }
+    }
+
+    /// The app's own queue-time metric for a sampled share of served requests, from the dyno
+    /// that served it, as a request-queue-time middleware would log it.
+    fn log_queue_time(&self, rec: &RouterRec, at_us: i64, sink: &mut dyn LogSink) {
+        let sampling = self.cfg.queue_time_sampling;
+        let (Some(slot), Outcome::Served(_)) = (rec.slot, rec.outcome) else {
+            return;
+        };
+        // An independent draw from the request's seed, so sampling changes no other line.
+        let draw = (rng::mix(rec.seed ^ QUEUE_TIME_SALT) >> 11) as f64 / (1u64 << 53) as f64;
+        if sampling <= 0.0 || draw >= sampling {
+            return;
+        }
+        let process = self.dynos[slot as usize].name.clone();
+        if !sink.wants("app", &process) {
+            return;
+        }
+        let at = self.stamp(at_us);
+        let message = format!("measure#queue_time={:.1}ms", rec.queue_us as f64 / 1_000.0);
+        sink.log(LogEntry {
+            at,
+            source: "app",
+            process,
+            message,
+        });
     }
 
     /// The `service=` the router reports, in whole ms as the line writes it.

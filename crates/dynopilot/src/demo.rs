@@ -68,6 +68,8 @@ pub fn demo_workload() -> WorkloadConfig {
     model.app_host = "shop-dynopilot-demo.herokuapp.com".to_owned();
     model.traffic = demo_traffic();
     model.platform.cycling = false;
+    // One request in twenty logs its queue time, so the dashboard's queue chart has data.
+    model.queue_time_sampling = 0.05;
     for process in &mut model.process_types {
         if process.name == "worker" {
             process.quantity = 2;

@@ -100,3 +100,36 @@ fn overload_ends_in_h12_after_thirty_seconds() {
     assert!(line.message.contains("desc=\"Request timeout\""));
     assert!(line.message.contains("service=30000ms status=503 bytes=0"));
 }
+
+#[test]
+fn sampled_queue_time_lines_report_the_true_queue_from_the_serving_dyno() {
+    let median_ms = 100.0 * std::f64::consts::LN_2;
+    let mut config = queueing(
+        56.0,
+        median_ms,
+        ServiceDistribution::Exponential,
+        web(4, 2, "Standard-1X"),
+    );
+    config.queue_time_sampling = 0.1;
+    let (model, sink) = run(config, 3_600, 600);
+
+    let logged: Vec<f64> = sink
+        .lines
+        .iter()
+        .filter(|l| l.source == "app" && l.message.starts_with("measure#queue_time="))
+        .map(|l| {
+            assert!(l.process.starts_with("web."), "{}", l.process);
+            let value = &l.message["measure#queue_time=".len()..];
+            value.trim_end_matches("ms").parse::<f64>().unwrap()
+        })
+        .collect();
+    let truth = model.truth().totals();
+    let share = logged.len() as f64 / truth.queue.count() as f64;
+    assert!((share - 0.1).abs() < 0.01, "sampled share {share:.3}");
+    let logged_mean = logged.iter().sum::<f64>() / logged.len() as f64;
+    let true_mean = truth.queue.sum() / truth.queue.count() as f64;
+    assert!(
+        (logged_mean - true_mean).abs() / true_mean < 0.1,
+        "logged mean {logged_mean:.2} ms vs true {true_mean:.2} ms"
+    );
+}

@@ -66,6 +66,7 @@ pub fn queueing(
             cycling: false,
             ..PlatformModel::default()
         },
+        queue_time_sampling: 0.0,
     }
 }
 
