@@ -221,6 +221,7 @@ pub async fn start_with_web(
         tick: settings.tick,
         blocked_seen: BTreeMap::new(),
         web: link,
+        journal_down: Default::default(),
     };
     tasks.spawn(runner.run(cancel.clone()));
     let poller = Poller {

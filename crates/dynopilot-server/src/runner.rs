@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use dynopilot_core::policy::{self, Decision, PolicyState};
@@ -27,6 +28,9 @@ pub struct Runner {
     pub blocked_seen: BTreeMap<(String, String), Timestamp>,
     /// Controls, modes and counters shared with the dashboard (`web::control`).
     pub web: crate::web::link::RunnerLink,
+    /// Set while the decision journal fails, so an outage is logged once as an error (and its
+    /// end once), not on every tick.
+    pub journal_down: AtomicBool,
 }
 
 /// A blocked action that keeps being proposed is journaled again after this long.
@@ -165,9 +169,16 @@ impl Runner {
                 }
             };
             if let Err(e) = self.store.insert_decision(&record).await {
-                tracing::error!(error = %e, "cannot journal decision; holding back");
+                if self.journal_down.swap(true, Ordering::Relaxed) {
+                    tracing::debug!(error = %e, "decision journal still failing");
+                } else {
+                    tracing::error!(error = %e, "cannot journal decisions; holding every action back until the store accepts them");
+                }
                 return false;
             }
+        }
+        if !decisions.is_empty() && self.journal_down.swap(false, Ordering::Relaxed) {
+            tracing::warn!("decision journal is back; acting again");
         }
         true
     }

@@ -93,6 +93,7 @@ impl Harness {
             tick: Duration::from_secs(1),
             blocked_seen: BTreeMap::new(),
             web: link,
+            journal_down: Default::default(),
         }));
         let serving = Arc::clone(&runner);
         tokio::spawn(async move {
