@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::executor::Executor;
+use crate::ingest::Ingest;
 use crate::ingest::drain::{self, AppDirectory, DrainSettings};
-use crate::ingest::{Entry, Ingest};
 use crate::poll::Poller;
 use crate::runner::Runner;
 use crate::web::link::RunnerLink;
@@ -266,16 +266,7 @@ async fn tail(client: HerokuClient, ingest: Ingest, app: String, cancel: Cancell
         ..LogSessionCreate::default()
     };
     let mut on_line = |line: &str| {
-        if let Some(l) = dynopilot_logplex::parse_line(line.as_bytes()) {
-            let entry = Entry {
-                timestamp: l.timestamp,
-                source: l.source,
-                process: l.process,
-                message: l.message,
-                text: None,
-            };
-            ingest.apply_entries(&app, [entry]);
-        } else if !line.trim().is_empty() {
+        if !ingest.apply_log_line(&app, line.as_bytes()) && !line.trim().is_empty() {
             ingest.metrics.count_dropped("unparseable_session_line", 1);
         }
     };

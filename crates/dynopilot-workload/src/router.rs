@@ -227,12 +227,12 @@ impl World {
     /// that served it, as a request-queue-time middleware would log it.
     fn log_queue_time(&self, rec: &RouterRec, at_us: i64, sink: &mut dyn LogSink) {
         let sampling = self.cfg.queue_time_sampling;
-        let (Some(slot), Outcome::Served(_)) = (rec.slot, rec.outcome) else {
+        let (Some(slot), Outcome::Served(_), true) = (rec.slot, rec.outcome, sampling > 0.0) else {
             return;
         };
         // An independent draw from the request's seed, so sampling changes no other line.
         let draw = (rng::mix(rec.seed ^ QUEUE_TIME_SALT) >> 11) as f64 / (1u64 << 53) as f64;
-        if sampling <= 0.0 || draw >= sampling {
+        if draw >= sampling {
             return;
         }
         let process = self.dynos[slot as usize].name.clone();

@@ -11,8 +11,8 @@ use dynopilot_core::Clock;
 use dynopilot_heroku::{ApiKey, ClientConfig, HerokuClient, RequestBudget};
 use dynopilot_server::config::{self, Config};
 use dynopilot_server::daemon::{self, AppSettings, DaemonSettings, LogSource};
+use dynopilot_server::ingest::Ingest;
 use dynopilot_server::ingest::drain::DrainSettings;
-use dynopilot_server::ingest::{Entry, Ingest};
 use dynopilot_server::web::auth::{Credentials, WebSettings};
 
 pub fn run(path: Option<&Path>, stdin_app: Option<String>) -> anyhow::Result<()> {
@@ -135,19 +135,11 @@ fn spawn_stdin_reader(ingest: Ingest, app: String) {
                     tracing::info!(app, "stdin closed; drains and pollers keep running");
                     return;
                 }
-                Ok(_) => match dynopilot_logplex::parse_line(&buffer) {
-                    Some(l) => {
-                        let entry = Entry {
-                            timestamp: l.timestamp,
-                            source: l.source,
-                            process: l.process,
-                            message: l.message,
-                            text: None,
-                        };
-                        ingest.apply_entries(&app, [entry]);
+                Ok(_) => {
+                    if !ingest.apply_log_line(&app, &buffer) {
+                        ingest.metrics.count_dropped("unparseable_stdin_line", 1);
                     }
-                    None => ingest.metrics.count_dropped("unparseable_stdin_line", 1),
-                },
+                }
                 Err(e) => {
                     tracing::error!(app, error = %e, "reading stdin failed; stdin ingest stopped");
                     return;

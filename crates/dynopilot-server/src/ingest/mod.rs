@@ -45,6 +45,23 @@ impl Ingest {
         }
     }
 
+    /// Applies one `heroku logs` line (`TIMESTAMP SOURCE[PROCESS]: MESSAGE`, from a log session
+    /// or stdin) to `app`; false when it is not one, for the caller to count under its reason.
+    pub fn apply_log_line(&self, app: &str, line: &[u8]) -> bool {
+        let Some(l) = dynopilot_logplex::parse_line(line) else {
+            return false;
+        };
+        let entry = Entry {
+            timestamp: l.timestamp,
+            source: l.source,
+            process: l.process,
+            message: l.message,
+            text: None,
+        };
+        self.apply_entries(app, [entry]);
+        true
+    }
+
     /// Applies entries of one app under one lock. Entries whose timestamp cannot be read are
     /// taken as happening now (and counted).
     pub fn apply_entries<'a>(

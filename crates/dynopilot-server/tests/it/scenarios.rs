@@ -142,6 +142,15 @@ pub async fn quantity(client: &HerokuClient, app: &str, process_type: &str) -> u
         .map_or(0, |f| f.quantity)
 }
 
+/// Waits until `app` runs exactly `n` dynos, all `up`.
+pub async fn until_all_up(fast: &FastClock, client: &HerokuClient, app: &str, n: usize) {
+    fast.until("every dyno up", Duration::from_secs(60), async || {
+        let dynos = client.dynos_list(app).await.unwrap();
+        dynos.len() == n && dynos.iter().all(|d| d.state == "up")
+    })
+    .await;
+}
+
 /// A runtime-metrics memory line of `dyno` (512 MB quota) stamped `at`.
 pub fn memory_line(at: Timestamp, dyno: &str, mb: f64) -> dynopilot_sim::LogRecord {
     let sample = dynopilot_logplex::message::MemorySample {

@@ -14,7 +14,9 @@ use dynopilot_sim::config::DEMO_EMAIL;
 use dynopilot_sim::{AppSpec, Faults, SimHandle};
 use dynopilot_store::{ActionOutcome, TimeRange};
 
-use super::scenarios::{FastClock, memory_line, restarts_of, sim_client, start_daemon, start_sim};
+use super::scenarios::{
+    FastClock, memory_line, restarts_of, sim_client, start_daemon, start_sim, until_all_up,
+};
 
 /// Memory guard on web: two samples over 90 % of 512 MB, five-minute cooldowns.
 fn guard_policy() -> policy::Config {
@@ -194,11 +196,7 @@ async fn a_crashed_dyno_is_restarted_by_the_daemon_before_the_platform_cool_off(
     let sim = start_sim(AppSpec::plain("shop", DEMO_EMAIL, 3, 0), &clock).await;
     let daemon = start_daemon(&sim, crash_policy(), "sqlite::memory:", &clock).await;
     let client = sim_client(&sim, &clock);
-    fast.until("web dynos up", Duration::from_secs(60), async || {
-        let dynos = client.dynos_list("shop").await.unwrap();
-        dynos.len() == 3 && dynos.iter().all(|d| d.state == "up")
-    })
-    .await;
+    until_all_up(&fast, &client, "shop", 3).await;
     // After a repeated crash Heroku waits minutes before restarting; here the platform would
     // only restart web.2 after two minutes, so a restart before that is the daemon's.
     let cool_off = Duration::from_secs(120);

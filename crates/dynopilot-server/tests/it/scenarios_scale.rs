@@ -7,6 +7,7 @@ use std::time::Duration;
 use dynopilot_core::Timestamp;
 use dynopilot_core::policy::{self, ProcessTypeConfig};
 use dynopilot_core::scaling::{HorizontalConfig, QueueConfig, Signal, TargetConfig};
+use dynopilot_heroku::HerokuClient;
 use dynopilot_server::daemon::DaemonHandle;
 use dynopilot_sim::config::DEMO_EMAIL;
 use dynopilot_sim::{AppSpec, Workload};
@@ -79,6 +80,28 @@ fn web_policy() -> policy::Config {
 /// `(simulated time, quantity)` each time the quantity seen at the simulator changes.
 type Changes = Vec<(Timestamp, u32)>;
 
+/// Polls the quantity of `(process_type, quantity at T0)` in shop, recording every change,
+/// until `done(changes, current quantity)` holds.
+async fn changes_until(
+    fast: &FastClock,
+    client: &HerokuClient,
+    (process_type, initial): (&str, u32),
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&Changes, u32) -> bool,
+) -> Changes {
+    let mut changes: Changes = vec![(T0, initial)];
+    fast.until(what, limit, async || {
+        let q = quantity(client, "shop", process_type).await;
+        if changes.last().is_some_and(|(_, last)| *last != q) {
+            changes.push((fast.now(), q));
+        }
+        done(&changes, q)
+    })
+    .await;
+    changes
+}
+
 const TARGET_P95_MS: f64 = 500.0;
 const TOLERANCE: f64 = 0.2;
 /// A p95 above target × (1 + tolerance): the target algorithm asks for more dynos than run.
@@ -115,18 +138,13 @@ async fn a_traffic_step_scales_web_up_then_down_after_stabilization() {
     fast.sleep(Duration::from_secs(SETTLE_S)).await;
     let daemon = start_daemon(&sim, web_policy(), "sqlite::memory:", &clock).await;
     let client = sim_client(&sim, &clock);
-    let mut changes: Changes = vec![(T0, 2)];
-    fast.until(
+    let changes = changes_until(
+        &fast,
+        &client,
+        ("web", 2),
         "web back at 2 dynos after the spike",
         Duration::from_secs(240),
-        async || {
-            let q = quantity(&client, "shop", "web").await;
-            if changes.last().is_some_and(|(_, last)| *last != q) {
-                changes.push((fast.now(), q));
-            }
-            let went_up = changes.iter().any(|(_, q)| *q > 2);
-            went_up && q == 2
-        },
+        |changes, q| changes.iter().any(|(_, q)| *q > 2) && q == 2,
     )
     .await;
     let spike_start = T0.plus(Duration::from_secs(SPIKE_START_S));
@@ -212,17 +230,13 @@ async fn a_job_backlog_scales_workers_and_an_idle_queue_scales_to_zero() {
     let sim = start_sim(app(workload), &clock).await;
     let daemon = start_daemon(&sim, worker_policy(), "sqlite::memory:", &clock).await;
     let client = sim_client(&sim, &clock);
-    let mut changes: Changes = vec![(T0, 1)];
-    fast.until(
+    let changes = changes_until(
+        &fast,
+        &client,
+        ("worker", 1),
         "workers up for the backlog, then at zero",
         Duration::from_secs(300),
-        async || {
-            let q = quantity(&client, "shop", "worker").await;
-            if changes.last().is_some_and(|(_, last)| *last != q) {
-                changes.push((fast.now(), q));
-            }
-            changes.iter().any(|(_, q)| *q > 1) && q == 0
-        },
+        |changes, q| changes.iter().any(|(_, q)| *q > 1) && q == 0,
     )
     .await;
     let peak = changes.iter().map(|(_, q)| *q).max().unwrap();

@@ -14,7 +14,7 @@ use dynopilot_sim::{AppSpec, SimHandle};
 use dynopilot_store::{ActionOutcome, PostgresStore, SampleFilter, Store, TimeRange};
 
 use super::scenarios::{
-    FastClock, SECRET, memory_line, restarts_of, settings, sim_client, start_sim,
+    FastClock, SECRET, memory_line, restarts_of, settings, sim_client, start_sim, until_all_up,
 };
 use super::scenarios_restart::crash_policy;
 
@@ -131,11 +131,7 @@ async fn outage(store: Arc<dyn Store>, admin: &sqlx::PgPool, schema: &str) {
     let sim = start_sim(AppSpec::plain("shop", DEMO_EMAIL, 3, 0), &clock).await;
     let daemon = start(&sim, Arc::clone(&store), &fast).await;
     let client = sim_client(&sim, &clock);
-    fast.until("web dynos up", Duration::from_secs(60), async || {
-        let dynos = client.dynos_list("shop").await.unwrap();
-        dynos.iter().filter(|d| d.state == "up").count() == 3
-    })
-    .await;
+    until_all_up(&fast, &client, "shop", 3).await;
     let mut sent = emit_samples(&fast, &sim, 10).await;
     fast.until(
         "samples reach the store",
