@@ -18,6 +18,7 @@
 pub mod config;
 pub mod drain;
 pub mod faults;
+pub mod file;
 pub mod http;
 pub mod log_session;
 pub mod logs;
@@ -35,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{AccountSpec, AppSpec, ProcessSpec, SimConfig, Workload};
 pub use drain::DrainConfig;
 pub use faults::{FaultCounts, FaultPlan, FaultSpecError, Faults};
+pub use file::{SimFile, SimFileError};
 pub use log_session::SessionConfig;
 pub use logs::LogRecord;
 pub use ratelimit::RateLimitConfig;
