@@ -303,3 +303,38 @@ async fn faults_from_the_config_apply_from_the_start_and_repeat_for_a_seed() {
     assert!(first.contains(&503) && first.contains(&200), "{first:?}");
     assert_eq!(first, run().await);
 }
+
+#[tokio::test]
+async fn the_platform_client_sees_a_lost_answer_as_503_or_a_transport_error() {
+    let sim = Sim::start().await;
+    sim.handle.set_faults(plan(
+        "apply-then-fail=1:DELETE /apps/*/dynos/web.1:count=1,apply-then-fail=1:DELETE /apps/*/dynos/web.2:count=1:answer=reset",
+    ));
+    let client = sim.client();
+    let err = client.restart_dyno(APP, "web.1").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            dynopilot_heroku::HerokuError::Upstream { status: 503, .. }
+        ),
+        "{err:?}"
+    );
+    let err = client.restart_dyno(APP, "web.2").await.unwrap_err();
+    assert!(
+        matches!(err, dynopilot_heroku::HerokuError::Transport { .. }),
+        "{err:?}"
+    );
+    let landed: Vec<(String, String)> = sim
+        .handle
+        .applied_actions()
+        .into_iter()
+        .map(|a| (a.target, a.faulted.unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        landed,
+        [
+            ("web.1".to_string(), "503".to_string()),
+            ("web.2".to_string(), "reset".to_string())
+        ]
+    );
+}
