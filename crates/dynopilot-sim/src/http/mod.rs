@@ -214,22 +214,30 @@ async fn platform_api(State(state): State<SimState>, mut request: Request, next:
         account_id,
         email,
         request: format!("{method} {path}"),
-        faulted: decision.after.map(|a| answer_label(a).to_string()),
+        faulted: decision.after.map(answer_label),
     });
     let mut response = next.run(request).await;
     response
         .headers_mut()
         .insert("ratelimit-remaining", HeaderValue::from(remaining));
+    // A lost answer is lost whatever it was; the history says whether the write had landed.
+    let real = response.status();
+    let what = if real.is_success() {
+        "after applying".to_string()
+    } else {
+        format!("instead of {}", real.as_u16())
+    };
     let faulted = match decision.after {
         None => None,
         Some(FailAnswer::Status(status)) => {
             response = unavailable(status).into_response();
-            Some(format!("{status} after applying"))
+            Some(format!("{status} {what}"))
         }
         Some(FailAnswer::Reset) => {
             drop_connection(kill.as_ref());
+            // Only written if the connection could not be dropped.
             response = unavailable(503).into_response();
-            Some("reset after applying".to_string())
+            Some(format!("reset {what}"))
         }
     };
     if method != Method::GET {
@@ -295,7 +303,7 @@ fn drop_connection(kill: Option<&ConnectInfo<ConnKill>>) {
 /// The answer to a request an injected fault refused before any handler ran; writes are
 /// still recorded (with the fault's status) so tests can count attempts.
 fn refuse(state: &SimState, request: &Request, call: Call, refusal: Refusal) -> Response {
-    let (mut response, status, label) = match refusal {
+    let (response, status, label) = match refusal {
         Refusal::Status(status) => (
             unavailable(status).into_response(),
             status,
@@ -310,6 +318,7 @@ fn refuse(state: &SimState, request: &Request, call: Call, refusal: Refusal) -> 
         }
         Refusal::Reset => {
             drop_connection(request.extensions().get::<ConnectInfo<ConnKill>>());
+            // Only written if the connection could not be dropped.
             (
                 unavailable(503).into_response(),
                 RESET_STATUS,
@@ -319,9 +328,6 @@ fn refuse(state: &SimState, request: &Request, call: Call, refusal: Refusal) -> 
     };
     if request.method() != Method::GET {
         call.record(state, status, Some(label));
-    }
-    if status == RESET_STATUS {
-        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
     }
     response
 }

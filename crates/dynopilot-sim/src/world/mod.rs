@@ -49,7 +49,8 @@ pub struct Action {
     /// "closed without a response"), so it never passes for a success.
     pub status: u16,
     /// `None` for a real answer; else the injected fault (`"503"`, `"429"`, `"reset"`,
-    /// `"503 after applying"`, `"reset after applying"`).
+    /// `"503 after applying"`, `"reset after applying"`, or `"503 instead of 404"` when an
+    /// apply-then-fail rule hit a write that was refused anyway).
     pub faulted: Option<String>,
 }
 
