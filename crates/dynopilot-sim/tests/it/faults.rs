@@ -338,3 +338,18 @@ async fn the_platform_client_sees_a_lost_answer_as_503_or_a_transport_error() {
         ]
     );
 }
+
+#[tokio::test]
+async fn apply_then_fail_on_a_refused_write_lands_nothing_and_says_so() {
+    let sim = Sim::start().await;
+    sim.handle
+        .set_faults(plan("apply-then-fail=1:DELETE:count=1"));
+    let response = fresh(&sim, Method::DELETE, "/apps/shop/dynos/web.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert!(applied(&sim, "").await.is_empty());
+    let calls = sim.handle.actions();
+    assert_eq!(calls[0].faulted.as_deref(), Some("503 instead of 404"));
+}
