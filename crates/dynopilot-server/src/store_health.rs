@@ -134,48 +134,6 @@ impl StoreHealth {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_outage_starts_once_and_ends_when_every_failing_part_works_again() {
-        let h = StoreHealth::default();
-        let t = |s: i64| Timestamp::from_secs(1_700_000_000 + s);
-        assert_eq!(h.outage(), None);
-        h.failed("journal", &"disk I/O error", t(0));
-        h.failed("recorder", &"disk I/O error", t(1));
-        h.failed("journal", &"disk I/O error", t(2));
-        let outage = h.outage().unwrap();
-        assert_eq!(outage.since, t(0));
-        assert_eq!(outage.components, ["journal", "recorder"]);
-        h.succeeded("journal", t(3));
-        assert!(h.outage().is_some(), "the recorder still fails");
-        h.succeeded("api", t(4));
-        assert!(
-            h.outage().is_some(),
-            "a part that never failed ends nothing"
-        );
-        h.succeeded("recorder", t(5));
-        assert_eq!(h.outage(), None);
-        assert_eq!(h.outages(), 1);
-    }
-
-    #[test]
-    fn passwords_in_store_errors_are_masked() {
-        let h = StoreHealth::default();
-        h.failed(
-            "journal",
-            &"cannot reach postgres://u:hunter2@db/x",
-            Timestamp::from_secs(1),
-        );
-        assert_eq!(
-            h.outage().unwrap().last_error,
-            "cannot reach postgres://u:***@db/x"
-        );
-    }
-}
-
 /// What `watch` looks at.
 pub struct Watch {
     pub health: Arc<StoreHealth>,
@@ -230,3 +188,45 @@ async fn probe_reads(store: &dyn Store, app: &str, now: Timestamp) -> bool {
 pub const RECORDER: &str = "recorder";
 /// The dashboard's and the API's reads.
 pub const DASHBOARD_READS: &str = "dashboard reads";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_starts_once_and_ends_when_every_failing_part_works_again() {
+        let h = StoreHealth::default();
+        let t = |s: i64| Timestamp::from_secs(1_700_000_000 + s);
+        assert_eq!(h.outage(), None);
+        h.failed("journal", &"disk I/O error", t(0));
+        h.failed("recorder", &"disk I/O error", t(1));
+        h.failed("journal", &"disk I/O error", t(2));
+        let outage = h.outage().unwrap();
+        assert_eq!(outage.since, t(0));
+        assert_eq!(outage.components, ["journal", "recorder"]);
+        h.succeeded("journal", t(3));
+        assert!(h.outage().is_some(), "the recorder still fails");
+        h.succeeded("api", t(4));
+        assert!(
+            h.outage().is_some(),
+            "a part that never failed ends nothing"
+        );
+        h.succeeded("recorder", t(5));
+        assert_eq!(h.outage(), None);
+        assert_eq!(h.outages(), 1);
+    }
+
+    #[test]
+    fn passwords_in_store_errors_are_masked() {
+        let h = StoreHealth::default();
+        h.failed(
+            "journal",
+            &"cannot reach postgres://u:hunter2@db/x",
+            Timestamp::from_secs(1),
+        );
+        assert_eq!(
+            h.outage().unwrap().last_error,
+            "cannot reach postgres://u:***@db/x"
+        );
+    }
+}
