@@ -11,6 +11,7 @@ use reqwest::Url;
 use serde::de::DeserializeOwned;
 
 use crate::api_key::ApiKey;
+use crate::attempts::AttemptStats;
 use crate::budget::RequestBudget;
 use crate::error::HerokuError;
 use crate::retry::{Idempotency, Jitter, RandomJitter, RetryPolicy};
@@ -64,6 +65,7 @@ pub struct HerokuClient {
     pub(crate) clock: Arc<dyn Clock>,
     budget: Arc<RequestBudget>,
     pub(crate) jitter: Arc<dyn Jitter>,
+    attempts: Arc<AttemptStats>,
 }
 
 impl std::fmt::Debug for HerokuClient {
@@ -153,6 +155,7 @@ impl HerokuClient {
             clock,
             budget,
             jitter: Arc::new(RandomJitter::seeded(seed)),
+            attempts: Arc::default(),
         })
     }
 
@@ -160,6 +163,17 @@ impl HerokuClient {
     pub fn with_jitter(mut self, jitter: Arc<dyn Jitter>) -> Self {
         self.jitter = jitter;
         self
+    }
+
+    /// Counts this client's failed attempts and retries into `attempts` (clones made after
+    /// this share them).
+    pub fn with_attempts(mut self, attempts: Arc<AttemptStats>) -> Self {
+        self.attempts = attempts;
+        self
+    }
+
+    pub fn attempts(&self) -> &Arc<AttemptStats> {
+        &self.attempts
     }
 
     pub fn retry_policy(&self) -> &RetryPolicy {
@@ -234,12 +248,33 @@ impl HerokuClient {
         ))
     }
 
+    /// `send_once`, counted: a failed attempt by its status class, an attempt after the first
+    /// as a retry.
+    async fn send_counted(
+        &self,
+        call: &Call<'_>,
+        range: Option<&str>,
+        attempt: u32,
+    ) -> Result<Reply, HerokuError> {
+        if attempt > 1 {
+            self.attempts.record_retry();
+        }
+        let result = self.send_once(call, range).await;
+        if let Err(e) = &result {
+            self.attempts.record_failure(e);
+        }
+        result
+    }
+
     /// One logical request with retries; `range` is sent unchanged on every attempt.
     async fn send(&self, call: &Call<'_>, range: Option<&str>) -> Result<Reply, HerokuError> {
         self.config_retry
-            .run(&*self.clock, &*self.jitter, call.idempotency, move |_| {
-                self.send_once(call, range)
-            })
+            .run(
+                &*self.clock,
+                &*self.jitter,
+                call.idempotency,
+                move |attempt| self.send_counted(call, range, attempt),
+            )
             .await
     }
 

@@ -21,11 +21,14 @@
 //! * [`RetryPolicy`] (500 ms × 2ⁿ, cap 30 s, 4 attempts, jitter via [`Jitter`]) honours
 //!   `Retry-After`; calls that could act twice (`dyno_create`, `log_drain_add`) are only
 //!   retried after a 429 or the preboot 409.
+//! * [`AttemptStats`] counts every failed attempt by status class and every retry
+//!   ([`HerokuClient::with_attempts`] shares one set of counters with `/metrics`).
 //! * [`ApiKey`] hides the key from `Debug`; the key is sent only to the API base URL, never
 //!   to log-session URLs, and never appears in errors.
 //! * [`wire`] holds the JSON types, field names exactly as in Heroku's schema.
 
 pub mod api_key;
+pub mod attempts;
 pub mod budget;
 pub mod client;
 mod endpoints;
@@ -36,6 +39,7 @@ pub mod retry;
 pub mod wire;
 
 pub use api_key::ApiKey;
+pub use attempts::AttemptStats;
 pub use budget::{BudgetConfig, RequestBudget};
 pub use client::{ClientConfig, DEFAULT_BASE_URL, HerokuClient, default_user_agent};
 pub use endpoints::LOG_RUNTIME_METRICS;

@@ -19,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use crate::executor::Executor;
 use crate::ingest::Ingest;
 use crate::ingest::drain::{self, AppDirectory, DrainSettings};
+use crate::outcomes::Outcomes;
 use crate::poll::Poller;
 use crate::runner::Runner;
 use crate::web::link::RunnerLink;
@@ -179,12 +180,27 @@ pub async fn start_with_web(
         &link,
         web,
     );
+    web_state.outcomes = Arc::new(Outcomes::sharing(Arc::clone(client.attempts())));
     web_state.budget = Some(Arc::clone(&budget));
     let writer_stats = Arc::clone(writer.stats());
     web_state.writer = Some(Arc::clone(&writer_stats));
     web_state.recorder = Arc::clone(&recorder.stats);
     let outcomes = Arc::clone(&web_state.outcomes);
     tasks.spawn(recorder.run(cancel.clone()));
+    let health = Arc::clone(&web_state.store_health);
+    health.alert_through(
+        writer.clone(),
+        settings.apps.iter().map(|a| a.name.clone()).collect(),
+    );
+    let watch = crate::store_health::Watch {
+        health,
+        writer: Arc::clone(&writer_stats),
+        store: Arc::clone(&store),
+        app: settings.apps.first().map(|a| a.name.clone()),
+        clock: Arc::clone(&clock),
+        every: Duration::from_secs(1),
+    };
+    tasks.spawn(crate::store_health::watch(watch, cancel.clone()));
     drop(writer);
     let router = drain::router(ingest.clone(), settings.drain, Arc::clone(&directory))
         .merge(crate::web::router(web_state));

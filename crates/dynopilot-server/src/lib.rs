@@ -9,4 +9,5 @@ pub mod ingest;
 pub mod outcomes;
 pub mod poll;
 pub mod runner;
+pub mod store_health;
 pub mod web;

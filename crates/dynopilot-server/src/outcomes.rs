@@ -1,11 +1,12 @@
 //! Counters of what acting on Heroku came to: executor outcomes per action kind (succeeded,
-//! failed by error kind, skipped) and Platform API call errors per kind and caller. Written by
-//! the executor and the pollers, read by `/metrics`.
+//! failed by error kind, skipped), Platform API call errors per kind and caller, and the
+//! client's own count of failed attempts and retries. Written by the executor, the pollers and
+//! the Heroku client, read by `/metrics`.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use dynopilot_heroku::HerokuError;
+use dynopilot_heroku::{AttemptStats, HerokuError};
 
 /// How one executed decision ended, as the metrics label it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,9 +58,19 @@ pub struct Outcomes {
     actions: Mutex<BTreeMap<(&'static str, Ended), u64>>,
     /// (caller, error kind) → count.
     api_errors: Mutex<BTreeMap<(Caller, &'static str), u64>>,
+    /// Every failed attempt and retry, counted by the daemon's Heroku client itself.
+    pub heroku_attempts: Arc<AttemptStats>,
 }
 
 impl Outcomes {
+    /// Counters reading `attempts`, the ones the daemon's Heroku client counts into.
+    pub fn sharing(attempts: Arc<AttemptStats>) -> Self {
+        Outcomes {
+            heroku_attempts: attempts,
+            ..Outcomes::default()
+        }
+    }
+
     pub fn count_action(&self, kind: &'static str, ended: Ended) {
         if let Ok(mut a) = self.actions.lock() {
             *a.entry((kind, ended)).or_default() += 1;

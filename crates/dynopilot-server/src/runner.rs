@@ -33,6 +33,10 @@ pub struct Runner {
     pub journal_down: AtomicBool,
 }
 
+/// The parts of the store the runner reports on to `StoreHealth`.
+const JOURNAL: &str = "decision journal";
+const POLICY_STATE: &str = "policy state";
+
 /// A blocked action that keeps being proposed is journaled again after this long.
 const BLOCKED_REPEAT: Duration = Duration::from_secs(60);
 
@@ -160,6 +164,10 @@ impl Runner {
     }
 
     pub(crate) async fn journal(&self, decisions: &[Decision]) -> bool {
+        let health = &self.web.store_health;
+        if decisions.is_empty() {
+            self.probe_journal().await;
+        }
         for decision in decisions {
             let record = match DecisionRecord::from_decision(decision) {
                 Ok(r) => r,
@@ -169,6 +177,7 @@ impl Runner {
                 }
             };
             if let Err(e) = self.store.insert_decision(&record).await {
+                health.failed(JOURNAL, &e, self.clock.now());
                 if self.journal_down.swap(true, Ordering::Relaxed) {
                     tracing::debug!(error = %e, "decision journal still failing");
                 } else {
@@ -177,19 +186,42 @@ impl Runner {
                 return false;
             }
         }
-        if !decisions.is_empty() && self.journal_down.swap(false, Ordering::Relaxed) {
-            tracing::warn!("decision journal is back; acting again");
+        if !decisions.is_empty() {
+            health.succeeded(JOURNAL, self.clock.now());
+            if self.journal_down.swap(false, Ordering::Relaxed) {
+                tracing::warn!("decision journal is back; acting again");
+            }
         }
         true
     }
 
+    /// While the journal is down and nothing needs journaling, one small read tells whether
+    /// it is back, so the outage can end without waiting for the next decision.
+    async fn probe_journal(&self) {
+        if !self.journal_down.load(Ordering::Relaxed) {
+            return;
+        }
+        let Some(app) = self.policies.keys().next() else {
+            return;
+        };
+        let now = self.clock.now();
+        let span = dynopilot_store::TimeRange::new(now, now.plus(Duration::from_millis(1)));
+        if self.store.decisions(app, span, 1).await.is_ok() {
+            self.journal_down.store(false, Ordering::Relaxed);
+            self.web.store_health.succeeded(JOURNAL, now);
+            tracing::warn!("decision journal is back; acting again");
+        }
+    }
+
     async fn save_state(&self, app: &str, now: Timestamp, state: &PolicyState) {
         match serde_json::to_value(state) {
-            Ok(json) => {
-                if let Err(e) = self.store.put_policy_state(app, now, &json).await {
+            Ok(json) => match self.store.put_policy_state(app, now, &json).await {
+                Ok(()) => self.web.store_health.succeeded(POLICY_STATE, now),
+                Err(e) => {
                     tracing::error!(app, error = %e, "cannot save policy state");
+                    self.web.store_health.failed(POLICY_STATE, &e, now);
                 }
-            }
+            },
             Err(e) => tracing::error!(app, error = %e, "policy state not serialisable"),
         }
     }

@@ -46,6 +46,9 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// The SQLite file failed its integrity check at open: dynopilot must not run on it.
+    #[error("{}", damaged_message(path, problems))]
+    Damaged { path: String, problems: String },
     #[error("corrupt {table} row: {detail}")]
     Corrupt { table: &'static str, detail: String },
     #[error("invalid argument: {0}")]
@@ -68,6 +71,20 @@ impl StoreError {
             detail: detail.to_string(),
         }
     }
+}
+
+/// What a damaged SQLite store means and how to recover, for the person starting dynopilot.
+fn damaged_message(path: &str, problems: &str) -> String {
+    format!(
+        "the SQLite store {path} is damaged (PRAGMA quick_check: {problems}); dynopilot will not \
+         start on it, since it could act on a half-read decision journal.\n\
+         To recover: stop dynopilot, move the store aside with its journal files \
+         (mv {path} {path}.damaged; mv {path}-wal {path}.damaged-wal; mv {path}-shm {path}.damaged-shm; \
+         the last two may not exist), and start dynopilot again: it creates a fresh, empty store.\n\
+         What is lost: the stored samples and rollups (charts start empty), the decision journal, \
+         actions and events, and the saved policy state (cooldowns and budgets start over). \
+         Heroku and your apps are not affected. `sqlite3 {path}.damaged .recover` may salvage rows."
+    )
 }
 
 /// Displays an error and its sources as `outer: inner: root`, for one-line logs.

@@ -48,14 +48,23 @@ impl SqliteStore {
         } else {
             SqlitePoolOptions::new().max_connections(4)
         };
-        let pool =
-            pool_options
-                .connect_with(options)
-                .await
-                .map_err(|source| StoreError::Connect {
+        let path = options.get_filename().display().to_string();
+        let pool = pool_options.connect_with(options).await.map_err(|source| {
+            match corruption(&source) {
+                Some(problem) => StoreError::Damaged {
+                    path: path.clone(),
+                    problems: problem,
+                },
+                None => StoreError::Connect {
                     backend: Backend::Sqlite,
                     source,
-                })?;
+                },
+            }
+        })?;
+        if !in_memory && let Err(e) = check_integrity(&pool, &path).await {
+            pool.close().await;
+            return Err(e);
+        }
         MIGRATOR
             .run(&pool)
             .await
@@ -65,6 +74,48 @@ impl SqliteStore {
             })?;
         Ok(SqliteStore { pool })
     }
+}
+
+/// At most five problems are reported: the first few say enough.
+const QUICK_CHECK: &str = "PRAGMA quick_check(5)";
+
+/// `PRAGMA quick_check` over the whole file: every b-tree page and record is read, indexes
+/// are not compared with their tables (that is `integrity_check`, much slower). Linear in the
+/// file's size.
+async fn check_integrity(pool: &SqlitePool, path: &str) -> Result<(), StoreError> {
+    let rows: Vec<String> = match sqlx::query_scalar(QUICK_CHECK).fetch_all(pool).await {
+        Ok(rows) => rows,
+        Err(source) => {
+            return Err(match corruption(&source) {
+                Some(problem) => StoreError::Damaged {
+                    path: path.to_owned(),
+                    problems: problem,
+                },
+                None => StoreError::Query {
+                    backend: Backend::Sqlite,
+                    op: "check the store's integrity",
+                    source,
+                },
+            });
+        }
+    };
+    if rows.len() == 1 && rows[0] == "ok" {
+        return Ok(());
+    }
+    Err(StoreError::Damaged {
+        path: path.to_owned(),
+        problems: rows.join("; "),
+    })
+}
+
+/// SQLite's own word that the file is damaged or not a database (`SQLITE_CORRUPT`,
+/// `SQLITE_NOTADB`, and their extended codes).
+fn corruption(err: &sqlx::Error) -> Option<String> {
+    const SQLITE_CORRUPT: i64 = 11;
+    const SQLITE_NOTADB: i64 = 26;
+    let db = err.as_database_error()?;
+    let code: i64 = db.code()?.parse().ok()?;
+    matches!(code & 0xff, SQLITE_CORRUPT | SQLITE_NOTADB).then(|| db.message().to_owned())
 }
 
 impl std::fmt::Debug for SqliteStore {

@@ -45,7 +45,9 @@ fn run_with(
     let config = match Config::load_file(file.as_deref(), env) {
         Ok(config) => config,
         Err(errors) => {
-            writeln!(err, "{errors}")?;
+            // A parser quoting the offending line may quote a store URL with its password.
+            let shown = dynopilot_server::config::redact_urls_in(&errors.to_string());
+            writeln!(err, "{shown}")?;
             anyhow::bail!("the configuration has {} problem(s)", errors.errors.len());
         }
     };

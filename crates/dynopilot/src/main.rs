@@ -71,13 +71,15 @@ enum Command {
 }
 
 /// Errors are printed as their cause chain (`error: a: b`), never as a backtrace, whatever
-/// `RUST_BACKTRACE` says: a person reading `config check` output wants the key and line.
+/// `RUST_BACKTRACE` says: a person reading `config check` output wants the key and line. Any
+/// URL in the message (a store URL quoted by a parser or driver) has its password masked.
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            let message = dynopilot_server::config::redact_urls_in(&format!("{err:#}"));
+            eprintln!("error: {message}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -31,6 +31,10 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
     let Some(api_key) = &config.heroku.api_key else {
         bail!("no Heroku API key: set HEROKU_API_KEY or heroku.api_key");
     };
+    // The store first: a damaged or unreachable store stops dynopilot before it calls Heroku.
+    let store = dynopilot_store::open(config.store.url.expose())
+        .await
+        .context("opening the store")?;
     let mut heroku = ClientConfig::new(ApiKey::new(api_key.expose().to_owned()));
     heroku.base_url = config.heroku.base_url.clone();
     let client = HerokuClient::new(
@@ -44,9 +48,6 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
             "apps use drains but no drain secret is set (drain.secret or DYNOPILOT_DRAIN_SECRET)"
         );
     }
-    let store = dynopilot_store::open(config.store.url.expose())
-        .await
-        .context("opening the store")?;
     let settings = DaemonSettings {
         listen: config.server.listen,
         drain: DrainSettings {

@@ -173,7 +173,10 @@ impl Builder<'_> {
         if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
             self.err(
                 "heroku.base_url",
-                format!("`{base_url}` is not an http(s) URL"),
+                format!(
+                    "`{}` is not an http(s) URL",
+                    super::secret::redact_url(&base_url)
+                ),
             );
         }
         if raw.heroku.api_key.as_ref().is_some_and(|k| k.is_empty()) {

@@ -29,7 +29,7 @@ pub use raw::{
     LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
     RawServer, RawStore,
 };
-pub use secret::{MASK, Secret, redact_url};
+pub use secret::{MASK, Secret, redact_url, redact_urls_in};
 pub use template::ResolvedPolicy;
 
 /// The source name used when there is no file.

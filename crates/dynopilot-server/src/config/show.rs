@@ -42,7 +42,11 @@ pub fn render(c: &Config) -> String {
         "heroku.api_key",
         secret(c.heroku.api_key.as_ref()).and_then(s),
     );
-    line(&mut out, "heroku.base_url", s(c.heroku.base_url.clone()));
+    line(
+        &mut out,
+        "heroku.base_url",
+        s(redact_url(&c.heroku.base_url)),
+    );
     out.push_str("\n[store]\n");
     line(&mut out, "store.url", s(redact_url(c.store.url.expose())));
     line(

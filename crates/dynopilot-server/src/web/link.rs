@@ -17,6 +17,8 @@ pub struct RunnerLink {
     pub modes: Arc<Modes>,
     pub stats: Arc<RunnerStats>,
     pub controls: Option<mpsc::Receiver<ControlRequest>>,
+    /// Store outages as the runner and the web side see them (`/healthz`, alerts).
+    pub store_health: Arc<crate::store_health::StoreHealth>,
 }
 
 impl RunnerLink {

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::summary::lifecycle_name;
 use super::{ErrorKind, WebState};
+use crate::store_health::DASHBOARD_READS;
 
 /// Web request counters.
 #[derive(Debug, Default)]
@@ -62,26 +63,66 @@ fn route_kind(path: &str) -> &'static str {
     }
 }
 
-/// Counts every request by route kind and status class, and errors by kind.
+/// Routes whose answer comes from the store: their failures and successes tell whether
+/// reading it works.
+fn reads_store(path: &str) -> bool {
+    path.starts_with("/apps/")
+        || (path.starts_with("/api/v1/apps/")
+            && ["/series", "/decisions", "/actions", "/events"]
+                .iter()
+                .any(|tail| path.ends_with(tail)))
+}
+
+/// Counts every request by route kind and status class, and errors by kind, and tells
+/// `StoreHealth` how the store-reading ones went.
 pub async fn count_requests(
     State(state): State<WebState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let kind = route_kind(request.uri().path());
+    let path = request.uri().path().to_owned();
+    let kind = route_kind(&path);
     let response = next.run(request).await;
     let error = response.extensions().get::<ErrorKind>().map(|k| k.0);
+    if reads_store(&path) {
+        let now = state.clock.now();
+        if error == Some(super::STORE_UNAVAILABLE) {
+            state.store_health.failed(
+                DASHBOARD_READS,
+                &"a dashboard or API read of the store failed",
+                now,
+            );
+        } else if response.status().is_success() {
+            state.store_health.succeeded(DASHBOARD_READS, now);
+        }
+    }
     state.metrics.count(kind, response.status().as_u16(), error);
     response
 }
 
+/// `200` with `"status": "ok"`, or `200` with `"status": "degraded"` and the failing
+/// components during a store outage. Degraded is deliberately not a `503`: a load balancer
+/// must keep routing drains here, because ingest goes on and the writer holds what the store
+/// cannot take yet; decisions simply wait for the journal.
 pub async fn healthz(State(state): State<WebState>) -> Response {
-    let uptime = state.clock.now().since(state.started_at).as_secs();
-    let body = serde_json::json!({
+    let now = state.clock.now();
+    let uptime = now.since(state.started_at).as_secs();
+    let mut body = serde_json::json!({
         "status": "ok",
         "uptime_seconds": uptime,
         "runner_ticks": state.runner.ticks(),
     });
+    if let Some(outage) = state.store_health.outage() {
+        body["status"] = "degraded".into();
+        body["degraded"] = serde_json::json!([{
+            "component": "store",
+            "parts": outage.components,
+            "since": outage.since.to_string(),
+            "seconds": now.since(outage.since).as_secs(),
+            "error": outage.last_error,
+            "effect": "actions are held until the decision journal accepts them; drains are accepted and buffered",
+        }]);
+    }
     axum::Json(body).into_response()
 }
 
@@ -251,6 +292,19 @@ fn web(out: &mut Out, state: &WebState) {
             w.pending() as f64,
         );
     }
+    let outage = state.store_health.outage();
+    out.single(
+        "dynopilot_store_up",
+        "gauge",
+        "1 while the store answers, 0 during an outage (then /healthz says degraded).",
+        if outage.is_some() { 0.0 } else { 1.0 },
+    );
+    out.single(
+        "dynopilot_store_outages_total",
+        "counter",
+        "Store outages since start (each raised one store-error alert, and one when it ended).",
+        state.store_health.outages() as f64,
+    );
     let lag = state.recorder_lag_seconds();
     out.single(
         "dynopilot_store_write_lag_seconds",
@@ -320,6 +374,29 @@ fn executor(out: &mut Out, state: &WebState) {
             n as f64,
         );
     }
+    heroku_attempts(out, &state.outcomes.heroku_attempts);
+}
+
+/// The client's own counts: every failed attempt, retried or not, and every retry.
+fn heroku_attempts(out: &mut Out, attempts: &dynopilot_heroku::AttemptStats) {
+    out.family(
+        "dynopilot_heroku_attempts_failed_total",
+        "counter",
+        "Platform API attempts that failed, retried or not, by status class (429, 4xx, 5xx, transport).",
+    );
+    for (class, n) in attempts.failed() {
+        out.sample(
+            "dynopilot_heroku_attempts_failed_total",
+            &[("class", class)],
+            n as f64,
+        );
+    }
+    out.single(
+        "dynopilot_heroku_retries_total",
+        "counter",
+        "Platform API attempts that repeated a failed one.",
+        attempts.retries() as f64,
+    );
 }
 
 /// Latest figures of one process type, read under the fleet lock.

@@ -51,6 +51,8 @@ pub struct WebState {
     /// Executor outcomes and Platform API errors; the daemon hands the same counters to the
     /// executor and the pollers.
     pub outcomes: Arc<crate::outcomes::Outcomes>,
+    /// Store outages, shared with the runner: `/healthz` reports them.
+    pub store_health: Arc<crate::store_health::StoreHealth>,
 }
 
 /// Every route of the API as (method, path) in OpenAPI's path syntax; a test checks that
@@ -139,11 +141,22 @@ impl WebError {
     }
 }
 
+/// A store that fails is an outage to wait out, not a bug: 503, so clients retry later.
 impl From<dynopilot_store::StoreError> for WebError {
     fn from(e: dynopilot_store::StoreError) -> Self {
-        WebError::internal("store", e)
+        WebError {
+            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            kind: STORE_UNAVAILABLE,
+            message: format!(
+                "the store is not answering ({}); ingest goes on and actions wait until it is back",
+                crate::config::redact_urls_in(&e.to_string())
+            ),
+        }
     }
 }
+
+/// The error kind of a request that failed because the store did.
+pub const STORE_UNAVAILABLE: &str = "store_unavailable";
 
 impl axum::response::IntoResponse for WebError {
     fn into_response(self) -> axum::response::Response {
@@ -184,6 +197,7 @@ impl WebState {
             writer: None,
             recorder: Arc::default(),
             outcomes: Arc::default(),
+            store_health: Arc::clone(&link.store_health),
         }
     }
 

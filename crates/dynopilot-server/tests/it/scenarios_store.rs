@@ -212,3 +212,142 @@ async fn outage(store: Arc<dyn Store>, admin: &sqlx::PgPool, schema: &str) {
     daemon.shutdown().await;
     sim.shutdown();
 }
+
+/// Renames the outage's tables of the SQLite file at `url` away (or back), from a connection
+/// of its own, as another process damaging the store would.
+async fn rename_sqlite_tables(url: &str, away: bool) {
+    let admin = sqlx::SqlitePool::connect(url).await.unwrap();
+    for table in TABLES {
+        let (from, to) = if away {
+            (table.to_owned(), format!("{table}_away"))
+        } else {
+            (format!("{table}_away"), table.to_owned())
+        };
+        let sql = format!("ALTER TABLE {from} RENAME TO {to}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    admin.close().await;
+}
+
+async fn healthz(daemon: &DaemonHandle) -> serde_json::Value {
+    let response = reqwest::get(format!("{}/healthz", daemon.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "healthz stays 200 so drains keep coming"
+    );
+    response.json().await.unwrap()
+}
+
+async fn metric(daemon: &DaemonHandle, name: &str) -> f64 {
+    let text = reqwest::get(format!("{}/metrics", daemon.base_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_outage_degrades_healthz_alerts_once_each_way_and_the_api_answers_503() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("outage-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("dynopilot.db").display());
+    let store = dynopilot_store::open(&url).await.unwrap();
+    let fast = FastClock::start(10);
+    let clock = fast.dyn_clock();
+    let sim = start_sim(AppSpec::plain("shop", DEMO_EMAIL, 3, 0), &clock).await;
+    let daemon = start(&sim, Arc::clone(&store), &fast).await;
+    let client = sim_client(&sim, &clock);
+    until_all_up(&fast, &client, "shop", 3).await;
+    emit_samples(&fast, &sim, 5).await;
+    assert_eq!(healthz(&daemon).await["status"], "ok");
+    assert_eq!(metric(&daemon, "dynopilot_store_up").await, 1.0);
+
+    rename_sqlite_tables(&url, true).await;
+    // A crash while the journal is away: the restart must wait for it.
+    assert!(sim.crash_dyno("shop", "web.2", Duration::from_secs(3600)));
+    emit_samples(&fast, &sim, 20).await;
+    let health = healthz(&daemon).await;
+    assert_eq!(health["status"], "degraded", "{health}");
+    let store_part = &health["degraded"][0];
+    assert_eq!(store_part["component"], "store", "{health}");
+    let parts = store_part["parts"].to_string();
+    assert!(
+        parts.contains("decision journal") && parts.contains("recorder"),
+        "{health}"
+    );
+    let actions = reqwest::get(format!("{}/api/v1/apps/shop/actions", daemon.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(actions.status(), 503);
+    let body: serde_json::Value = actions.json().await.unwrap();
+    assert_eq!(body["error"], "store_unavailable", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("store is not answering"),
+        "{body}"
+    );
+    assert_eq!(
+        restarts_of(&sim, "shop", "web.2"),
+        0,
+        "acted without a journal"
+    );
+    assert_eq!(metric(&daemon, "dynopilot_store_up").await, 0.0);
+
+    rename_sqlite_tables(&url, false).await;
+    fast.until(
+        "the store is healthy again and web.2 restarted",
+        Duration::from_secs(60),
+        async || {
+            healthz(&daemon).await["status"] == "ok" && restarts_of(&sim, "shop", "web.2") == 1
+        },
+    )
+    .await;
+    fast.until(
+        "both alerts are written",
+        Duration::from_secs(30),
+        async || store_alerts(store.as_ref(), fast.now()).await.len() == 2,
+    )
+    .await;
+    let alerts = store_alerts(store.as_ref(), fast.now()).await;
+    assert!(
+        alerts[1].message.starts_with("the store is failing"),
+        "{alerts:?}"
+    );
+    assert!(
+        alerts[0]
+            .message
+            .starts_with("the store is answering again"),
+        "{alerts:?}"
+    );
+    assert_eq!(metric(&daemon, "dynopilot_store_outages_total").await, 1.0);
+    daemon.shutdown().await;
+    sim.shutdown();
+    store.close().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The `store-error` alerts journaled for shop, newest first.
+async fn store_alerts(store: &dyn Store, now: Timestamp) -> Vec<dynopilot_store::Event> {
+    store
+        .events("shop", TimeRange::new(Timestamp::EPOCH, now), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "alert:store-error")
+        .collect()
+}
