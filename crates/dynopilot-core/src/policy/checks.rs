@@ -28,6 +28,7 @@ impl Config {
             &key(&gk, "dyno_restart_cooldown"),
             g.dyno_restart_cooldown,
         );
+        positive(v, &key(&gk, "restart_storm_gap"), g.restart_storm_gap);
         non_negative(v, &key(&gk, "deploy_freeze"), g.deploy_freeze);
         non_negative(v, &key(&gk, "manual_override"), g.manual_override);
         if let Some(budget) = g.cost_budget_per_hour {
@@ -88,6 +89,14 @@ fn check_process_type(pt: &ProcessTypeConfig, pk: &str, v: &mut Validation) {
         v.push(
             key(pk, "min"),
             format!("min {min} is greater than max {max}"),
+        );
+    }
+    // Scaling needs an upper bound the user chose; Heroku's per-size limit (up to 100 dynos)
+    // is not one anybody means to pay for.
+    if pt.autoscale.is_some() && pt.max.is_none() {
+        v.push(
+            key(pk, "max"),
+            "required when autoscale is set: the most dynos dynopilot may run (no fallback to Heroku's limit)",
         );
     }
     if let Some(size) = &pt.max_size
