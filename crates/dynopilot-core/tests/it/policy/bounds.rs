@@ -141,10 +141,8 @@ fn per_process_type_restart_budget_stops_one_type_spending_the_app_budget() {
     let mut c = zombie_config();
     c.guardrails.process_type_restart_budget_per_hour = 2;
     c.guardrails.dyno_restart_cooldown = ConfigDuration::from_secs(60);
-    c.process_types
-        .get_mut("worker")
-        .and_then(|w| w.zombie.as_mut())
-        .map(|z| z.cooldown = ConfigDuration::from_secs(60));
+    let zombie = c.process_types.get_mut("worker").unwrap().zombie.as_mut();
+    zombie.unwrap().cooldown = ConfigDuration::from_secs(60);
     let mut s = Scenario::new(c, app(&[("worker", 8, "Standard-1X")]));
     for (i, name) in ["worker.1", "worker.2", "worker.3"].into_iter().enumerate() {
         s.step(
