@@ -8,6 +8,7 @@ mod e2e;
 mod fleet;
 mod scenarios;
 mod scenarios_restart;
+mod scenarios_restart_requests;
 mod scenarios_scale;
 mod scenarios_store;
 mod web;
