@@ -26,6 +26,7 @@ pub const SETTING_KEYS: &[&str] = &[
     "store.raw_retention",
     "store.rollup_retention",
     "server.listen",
+    "server.restart_request_token",
     "drain.secret",
     "drain.max_body_bytes",
     "drain.dedupe_window",

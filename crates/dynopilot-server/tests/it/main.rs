@@ -7,6 +7,7 @@ mod drain;
 mod e2e;
 mod fleet;
 mod scenarios;
+mod scenarios_escalation;
 mod scenarios_restart;
 mod scenarios_restart_requests;
 mod scenarios_scale;
