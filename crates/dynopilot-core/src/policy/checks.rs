@@ -47,7 +47,35 @@ impl Config {
             check_process_type(pt, &pk, v);
         }
         for (i, rule) in self.rules.iter().enumerate() {
-            check_rule(rule, &format!("{}[{i}]", key(prefix, "rules")), v);
+            let rk = format!("{}[{i}]", key(prefix, "rules"));
+            check_rule(rule, &rk, v);
+            self.check_rule_bounds(rule, &rk, v);
+        }
+    }
+
+    /// A rule that scales needs the process type's explicit `max` (or a schedule) too: there
+    /// is no fallback to Heroku's own limit.
+    fn check_rule_bounds(&self, rule: &RuleConfig, rk: &str, v: &mut Validation) {
+        let scales = rule
+            .actions
+            .iter()
+            .position(|a| matches!(a, RuleAction::Scale { by } if *by > 0));
+        let ty = rule.selector.process_type.as_deref().or_else(|| {
+            let dyno = rule.selector.dyno.as_deref()?;
+            crate::names::split_dyno_name(dyno).map(|(ty, _)| ty)
+        });
+        let (Some(i), Some(ty)) = (scales, ty) else {
+            return;
+        };
+        let bounded = self
+            .process_types
+            .get(ty)
+            .is_some_and(|pt| pt.max.is_some() || !pt.schedule.is_empty());
+        if !bounded {
+            v.push(
+                format!("{}[{i}]", key(rk, "actions")),
+                format!("scale needs an explicit max for {ty}: set process_types.{ty}.max"),
+            );
         }
     }
 

@@ -46,6 +46,20 @@ fn autoscale_without_max_is_an_error_naming_the_key() {
 }
 
 #[test]
+fn a_rule_that_scales_needs_the_max_of_its_process_type() {
+    let mut c = Config::new("shop");
+    c.rules.push(scale_rule());
+    let found = issues(&c);
+    assert_eq!(
+        found,
+        ["rules[0].actions[0]: scale needs an explicit max for web: set process_types.web.max"]
+    );
+    c.process_types
+        .insert("web".into(), autoscaled(None, Some(4)));
+    assert!(issues(&c).is_empty(), "{:?}", issues(&c));
+}
+
+#[test]
 fn autoscaled_web_keeps_one_dyno_by_default_workers_may_reach_zero() {
     let tz = time_zone("UTC");
     let now = at("12:00:00");
