@@ -69,7 +69,15 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
         username: config.dashboard.username.clone(),
         password: p.expose().to_owned(),
     });
-    let web = WebSettings::for_listen(settings.listen, credentials);
+    let mut web = WebSettings::for_listen(settings.listen, credentials);
+    web.restart_request_tokens = settings
+        .apps
+        .iter()
+        .filter_map(|a| {
+            let token = config.app(&a.name)?.restart_request_token?;
+            Some((a.name.clone(), token.expose().to_owned()))
+        })
+        .collect();
     let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
     let handle = daemon::start_with_web(settings, web, store, clock).await?;
     tracing::info!(apps = %names.join(", "), "dynopilot listening on {}", handle.base_url());

@@ -25,6 +25,7 @@ pub fn propose(
     obs: &ProcessTypeState,
     state: &mut PolicyState,
     size: Option<&'static DynoSize>,
+    tz: &jiff::tz::TimeZone,
     now: Timestamp,
 ) -> Vec<Proposal> {
     let mut out = Vec::new();
@@ -83,7 +84,7 @@ pub fn propose(
             current,
             memory_mb: &memory,
             last_resize: Some(formation.updated_at),
-            window_open: true,
+            window_open: cfg.window_open(tz, now),
             queue_depth: latest_queue(obs).map(|q| q.depth),
         };
         let previous = state

@@ -28,6 +28,7 @@ impl Config {
             &key(&gk, "dyno_restart_cooldown"),
             g.dyno_restart_cooldown,
         );
+        positive(v, &key(&gk, "restart_storm_gap"), g.restart_storm_gap);
         non_negative(v, &key(&gk, "deploy_freeze"), g.deploy_freeze);
         non_negative(v, &key(&gk, "manual_override"), g.manual_override);
         if let Some(budget) = g.cost_budget_per_hour {
@@ -46,7 +47,35 @@ impl Config {
             check_process_type(pt, &pk, v);
         }
         for (i, rule) in self.rules.iter().enumerate() {
-            check_rule(rule, &format!("{}[{i}]", key(prefix, "rules")), v);
+            let rk = format!("{}[{i}]", key(prefix, "rules"));
+            check_rule(rule, &rk, v);
+            self.check_rule_bounds(rule, &rk, v);
+        }
+    }
+
+    /// A rule that scales needs the process type's explicit `max` (or a schedule) too: there
+    /// is no fallback to Heroku's own limit.
+    fn check_rule_bounds(&self, rule: &RuleConfig, rk: &str, v: &mut Validation) {
+        let scales = rule
+            .actions
+            .iter()
+            .position(|a| matches!(a, RuleAction::Scale { by } if *by > 0));
+        let ty = rule.selector.process_type.as_deref().or_else(|| {
+            let dyno = rule.selector.dyno.as_deref()?;
+            crate::names::split_dyno_name(dyno).map(|(ty, _)| ty)
+        });
+        let (Some(i), Some(ty)) = (scales, ty) else {
+            return;
+        };
+        let bounded = self
+            .process_types
+            .get(ty)
+            .is_some_and(|pt| pt.max.is_some() || !pt.schedule.is_empty());
+        if !bounded {
+            v.push(
+                format!("{}[{i}]", key(rk, "actions")),
+                format!("scale needs an explicit max for {ty}: set process_types.{ty}.max"),
+            );
         }
     }
 
@@ -88,6 +117,14 @@ fn check_process_type(pt: &ProcessTypeConfig, pk: &str, v: &mut Validation) {
         v.push(
             key(pk, "min"),
             format!("min {min} is greater than max {max}"),
+        );
+    }
+    // Scaling needs an upper bound the user chose; Heroku's per-size limit (up to 100 dynos)
+    // is not one anybody means to pay for.
+    if pt.autoscale.is_some() && pt.max.is_none() {
+        v.push(
+            key(pk, "max"),
+            "required when autoscale is set: the most dynos dynopilot may run (no fallback to Heroku's limit)",
         );
     }
     if let Some(size) = &pt.max_size

@@ -217,8 +217,9 @@ impl Default for RestartCounterConfig {
     }
 }
 
-/// When restarts stop helping: after `restarts` memory restarts of one process type within
-/// `window`, upsize it one step (if allowed and below `max_size`), else alert.
+/// When restarts stop helping: after `restarts` memory restarts of one dyno within `window`,
+/// upsize its process type one step (if `upsize` and an explicit max size allows it), else
+/// alert "leak not fixed by restarts"; restarts continue within the budgets either way.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EscalationConfig {
@@ -231,7 +232,7 @@ impl Default for EscalationConfig {
     fn default() -> Self {
         EscalationConfig {
             restarts: 3,
-            window: ConfigDuration::from_mins(60),
+            window: ConfigDuration::from_mins(6 * 60),
             upsize: true,
         }
     }
@@ -283,6 +284,14 @@ fn all_days() -> Vec<Weekday> {
 pub struct GuardrailsConfig {
     /// Restarts (of any kind) per app per rolling hour.
     pub restart_budget_per_hour: u32,
+    /// Restarts per process type per rolling hour, so one misbehaving type cannot spend the
+    /// whole app budget.
+    pub process_type_restart_budget_per_hour: u32,
+    /// Formation changes (scale or resize) per app per rolling hour: a flapping scaler stops.
+    pub formation_change_budget_per_hour: u32,
+    /// When more than half of a type's dynos need a restart at once, they are restarted one
+    /// at a time, at least this far apart.
+    pub restart_storm_gap: ConfigDuration,
     /// Minimum time between two restarts of one dyno, whichever policy asks.
     pub dyno_restart_cooldown: ConfigDuration,
     /// Refuse to restart the last healthy (`up`) dyno of a process type.
@@ -301,6 +310,9 @@ impl Default for GuardrailsConfig {
     fn default() -> Self {
         GuardrailsConfig {
             restart_budget_per_hour: 10,
+            process_type_restart_budget_per_hour: 6,
+            formation_change_budget_per_hour: 20,
+            restart_storm_gap: ConfigDuration::from_secs(60),
             dyno_restart_cooldown: ConfigDuration::from_mins(5),
             protect_last_healthy: true,
             cost_budget_per_hour: None,

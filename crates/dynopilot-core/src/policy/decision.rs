@@ -330,6 +330,10 @@ pub enum Guardrail {
     LastHealthyDyno,
     DeployFreeze,
     ManualOverride,
+    /// Too many formation changes (scale or resize) within the last hour.
+    FormationBudget,
+    /// Most dynos of a type need a restart at once: one at a time, with a gap.
+    RestartStorm,
     /// Autoscaling of the app or process type was paused from the dashboard or API.
     Paused,
 }
@@ -345,6 +349,8 @@ impl fmt::Display for Guardrail {
             Guardrail::LastHealthyDyno => "last healthy dyno",
             Guardrail::DeployFreeze => "deploy freeze",
             Guardrail::ManualOverride => "manual override",
+            Guardrail::FormationBudget => "formation change budget",
+            Guardrail::RestartStorm => "restart storm",
             Guardrail::Paused => "paused",
         })
     }

@@ -20,8 +20,10 @@ use super::config::Config;
 use super::decision::{Action, Blocked, Decision, Reason, stable_id};
 use super::guardrails::Guardrails;
 use super::schedule;
-use super::state::{ObservedState, PolicyState, ProcessTypeState, RestartRecord, SetFormation};
-use super::{autoscale, memory_guard, notify, restart_counter, rules, zombie};
+use super::state::{
+    FormationChange, ObservedState, PolicyState, ProcessTypeState, RestartRecord, SetFormation,
+};
+use super::{autoscale, memory_guard, notify, restart_counter, rules, storm, zombie};
 
 /// A decision before guardrails: what a policy wants and the cooldowns it sets if let through.
 #[derive(Clone, Debug)]
@@ -70,12 +72,20 @@ pub fn evaluate(
             .formation
             .as_ref()
             .and_then(|f| DynoSize::lookup(&f.size).ok());
-        let b = schedule::active_bounds(pt, &tz, size, now);
+        let b = schedule::bounds_for(name, pt, &tz, size, now);
         proposals.extend(schedule::propose(name, pt, obs, &b));
-        proposals.extend(memory_guard::propose(name, pt, obs, &state, size, now));
+        let ctx = memory_guard::Context {
+            process_type: name,
+            pt,
+            size,
+            tz: &tz,
+        };
+        proposals.extend(memory_guard::propose(&ctx, obs, &state, now));
         proposals.extend(zombie::propose(pt, obs, &state, now));
         proposals.extend(restart_counter::propose(pt, obs, &state, now));
-        proposals.extend(autoscale::propose(name, pt, obs, &mut state, size, now));
+        proposals.extend(autoscale::propose(
+            name, pt, obs, &mut state, size, &tz, now,
+        ));
         bounds.insert(name.clone(), b);
     }
     proposals.extend(rules::propose(config, observed, &state, now));
@@ -86,8 +96,12 @@ pub fn evaluate(
     keep_one_formation_change_per_type(&mut proposals);
     proposals.retain(|p| !awaiting_heroku(&p.action, &state, observed, now));
 
+    let (storms, storm_alerts) = storm::detect(config, observed, &mut state, &proposals, now);
+    proposals.extend(storm_alerts);
+
     let dry_run = config.guardrails.dry_run;
     let mut guard = Guardrails::new(config, observed, &state, &bounds, now);
+    guard.set_storms(storms);
     let mut decisions = Vec::with_capacity(proposals.len());
     for mut p in proposals {
         let outcome = guard.check(&state, &mut p.action);
@@ -275,6 +289,7 @@ fn record(state: &mut PolicyState, observed: &ObservedState, p: &Proposal, now: 
         }
         Action::Alert { .. } | Action::RunHook { .. } => Vec::new(),
     };
+    note_formation_change(state, &p.action, now);
     if p.action.is_restart() {
         let target = match &p.action {
             Action::RestartDyno { dyno, .. } => dyno.clone(),
@@ -290,6 +305,22 @@ fn record(state: &mut PolicyState, observed: &ObservedState, p: &Proposal, now: 
     for dyno in restarted {
         state.last_restart.insert(dyno.clone(), now);
         state.counter_reset.insert(dyno, now);
+    }
+}
+
+/// Keeps the log the formation-change budget counts (an hour is all it looks at).
+fn note_formation_change(state: &mut PolicyState, action: &Action, now: Timestamp) {
+    let hour_ago = now.as_millis() - HOUR_MS;
+    state
+        .formation_changes
+        .retain(|c| c.at.as_millis() > hour_ago);
+    if let Action::ScaleFormation { process_type, .. } | Action::Resize { process_type, .. } =
+        action
+    {
+        state.formation_changes.push(FormationChange {
+            at: now,
+            process_type: process_type.clone(),
+        });
     }
 }
 

@@ -1,6 +1,7 @@
 //! Guardrails, applied last to every proposed decision, whatever policy produced it: deploy
 //! freeze, manual-change override, min/max bounds, max size, cost budget, restart budget,
-//! per-dyno restart cooldown and never restarting the last healthy dyno of a process type.
+//! per-process-type restart budget, formation-change budget, restart-storm pacing, per-dyno
+//! restart cooldown and never restarting the last healthy dyno of a process type.
 //! A proposal is either let through, trimmed (a scale limited to a bound) or blocked.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,6 +33,12 @@ pub struct Guardrails<'a> {
     bounds: &'a BTreeMap<String, Bounds>,
     formation: BTreeMap<String, (u32, &'static DynoSize)>,
     restarts_in_hour: usize,
+    /// Restarts per process type within the last hour (including those let through now).
+    type_restarts_in_hour: BTreeMap<String, usize>,
+    formation_changes_in_hour: usize,
+    /// Process types in restart-storm mode (`storm.rs`), and the last restart of each.
+    storms: BTreeSet<String>,
+    last_type_restart: BTreeMap<String, Timestamp>,
     restarted_now: BTreeSet<String>,
     /// Per process type: dynos `up` and not restarted within the dyno cooldown.
     healthy: BTreeMap<String, usize>,
@@ -76,6 +83,20 @@ impl<'a> Guardrails<'a> {
                 (name.clone(), n)
             })
             .collect();
+        let hour_ago = Timestamp::from_millis(now.as_millis() - HOUR_MS);
+        let mut type_restarts_in_hour: BTreeMap<String, usize> = BTreeMap::new();
+        for r in state.restarts.iter().filter(|r| r.at > hour_ago) {
+            *type_restarts_in_hour
+                .entry(target_type(&r.target).to_owned())
+                .or_default() += 1;
+        }
+        let mut last_type_restart: BTreeMap<String, Timestamp> = BTreeMap::new();
+        for (dyno, at) in &state.last_restart {
+            let entry = last_type_restart
+                .entry(target_type(dyno).to_owned())
+                .or_insert(*at);
+            *entry = (*entry).max(*at);
+        }
         Guardrails {
             config,
             observed,
@@ -84,10 +105,22 @@ impl<'a> Guardrails<'a> {
             formation,
             healthy,
             recently_restarted,
-            restarts_in_hour: state
-                .restarts_since(Timestamp::from_millis(now.as_millis() - HOUR_MS)),
+            restarts_in_hour: state.restarts_since(hour_ago),
+            type_restarts_in_hour,
+            formation_changes_in_hour: state
+                .formation_changes
+                .iter()
+                .filter(|c| c.at > hour_ago)
+                .count(),
+            storms: BTreeSet::new(),
+            last_type_restart,
             restarted_now: BTreeSet::new(),
         }
+    }
+
+    /// Process types whose dyno restarts are paced as a restart storm in this evaluation.
+    pub fn set_storms(&mut self, storms: BTreeSet<String>) {
+        self.storms = storms;
     }
 
     /// Checks `action` against every guardrail, trimming it in place where that is allowed.
@@ -99,6 +132,9 @@ impl<'a> Guardrails<'a> {
         self.max_size(action, &mut out);
         self.cost_budget(action, &mut out);
         self.restart_budget(action, &mut out);
+        self.type_restart_budget(action, &mut out);
+        self.formation_budget(action, &mut out);
+        self.restart_storm(action, &mut out);
         self.dyno_cooldown(state, action, &mut out);
         self.last_healthy(action, &mut out);
         out
@@ -108,6 +144,13 @@ impl<'a> Guardrails<'a> {
     pub fn commit(&mut self, action: &Action) {
         if action.is_restart() {
             self.restarts_in_hour += 1;
+            if let Some(ty) = action.process_type() {
+                *self.type_restarts_in_hour.entry(ty.to_owned()).or_default() += 1;
+                self.last_type_restart.insert(ty.to_owned(), self.now);
+            }
+        }
+        if is_formation_change(action) {
+            self.formation_changes_in_hour += 1;
         }
         match action {
             Action::ScaleFormation {
@@ -336,6 +379,57 @@ impl<'a> Guardrails<'a> {
         }
     }
 
+    fn type_restart_budget(&self, action: &Action, out: &mut Outcome) {
+        let budget = self.config.guardrails.process_type_restart_budget_per_hour as usize;
+        let Some(ty) = action.process_type().filter(|_| action.is_restart()) else {
+            return;
+        };
+        let used = self.type_restarts_in_hour.get(ty).copied().unwrap_or(0);
+        if used >= budget {
+            out.blocked.push(Blocked {
+                guardrail: Guardrail::RestartBudget,
+                detail: format!(
+                    "{used} {ty} restarts in the last hour, per-process-type budget {budget}"
+                ),
+            });
+        }
+    }
+
+    fn formation_budget(&self, action: &Action, out: &mut Outcome) {
+        let budget = self.config.guardrails.formation_change_budget_per_hour as usize;
+        if is_formation_change(action) && self.formation_changes_in_hour >= budget {
+            out.blocked.push(Blocked {
+                guardrail: Guardrail::FormationBudget,
+                detail: format!(
+                    "{} formation changes in the last hour, budget {budget}",
+                    self.formation_changes_in_hour
+                ),
+            });
+        }
+    }
+
+    /// In a restart storm, one dyno of the type per gap.
+    fn restart_storm(&self, action: &Action, out: &mut Outcome) {
+        let Action::RestartDyno { .. } = action else {
+            return;
+        };
+        let Some(ty) = action.process_type().filter(|ty| self.storms.contains(*ty)) else {
+            return;
+        };
+        let gap = self.config.guardrails.restart_storm_gap;
+        if let Some(last) = self.last_type_restart.get(ty)
+            && self.now < last.plus(gap.get())
+        {
+            out.blocked.push(Blocked {
+                guardrail: Guardrail::RestartStorm,
+                detail: format!(
+                    "restarting {ty} dynos one at a time, {gap} apart; next at {}",
+                    last.plus(gap.get())
+                ),
+            });
+        }
+    }
+
     fn dyno_cooldown(&self, state: &PolicyState, action: &Action, out: &mut Outcome) {
         let Action::RestartDyno { dyno, .. } = action else {
             return;
@@ -386,4 +480,16 @@ impl<'a> Guardrails<'a> {
             });
         }
     }
+}
+
+fn is_formation_change(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::ScaleFormation { .. } | Action::Resize { .. }
+    )
+}
+
+/// The process type of a restart target (`web.2` → `web`, `web` → `web`).
+fn target_type(target: &str) -> &str {
+    crate::names::split_dyno_name(target).map_or(target, |(ty, _)| ty)
 }

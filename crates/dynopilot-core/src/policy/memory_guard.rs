@@ -1,6 +1,8 @@
 //! Memory guard: restart a dyno whose memory stays above its threshold for N consecutive
 //! samples of its current run, or that reported R14/R15; escalate (upsize one step, then
-//! alert) when a process type keeps needing memory restarts.
+//! alert "leak not fixed by restarts") when a dyno keeps needing memory restarts.
+
+use jiff::tz::TimeZone;
 
 use crate::size::DynoSize;
 use crate::time::Timestamp;
@@ -13,13 +15,12 @@ use super::state::{DynoLifecycle, DynoState, MemorySample, PolicyState, ProcessT
 pub const POLICY: &str = "memory guard";
 
 pub fn propose(
-    process_type: &str,
-    pt: &ProcessTypeConfig,
+    ctx: &Context<'_>,
     obs: &ProcessTypeState,
     state: &PolicyState,
-    size: Option<&'static DynoSize>,
     now: Timestamp,
 ) -> Vec<Proposal> {
+    let (pt, size) = (ctx.pt, ctx.size);
     let Some(cfg) = &pt.memory_guard else {
         return Vec::new();
     };
@@ -47,7 +48,7 @@ pub fn propose(
             reason,
         )
         .with_cooldown(key, cfg.cooldown.get());
-        out.extend(escalate(process_type, pt, state, size, restart, now));
+        out.extend(escalate(name, ctx, state, restart, now));
     }
     out
 }
@@ -130,68 +131,70 @@ fn over_threshold(
     })
 }
 
-/// Restart → upsize → alert: once a type needed `escalation.restarts` memory restarts within
-/// the window, the next step is one size up (which restarts every dyno of the type anyway),
-/// or, at the top of the ladder or the max size, a critical alert besides the restart.
+/// Restart → upsize → alert: once a dyno needed `escalation.restarts` memory restarts within
+/// the window, restarting it again blindly is not enough. The next step is one size up for the
+/// whole type (which restarts every dyno of it anyway) when an explicit max size allows it and
+/// the vertical scaler's resize windows are open; else the restart goes ahead (within the
+/// budgets) together with a critical alert "leak not fixed by restarts" and the history.
 fn escalate(
-    process_type: &str,
-    pt: &ProcessTypeConfig,
+    dyno: &str,
+    ctx: &Context<'_>,
     state: &PolicyState,
-    size: Option<&'static DynoSize>,
     restart: Proposal,
     now: Timestamp,
 ) -> Vec<Proposal> {
-    let Some(esc) = &pt.escalation else {
+    let Some(esc) = &ctx.pt.escalation else {
         return vec![restart];
     };
     let since = now.minus(esc.window.get());
-    let restarts = state
+    let history: Vec<Timestamp> = state
         .restarts
         .iter()
-        .filter(|r| r.at > since && r.policy == POLICY && dyno_type(&r.target) == process_type)
-        .count();
-    let key = format!("escalation:{process_type}");
-    if restarts < esc.restarts as usize || state.in_cooldown(&key, now) {
+        .filter(|r| r.at > since && r.policy == POLICY && r.target == dyno)
+        .map(|r| r.at)
+        .collect();
+    let key = format!("escalation:{dyno}");
+    if history.len() < esc.restarts as usize || state.in_cooldown(&key, now) {
         return vec![restart];
     }
-    let count = u32::try_from(restarts).unwrap_or(u32::MAX);
-    let next_up = size
-        .filter(|_| esc.upsize)
-        .and_then(|s| s.next_up().map(|n| (s, n)));
-    let below_cap = |next: &DynoSize| {
-        pt.max_size
-            .as_deref()
-            .and_then(|m| DynoSize::lookup(m).ok())
-            .is_none_or(|max| next.ladder_key() <= max.ladder_key())
-    };
+    let process_type = ctx.process_type;
     let reason = |next: String| Reason::Escalation {
         process_type: process_type.to_owned(),
-        restarts: count,
+        restarts: u32::try_from(history.len()).unwrap_or(u32::MAX),
         window: esc.window,
         next,
     };
-    match next_up.filter(|(_, n)| below_cap(n)) {
-        Some((from, to)) => vec![
+    let upsize = if esc.upsize {
+        ctx.upsize(now)
+    } else {
+        Err("upsize = false".to_owned())
+    };
+    match upsize {
+        Ok((from, to)) => vec![
             Proposal::new(
                 Action::Resize {
                     process_type: process_type.to_owned(),
                     from: from.name.to_owned(),
                     to: to.name.to_owned(),
                 },
-                reason(format!("upsize to {}", to.name)),
+                reason(format!("upsize {process_type} to {}", to.name)),
             )
             .with_cooldown(key, esc.window.get()),
         ],
-        None => {
+        Err(why) => {
+            let times: Vec<String> = history.iter().map(ToString::to_string).collect();
             let alert = Proposal::new(
                 Action::Alert {
                     topic: format!("escalation:{process_type}"),
                     severity: Severity::Critical,
                     message: format!(
-                        "{process_type} keeps exceeding memory and cannot be upsized further"
+                        "leak not fixed by restarts: {dyno} was restarted for memory {} times in {} (at {}); no upsize ({why}); restarts continue within the budget",
+                        history.len(),
+                        esc.window,
+                        times.join(", ")
                     ),
                 },
-                reason("alert (no larger size allowed)".to_owned()),
+                reason(format!("alert: leak not fixed by restarts; no upsize ({why})")),
             )
             .with_cooldown(key, esc.window.get());
             vec![restart, alert]
@@ -199,6 +202,44 @@ fn escalate(
     }
 }
 
-fn dyno_type(target: &str) -> &str {
-    crate::names::split_dyno_name(target).map_or(target, |(ty, _)| ty)
+/// What escalation needs to know about the process type besides its config.
+pub struct Context<'a> {
+    pub process_type: &'a str,
+    pub pt: &'a ProcessTypeConfig,
+    pub size: Option<&'static DynoSize>,
+    pub tz: &'a TimeZone,
+}
+
+impl Context<'_> {
+    /// One step up, when allowed: an explicit max size (`max_size` or `vertical.max_size`)
+    /// that the next size stays within, and, with a vertical scaler, an open resize window.
+    fn upsize(&self, now: Timestamp) -> Result<(&'static DynoSize, &'static DynoSize), String> {
+        let caps: Vec<&'static DynoSize> = [
+            self.pt.max_size.as_deref(),
+            self.pt
+                .vertical
+                .as_ref()
+                .and_then(|v| v.max_size.as_deref()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|m| DynoSize::lookup(m).ok())
+        .collect();
+        let Some(cap) = caps.into_iter().min_by_key(|s| s.ladder_key()) else {
+            return Err("no max_size is configured".to_owned());
+        };
+        let current = self.size.ok_or("the current size is unknown")?;
+        let next = current
+            .next_up()
+            .ok_or_else(|| format!("{} is the top of the ladder", current.name))?;
+        if next.ladder_key() > cap.ladder_key() {
+            return Err(format!("{} is above max size {}", next.name, cap.name));
+        }
+        if let Some(v) = &self.pt.vertical
+            && !v.window_open(self.tz, now)
+        {
+            return Err("outside the allowed resize windows".to_owned());
+        }
+        Ok((current, next))
+    }
 }

@@ -19,6 +19,7 @@ pub mod rules;
 pub mod schedule;
 mod serde_ts;
 pub mod state;
+pub mod storm;
 pub mod zombie;
 
 pub use config::{

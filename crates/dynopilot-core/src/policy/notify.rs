@@ -63,7 +63,8 @@ pub fn notifications(
             for b in d
                 .blocked
                 .iter()
-                .filter(|b| b.guardrail != Guardrail::Bounds)
+                // Storm pacing is announced once by its own alert (`storm.rs`).
+                .filter(|b| !matches!(b.guardrail, Guardrail::Bounds | Guardrail::RestartStorm))
             {
                 let topic = format!(
                     "guardrail:{}:{}",

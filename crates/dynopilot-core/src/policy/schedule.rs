@@ -34,7 +34,7 @@ impl LocalSpan {
             .min()
     }
 
-    fn contains(&self, day: Weekday, minute: u32) -> bool {
+    pub fn contains(&self, day: Weekday, minute: u32) -> bool {
         self.days.contains(&day) && self.from_min <= minute && minute < self.to_min
     }
 }
@@ -48,22 +48,35 @@ fn parse_hhmm(s: &str) -> Option<u32> {
 
 /// Parses `from`/`to` (`HH:MM`, `to` may be `24:00`); `from` must come before `to`.
 pub fn parse_entry_span(entry: &ScheduleEntry) -> Result<LocalSpan, String> {
-    let from = parse_hhmm(&entry.from)
+    parse_span(&entry.days, &entry.from, &entry.to)
+}
+
+/// A weekly span from its days and `from`/`to` wall-clock times.
+pub fn parse_span(days: &[Weekday], from: &str, to: &str) -> Result<LocalSpan, String> {
+    let from_min = parse_hhmm(from)
         .filter(|m| *m < 24 * 60)
-        .ok_or_else(|| format!("from `{}` is not a time like `09:00`", entry.from))?;
-    let to = parse_hhmm(&entry.to)
-        .ok_or_else(|| format!("to `{}` is not a time like `17:30` or `24:00`", entry.to))?;
-    if from >= to {
+        .ok_or_else(|| format!("from `{from}` is not a time like `09:00`"))?;
+    let to_min =
+        parse_hhmm(to).ok_or_else(|| format!("to `{to}` is not a time like `17:30` or `24:00`"))?;
+    if from_min >= to_min {
         return Err(format!(
-            "from {} is not before to {} (split an overnight entry in two)",
-            entry.from, entry.to
+            "from {from} is not before to {to} (split an overnight entry in two)"
         ));
     }
     Ok(LocalSpan {
-        days: entry.days.clone(),
-        from_min: from,
-        to_min: to,
+        days: days.to_vec(),
+        from_min,
+        to_min,
     })
+}
+
+/// The weekday and minute after local midnight of `now` in `tz`.
+pub fn local_day_minute(tz: &TimeZone, now: Timestamp) -> (Weekday, u32) {
+    let zoned = now.to_jiff().to_zoned(tz.clone());
+    // Hours and minutes of a civil time are never negative.
+    let minute =
+        u32::try_from(i32::from(zoned.hour()) * 60 + i32::from(zoned.minute())).unwrap_or(0);
+    (weekday_of(zoned.weekday()), minute)
 }
 
 fn weekday_of(w: jiff::civil::Weekday) -> Weekday {
@@ -96,11 +109,7 @@ pub fn active_bounds(
     now: Timestamp,
 ) -> Bounds {
     let size_limit = size.map_or(u32::MAX, |s| s.max_per_type);
-    let zoned = now.to_jiff().to_zoned(tz.clone());
-    let day = weekday_of(zoned.weekday());
-    // Hours and minutes of a civil time are never negative.
-    let minute =
-        u32::try_from(i32::from(zoned.hour()) * 60 + i32::from(zoned.minute())).unwrap_or(0);
+    let (day, minute) = local_day_minute(tz, now);
     for (i, entry) in pt.schedule.iter().enumerate() {
         if let Ok(span) = parse_entry_span(entry)
             && span.contains(day, minute)
@@ -117,6 +126,28 @@ pub fn active_bounds(
         max: pt.max.unwrap_or(u32::MAX).min(size_limit),
         source: "default".to_owned(),
     }
+}
+
+/// Bounds at `now` for process type `name`: `active_bounds`, with the default `min` of an
+/// autoscaled type that sets none: 1 for `web` (the app must keep serving), 0 for the others
+/// (workers may scale to zero).
+pub fn bounds_for(
+    name: &str,
+    pt: &ProcessTypeConfig,
+    tz: &TimeZone,
+    size: Option<&DynoSize>,
+    now: Timestamp,
+) -> Bounds {
+    let mut b = active_bounds(pt, tz, size, now);
+    if b.source == "default" && pt.min.is_none() && pt.autoscale.is_some() {
+        b.min = default_min(name);
+    }
+    b
+}
+
+/// The `min` of an autoscaled process type that sets none.
+pub fn default_min(process_type: &str) -> u32 {
+    u32::from(process_type == "web")
 }
 
 /// Resolves the configured zone; an invalid one was reported by validation, so fall back to UTC

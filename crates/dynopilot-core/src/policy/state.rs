@@ -266,6 +266,16 @@ pub struct PolicyState {
     pub autoscale: BTreeMap<String, crate::scaling::AlgoState>,
     /// The vertical scaler's state per process type.
     pub vertical: BTreeMap<String, crate::scaling::VerticalState>,
+    /// Formation changes (scale or resize) decided, newest last; pruned after an hour, for
+    /// the formation-change budget.
+    pub formation_changes: Vec<FormationChange>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormationChange {
+    #[serde(with = "super::serde_ts")]
+    pub at: Timestamp,
+    pub process_type: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use super::checks::{
 use crate::validate::{Validation, key};
 
 pub(crate) use super::checks::show;
-pub use super::vertical_config::VerticalConfig;
+pub use super::vertical_config::{ResizeWindow, VerticalConfig};
 
 /// Heroku emits runtime metrics every 20 s: no window may be shorter than one sample.
 pub const SAMPLE_PERIOD: SignedDuration = SignedDuration::from_secs(20);

@@ -23,8 +23,8 @@ mod vertical_config;
 
 pub use boot_time::{BootTimes, default_boot_time};
 pub use config::{
-    HorizontalConfig, QueueConfig, SAMPLE_PERIOD, StreakConfig, TargetConfig, TrendConfig,
-    VerticalConfig,
+    HorizontalConfig, QueueConfig, ResizeWindow, SAMPLE_PERIOD, StreakConfig, TargetConfig,
+    TrendConfig, VerticalConfig,
 };
 pub use horizontal::{
     AlgoState, Algorithm, HorizontalInput, QueueObservation, Recommendation, ScalingReason,

@@ -1,10 +1,16 @@
 //! Configuration of the vertical scaler and its validation (thresholds, durations, a max size
-//! and ladder that must name real, scalable sizes in ladder order).
+//! and ladder that must name real, scalable sizes in ladder order, and the weekly windows in
+//! which a resize may happen).
 
 use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
+use jiff::tz::TimeZone;
+
 use super::checks::{check_non_negative, check_window, friendly};
+use crate::Timestamp;
+use crate::policy::config::Weekday;
+use crate::policy::schedule::{local_day_minute, parse_span};
 use crate::size::{DynoSize, is_single_dyno_tier};
 use crate::validate::{Validation, key};
 
@@ -29,6 +35,24 @@ pub struct VerticalConfig {
     pub max_size: Option<String>,
     /// Sizes to climb through, smallest first; default: every size of the current size's ladder.
     pub ladder: Option<Vec<String>>,
+    /// When a resize (which restarts every dyno of the type) may happen, in the app's time
+    /// zone; empty: at any time. Escalation upsizes obey the same windows.
+    pub windows: Vec<ResizeWindow>,
+}
+
+/// A weekly window in which resizes are allowed, e.g. weekdays 08:00–20:00 ("no upsizes at
+/// night"); `to` may be `24:00`, an overnight window is written as two.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResizeWindow {
+    #[serde(default = "all_days")]
+    pub days: Vec<Weekday>,
+    pub from: String,
+    pub to: String,
+}
+
+fn all_days() -> Vec<Weekday> {
+    Weekday::ALL.to_vec()
 }
 
 impl Default for VerticalConfig {
@@ -41,6 +65,7 @@ impl Default for VerticalConfig {
             min_upscale_duration: SignedDuration::from_hours(1),
             max_size: None,
             ladder: None,
+            windows: Vec::new(),
         }
     }
 }
@@ -75,6 +100,26 @@ impl VerticalConfig {
         if let Some(ladder) = &self.ladder {
             check_ladder(&key(prefix, "ladder"), ladder, v);
         }
+        for (i, w) in self.windows.iter().enumerate() {
+            let wk = format!("{}[{i}]", key(prefix, "windows"));
+            if w.days.is_empty() {
+                v.push(key(&wk, "days"), "names no day, so the window never opens");
+            }
+            if let Err(message) = parse_span(&w.days, &w.from, &w.to) {
+                v.push(wk, message);
+            }
+        }
+    }
+
+    /// Whether a resize is allowed at `now` (local time in `tz`).
+    pub fn window_open(&self, tz: &TimeZone, now: Timestamp) -> bool {
+        if self.windows.is_empty() {
+            return true;
+        }
+        let (day, minute) = local_day_minute(tz, now);
+        self.windows.iter().any(|w| {
+            parse_span(&w.days, &w.from, &w.to).is_ok_and(|span| span.contains(day, minute))
+        })
     }
 }
 

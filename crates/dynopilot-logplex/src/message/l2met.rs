@@ -42,6 +42,11 @@ pub struct MetricsLine<'a> {
 }
 
 impl<'a> MetricsLine<'a> {
+    /// The whole message the metrics were read from.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+
     pub fn metrics(&self) -> impl Iterator<Item = Metric<'a>> + 'a {
         logfmt::pairs(self.raw).filter_map(|p| metric(p.key, p.value))
     }

@@ -6,6 +6,7 @@ use dynopilot_core::validate::{ConfigIssue, Validation};
 
 use super::build::Builder;
 use super::raw::{PolicyTemplate, RawConfig};
+use super::secret::Secret;
 use super::template::{self, ResolvedPolicy};
 use super::{AppConfig, AppOrigin, DiscoveryConfig};
 
@@ -41,6 +42,7 @@ impl Builder<'_> {
         template_table: &toml::Table,
         template: &ResolvedPolicy,
         discovery: &DiscoveryConfig,
+        default_token: &Option<Secret>,
     ) -> Vec<AppConfig> {
         let template_issues = policy_issues(template);
         let docs = doc.get("apps").and_then(|a| a.as_array());
@@ -61,6 +63,7 @@ impl Builder<'_> {
                 .unwrap_or_default();
             overrides.remove("name");
             overrides.remove("log_source");
+            overrides.remove("restart_request_token");
             let resolved = match template::resolve(&app.name, template_table, &overrides) {
                 Ok(r) => r,
                 Err(message) => {
@@ -75,10 +78,17 @@ impl Builder<'_> {
                 .collect();
             self.issues(&prefix, &own);
             let log_source = app.log_source.unwrap_or(discovery.log_source);
+            if let Some(token) = &app.restart_request_token {
+                self.check_token(&format!("{prefix}.restart_request_token"), token);
+            }
             apps.push(AppConfig {
                 name: app.name.clone(),
                 log_source,
                 origin: AppOrigin::File,
+                restart_request_token: app
+                    .restart_request_token
+                    .clone()
+                    .or_else(|| default_token.clone()),
                 resolved,
             });
         }
@@ -90,6 +100,7 @@ impl Builder<'_> {
         names: &[String],
         template: &ResolvedPolicy,
         discovery: &DiscoveryConfig,
+        default_token: &Option<Secret>,
         apps: &mut Vec<AppConfig>,
     ) {
         for name in names {
@@ -103,8 +114,16 @@ impl Builder<'_> {
                 name: name.clone(),
                 log_source: discovery.log_source,
                 origin: AppOrigin::Env,
+                restart_request_token: default_token.clone(),
                 resolved,
             });
+        }
+    }
+
+    /// A bearer token is compared in constant time but must still be hard to guess.
+    pub(super) fn check_token(&mut self, key: &str, token: &Secret) {
+        if token.expose().trim().len() < MIN_TOKEN_LEN {
+            self.err(key, format!("must be at least {MIN_TOKEN_LEN} characters"));
         }
     }
 
@@ -149,6 +168,8 @@ fn policy_issues(r: &ResolvedPolicy) -> Vec<ConfigIssue> {
     }
     issues
 }
+
+const MIN_TOKEN_LEN: usize = 16;
 
 fn empty_policy(app: &str) -> ResolvedPolicy {
     ResolvedPolicy {

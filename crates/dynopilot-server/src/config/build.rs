@@ -26,6 +26,7 @@ pub const SETTING_KEYS: &[&str] = &[
     "store.raw_retention",
     "store.rollup_retention",
     "server.listen",
+    "server.restart_request_token",
     "drain.secret",
     "drain.max_body_bytes",
     "drain.dedupe_window",
@@ -112,8 +113,9 @@ impl Builder<'_> {
             }),
         };
         let (template_table, template) = self.template(doc);
-        let mut apps = self.file_apps(raw, doc, &template_table, &template, &discovery);
-        self.env_apps(&applied.apps, &template, &discovery, &mut apps);
+        let token = &server.restart_request_token;
+        let mut apps = self.file_apps(raw, doc, &template_table, &template, &discovery, token);
+        self.env_apps(&applied.apps, &template, &discovery, token, &mut apps);
         if drain.secret.is_none() {
             self.check_drain_users(&discovery, &apps);
         }
@@ -239,7 +241,14 @@ impl Builder<'_> {
             );
             SocketAddr::from(([127, 0, 0, 1], 8080))
         });
-        ServerConfig { listen }
+        let restart_request_token = raw.server.restart_request_token.clone();
+        if let Some(token) = &restart_request_token {
+            self.check_token("server.restart_request_token", token);
+        }
+        ServerConfig {
+            listen,
+            restart_request_token,
+        }
     }
 
     fn drain(&mut self, raw: &RawConfig) -> DrainConfig {

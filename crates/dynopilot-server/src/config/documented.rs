@@ -9,12 +9,13 @@ use dynopilot_core::policy::{
     Selector, Severity, Weekday, ZombieConfig,
 };
 use dynopilot_core::scaling::config::{
-    HorizontalConfig, QueueConfig, TargetConfig, VerticalConfig,
+    HorizontalConfig, QueueConfig, ResizeWindow, TargetConfig, VerticalConfig,
 };
 use jiff::SignedDuration;
 
 use super::raw::{
     LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
+    RawServer,
 };
 use super::secret::Secret;
 
@@ -38,6 +39,10 @@ impl RawConfig {
                 secret: example_secret(),
                 ..RawDrain::default()
             },
+            server: RawServer {
+                restart_request_token: example_secret(),
+                ..RawServer::default()
+            },
             dashboard: RawDashboard {
                 password: example_secret(),
                 ..RawDashboard::default()
@@ -56,6 +61,7 @@ fn documented_app() -> RawApp {
     RawApp {
         name: "my-app".to_owned(),
         log_source: Some(LogSource::Drain),
+        restart_request_token: Some(Secret::new("example-secret-0123456789")),
         time_zone: Some("Europe/Paris".to_owned()),
         guardrails: Some(GuardrailsConfig {
             cost_budget_per_hour: Some(2.0),
@@ -97,6 +103,17 @@ fn web() -> ProcessTypeConfig {
         vertical: Some(VerticalConfig {
             max_size: Some("performance-m".to_owned()),
             ladder: Some(vec!["standard-1x".to_owned(), "standard-2x".to_owned()]),
+            windows: vec![ResizeWindow {
+                days: vec![
+                    Weekday::Mon,
+                    Weekday::Tue,
+                    Weekday::Wed,
+                    Weekday::Thu,
+                    Weekday::Fri,
+                ],
+                from: "08:00".to_owned(),
+                to: "20:00".to_owned(),
+            }],
             ..VerticalConfig::default()
         }),
     }

@@ -29,6 +29,11 @@ pub const ENV_OVERRIDES: &[(&str, &str, &str)] = &[
         "secret in the drain URL path (/drain/<secret>) or its basic-auth password",
     ),
     (
+        "DYNOPILOT_RESTART_REQUEST_TOKEN",
+        "server.restart_request_token",
+        "bearer token of restart requests for apps that set none",
+    ),
+    (
         "DYNOPILOT_DASHBOARD_USERNAME",
         "dashboard.username",
         "dashboard user name",
@@ -112,6 +117,9 @@ fn apply_one(
         "store.url" => raw.store.url = Secret::new(value),
         "heroku.api_key" => raw.heroku.api_key = Some(Secret::new(value)),
         "drain.secret" => raw.drain.secret = Some(Secret::new(value)),
+        "server.restart_request_token" => {
+            raw.server.restart_request_token = Some(Secret::new(value));
+        }
         "dashboard.username" => raw.dashboard.username = value.to_owned(),
         "dashboard.password" => raw.dashboard.password = Some(Secret::new(value)),
         "dry_run" => raw.dry_run = parse_bool(value)?,

@@ -81,6 +81,8 @@ pub struct StoreConfig {
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// Restart-request token of apps that set none.
+    pub restart_request_token: Option<Secret>,
 }
 
 #[derive(Clone, Debug)]
@@ -120,6 +122,9 @@ pub struct AppConfig {
     pub name: String,
     pub log_source: LogSource,
     pub origin: AppOrigin,
+    /// Bearer token of the app's restart requests (its own, else the server's); `None`: the
+    /// app cannot ask for restarts over HTTP (its log lines still count).
+    pub restart_request_token: Option<Secret>,
     /// `policy.app == name`; `policy.process_types` holds the listed types only: use
     /// `policy_for` with the types the app actually runs.
     pub resolved: ResolvedPolicy,
@@ -207,6 +212,7 @@ impl Config {
             name: name.to_owned(),
             log_source: self.discovery.log_source,
             origin: AppOrigin::Discovered,
+            restart_request_token: self.server.restart_request_token.clone(),
             resolved,
         }
     }

@@ -104,12 +104,15 @@ impl Default for RawStore {
 #[serde(deny_unknown_fields, default)]
 pub struct RawServer {
     pub listen: String,
+    /// Bearer token for `POST /api/v1/apps/{app}/restart-requests` of apps that set none.
+    pub restart_request_token: Option<Secret>,
 }
 
 impl Default for RawServer {
     fn default() -> Self {
         RawServer {
             listen: DEFAULT_LISTEN.to_owned(),
+            restart_request_token: None,
         }
     }
 }
@@ -179,6 +182,9 @@ pub struct RawApp {
     pub name: String,
     #[serde(default)]
     pub log_source: Option<LogSource>,
+    /// Bearer token the app sends with its restart requests (overrides the server's).
+    #[serde(default)]
+    pub restart_request_token: Option<Secret>,
     #[serde(default)]
     pub time_zone: Option<String>,
     #[serde(default)]

@@ -61,6 +61,11 @@ pub fn render(c: &Config) -> String {
     );
     out.push_str("\n[server]\n");
     line(&mut out, "server.listen", s(c.server.listen.to_string()));
+    line(
+        &mut out,
+        "server.restart_request_token",
+        secret(c.server.restart_request_token.as_ref()).and_then(s),
+    );
     out.push_str("\n[drain]\n");
     line(
         &mut out,

@@ -2,7 +2,8 @@
 //! and the key-by-key merge of an app's own policy keys over the template.
 
 use dynopilot_core::policy::{
-    self, GuardrailsConfig, MemoryGuardConfig, NotifyConfig, ProcessTypeConfig, ZombieConfig,
+    self, EscalationConfig, GuardrailsConfig, MemoryGuardConfig, NotifyConfig, ProcessTypeConfig,
+    ZombieConfig,
 };
 
 use super::raw::PolicyTemplate;
@@ -13,7 +14,9 @@ const TAG_KEYS: [&str; 2] = ["algorithm", "type"];
 
 impl PolicyTemplate {
     /// What every app gets when nothing else is configured: restart dynos that leak memory or go
-    /// silent, under the default guardrails. Nothing scales without explicit configuration.
+    /// silent, under the default guardrails, and escalate (an alert; an upsize only with an
+    /// explicit max size) when restarts do not fix a leak. Nothing scales without explicit
+    /// configuration.
     pub fn builtin() -> Self {
         PolicyTemplate {
             time_zone: Some("UTC".to_owned()),
@@ -22,6 +25,7 @@ impl PolicyTemplate {
             process_type_defaults: Some(ProcessTypeConfig {
                 memory_guard: Some(MemoryGuardConfig::default()),
                 zombie: Some(ZombieConfig::default()),
+                escalation: Some(EscalationConfig::default()),
                 ..ProcessTypeConfig::default()
             }),
             process_types: Default::default(),

@@ -2,6 +2,7 @@
 //! and API polls, in the shape the decision core reads (`ObservedState`).
 
 mod observe;
+pub mod restart_request;
 mod window;
 
 use std::collections::BTreeMap;

@@ -65,9 +65,25 @@ impl AppState {
             }
             Message::L2met(line) => {
                 self.metrics(at, process, line);
-                Urgency::Routine
+                self.restart_request(at, process, line.raw())
             }
-            Message::Release(_) | Message::App(_) | Message::Other(_) => Urgency::Routine,
+            Message::App(text) => self.restart_request(at, process, text),
+            Message::Release(_) | Message::Other(_) => Urgency::Routine,
+        }
+    }
+
+    /// `dynopilot#restart_request=1` in the app's own output: one restart-counter event for
+    /// the dyno that logged it.
+    fn restart_request(&mut self, at: Timestamp, process: &str, text: &str) -> Urgency {
+        if !super::restart_request::requested_in(text) {
+            return Urgency::Routine;
+        }
+        match self.dyno(process, at) {
+            Some(dyno) => {
+                super::restart_request::record(dyno, at);
+                Urgency::Urgent
+            }
+            None => Urgency::Routine,
         }
     }
 

@@ -34,6 +34,8 @@ pub struct WebSettings {
     pub credentials: Option<Credentials>,
     /// When false, visitors get an anonymous session without signing in.
     pub require_login: bool,
+    /// Bearer token of each app's restart requests (apps without one refuse them).
+    pub restart_request_tokens: std::collections::BTreeMap<String, String>,
 }
 
 impl WebSettings {
@@ -43,6 +45,7 @@ impl WebSettings {
         WebSettings {
             require_login: credentials.is_some() || !listen.ip().is_loopback(),
             credentials,
+            restart_request_tokens: Default::default(),
         }
     }
 }

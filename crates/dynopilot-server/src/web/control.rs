@@ -202,7 +202,7 @@ pub fn manual_decision(
                 .get(name)
                 .and_then(|p| p.formation.as_ref())
                 .and_then(|f| DynoSize::lookup(&f.size).ok());
-            (name.clone(), schedule::active_bounds(pt, &tz, size, now))
+            (name.clone(), schedule::bounds_for(name, pt, &tz, size, now))
         })
         .collect();
     let guard = Guardrails::new(config, observed, state, &bounds, now);

@@ -9,6 +9,7 @@ pub mod link;
 pub mod metrics;
 pub mod pages;
 pub mod recorder;
+pub mod restart_requests;
 pub mod series;
 pub mod summary;
 pub mod view;
@@ -67,6 +68,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/apps/{app}/actions"),
     ("get", "/api/v1/apps/{app}/events"),
     ("post", "/api/v1/apps/{app}/controls"),
+    ("post", "/api/v1/apps/{app}/restart-requests"),
     ("get", "/api/v1/openapi.yaml"),
 ];
 
@@ -99,6 +101,11 @@ pub fn router(state: WebState) -> Router {
         .route("/healthz", get(metrics::healthz))
         .route("/metrics", get(metrics::metrics))
         .route("/api/v1/openapi.yaml", get(assets::openapi))
+        // The app's own bearer token, not a dashboard session (`restart_requests.rs`).
+        .route(
+            "/api/v1/apps/{app}/restart-requests",
+            post(restart_requests::create),
+        )
         .route("/assets/{file}", get(assets::file))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -128,6 +135,22 @@ impl WebError {
         WebError {
             status: axum::http::StatusCode::BAD_REQUEST,
             kind: "bad_request",
+            message: message.into(),
+        }
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        WebError {
+            status: axum::http::StatusCode::UNAUTHORIZED,
+            kind: "unauthorized",
+            message: message.into(),
+        }
+    }
+
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        WebError {
+            status: axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            kind: "unprocessable",
             message: message.into(),
         }
     }

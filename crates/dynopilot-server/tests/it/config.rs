@@ -1,5 +1,6 @@
 //! Configuration loading, overrides and validation.
 
+mod bounds;
 mod env;
 mod errors;
 mod example;

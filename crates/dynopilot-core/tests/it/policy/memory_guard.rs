@@ -2,8 +2,9 @@
 //! overlap, escalation and dry-run.
 
 use dynopilot_core::policy::{
-    Action, Config, ConfigDuration, EscalationConfig, MemoryGuardConfig, ProcessTypeConfig,
+    Action, Config, ConfigDuration, EscalationConfig, MemoryGuardConfig, ProcessTypeConfig, Weekday,
 };
+use dynopilot_core::scaling::{ResizeWindow, VerticalConfig};
 
 use super::harness::{Scenario, app, error, memory, restarted};
 
@@ -112,30 +113,75 @@ fn samples_of_the_previous_run_never_restart_the_new_one() {
     assert!(s.decisions.is_empty(), "{}", s.transcript());
 }
 
+/// One dyno that leaks whatever restarts do: after three memory restarts within the window
+/// the fourth need escalates — an upsize when an explicit max size and the resize windows
+/// allow one, else the restart goes on with an alert "leak not fixed by restarts".
 #[test]
-fn escalates_to_upsize_after_repeated_restarts_and_alerts_at_max_size() {
+fn escalates_to_upsize_after_repeated_restarts_and_alerts_when_no_upsize_is_allowed() {
+    let night_only = || ResizeWindow {
+        days: Weekday::ALL.to_vec(),
+        from: "00:00".into(),
+        to: "06:00".into(),
+    };
+    let cases = [
+        ("Standard-2X", Some("Performance-M"), None),
+        ("Performance-M", Some("Performance-M"), None),
+        ("Standard-2X", None, None),
+        ("Standard-2X", Some("Performance-M"), Some(night_only())),
+    ];
     let mut transcripts = Vec::new();
-    for size in ["Standard-2X", "Performance-M"] {
+    for (size, max_size, window) in cases {
         let mut c = config(true);
         c.guardrails.dyno_restart_cooldown = ConfigDuration::from_secs(60);
-        c.process_types
-            .get_mut("web")
-            .unwrap()
-            .memory_guard
-            .as_mut()
-            .unwrap()
-            .cooldown = ConfigDuration::from_secs(60);
+        let web = c.process_types.get_mut("web").unwrap();
+        web.memory_guard.as_mut().unwrap().cooldown = ConfigDuration::from_secs(60);
+        web.max_size = max_size.map(str::to_owned);
+        web.vertical = window.map(|w| VerticalConfig {
+            windows: vec![w],
+            ..VerticalConfig::default()
+        });
         let mut s = Scenario::new(c, app(&[("web", 4, size)]));
-        for (i, dyno) in ["web.1", "web.2", "web.3", "web.4"].into_iter().enumerate() {
-            s.step(
-                &format!("12:0{i}:00"),
-                &format!("{dyno} R14 ({size})"),
-                |o, t| error(o, dyno, t, "R14"),
-            );
+        let label = format!(
+            "{size}, max_size {}, {}",
+            max_size.unwrap_or("none"),
+            if web_has_window(&s) {
+                "resize 00:00-06:00"
+            } else {
+                "resize any time"
+            }
+        );
+        for (i, run) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            s.step(&format!("12:0{}:00", 2 * i), "web.1 R14 again", |o, t| {
+                restarted(o, "web.1", t, run);
+                error(o, "web.1", t, "R14");
+            });
         }
-        transcripts.push(s.transcript());
+        let alerts = s
+            .decisions
+            .iter()
+            .filter(|d| matches!(&d.action, Action::Alert { message, .. } if message.starts_with("leak not fixed by restarts")))
+            .count();
+        let resizes = s
+            .decisions
+            .iter()
+            .filter(|d| matches!(d.action, Action::Resize { .. }))
+            .count();
+        assert_eq!(
+            alerts + resizes,
+            1,
+            "escalates exactly once:\n{}",
+            s.transcript()
+        );
+        transcripts.push(format!("# {label}\n{}", s.transcript()));
     }
     insta::assert_snapshot!(transcripts.join("\n\n"));
+}
+
+fn web_has_window(s: &Scenario) -> bool {
+    s.config.process_types["web"]
+        .vertical
+        .as_ref()
+        .is_some_and(|v| !v.windows.is_empty())
 }
 
 #[test]

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod autoscale;
+mod bounds;
 mod config;
 mod guardrails;
 mod harness;

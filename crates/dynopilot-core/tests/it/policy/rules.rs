@@ -3,8 +3,8 @@
 
 use dynopilot_core::Timestamp;
 use dynopilot_core::policy::{
-    Condition, Config, ConfigDuration, Metric, RouterWindow, RuleAction, RuleConfig, Selector,
-    Severity,
+    Condition, Config, ConfigDuration, Metric, ProcessTypeConfig, RouterWindow, RuleAction,
+    RuleConfig, Selector, Severity,
 };
 
 use super::harness::{Scenario, app, error, memory};
@@ -91,6 +91,13 @@ fn restart_dyno_restarts_the_dyno_with_the_errors_not_the_whole_type() {
 #[test]
 fn status_class_and_metric_conditions() {
     let mut c = Config::new("shop");
+    c.process_types.insert(
+        "web".into(),
+        ProcessTypeConfig {
+            max: Some(10),
+            ..ProcessTypeConfig::default()
+        },
+    );
     c.rules.push(rule(
         "server-errors",
         web(),

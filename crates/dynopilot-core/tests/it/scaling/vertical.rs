@@ -23,6 +23,7 @@ fn config() -> VerticalConfig {
         min_upscale_duration: SignedDuration::from_mins(20),
         max_size: None,
         ladder: None,
+        windows: Vec::new(),
     }
 }
 

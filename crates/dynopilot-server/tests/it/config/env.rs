@@ -19,6 +19,7 @@ fn sample(var: &str) -> &'static str {
         "DYNOPILOT_DRY_RUN" => "true",
         "DYNOPILOT_APPS" => "shop, blog",
         "DYNOPILOT_LOG_SOURCE" => "none",
+        "DYNOPILOT_RESTART_REQUEST_TOKEN" => "restart-token-0123456789",
         other => panic!("no sample value for {other}: add one"),
     }
 }
