@@ -10,6 +10,7 @@
 //! would not show what a live run does; switching dry-run off therefore starts from a state
 //! that matches what the transcript promised.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use super::decision::{Action, Blocked, Decision, Reason, stable_id};
 use super::guardrails::Guardrails;
 use super::schedule;
 use super::state::{ObservedState, PolicyState, ProcessTypeState, RestartRecord, SetFormation};
-use super::{autoscale, memory_guard, notify, restart_counter, rules, zombie};
+use super::{autoscale, blind, memory_guard, notify, restart_counter, rules, zombie};
 
 /// A decision before guardrails: what a policy wants and the cooldowns it sets if let through.
 #[derive(Clone, Debug)]
@@ -64,7 +65,14 @@ pub fn evaluate(
     let empty = ProcessTypeState::default();
     let mut bounds = BTreeMap::new();
     let mut proposals = Vec::new();
-    for (name, pt) in &config.process_types {
+    // Blind policies propose nothing: missing data must never read as silence or idleness.
+    let blind = blind::blind_policies(config, observed);
+    let seeing: Cow<'_, Config> = if blind.is_empty() {
+        Cow::Borrowed(config)
+    } else {
+        Cow::Owned(blind::without_blind(config, &blind))
+    };
+    for (name, pt) in &seeing.process_types {
         let obs = observed.process_types.get(name).unwrap_or(&empty);
         let size = obs
             .formation
@@ -73,12 +81,12 @@ pub fn evaluate(
         let b = schedule::active_bounds(pt, &tz, size, now);
         proposals.extend(schedule::propose(name, pt, obs, &b));
         proposals.extend(memory_guard::propose(name, pt, obs, &state, size, now));
-        proposals.extend(zombie::propose(pt, obs, &state, now));
+        proposals.extend(zombie::propose(pt, obs, &observed.log_source, &state, now));
         proposals.extend(restart_counter::propose(pt, obs, &state, now));
         proposals.extend(autoscale::propose(name, pt, obs, &mut state, size, now));
         bounds.insert(name.clone(), b);
     }
-    proposals.extend(rules::propose(config, observed, &state, now));
+    proposals.extend(rules::propose(&seeing, observed, &state, now));
     proposals.sort_by(|a, b| (&a.action, a.reason.policy()).cmp(&(&b.action, b.reason.policy())));
     // Two policies asking for the same thing (zombie and memory guard restarting one dyno) make
     // one decision; the first reason in sort order is kept.
