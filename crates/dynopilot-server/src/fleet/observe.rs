@@ -72,8 +72,14 @@ impl AppState {
     }
 
     /// The state of dyno `name`, created as `up` when first heard of.
+    /// A dyno the API does not list is not created from log lines (a replayed batch could
+    /// name dynos long gone); the line is counted as not actionable instead.
     fn dyno(&mut self, name: &str, at: Timestamp) -> Option<&mut DynoState> {
         let (process_type, _) = split_dyno_name(name)?;
+        if !self.knows_dyno(name) {
+            self.lines.unknown_dyno_in_line = true;
+            return None;
+        }
         let state = self
             .observed
             .process_types

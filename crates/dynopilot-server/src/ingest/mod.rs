@@ -7,7 +7,7 @@ pub mod metrics;
 
 use std::sync::{Arc, Mutex};
 
-use dynopilot_core::{Clock, Timestamp};
+use dynopilot_core::Clock;
 use dynopilot_logplex::{parse_message_checked, timestamp};
 use tokio::sync::Notify;
 
@@ -63,7 +63,8 @@ impl Ingest {
     }
 
     /// Applies entries of one app under one lock. Entries whose timestamp cannot be read are
-    /// taken as happening now (and counted).
+    /// taken as happening now (and counted); entries too far from now, or about dynos the API
+    /// does not list, update history only (`AppState::apply_line`).
     pub fn apply_entries<'a>(
         &self,
         app: &str,
@@ -85,8 +86,7 @@ impl Ingest {
                 });
                 let message =
                     parse_message_checked(entry.source, entry.process, entry.text, entry.message);
-                urgency =
-                    urgency.max(state.observe(clamp_future(at, now), entry.process, &message));
+                urgency = urgency.max(state.apply_line(at, now, entry.process, &message));
                 applied += 1;
             }
         }
@@ -96,9 +96,4 @@ impl Ingest {
         }
         applied
     }
-}
-
-/// Heroku's clocks are good, but a line stamped in the future must not extend cooldowns.
-fn clamp_future(at: Timestamp, now: Timestamp) -> Timestamp {
-    at.min(now.plus(std::time::Duration::from_secs(5)))
 }
