@@ -4,8 +4,8 @@
 use dynopilot_core::Timestamp;
 use dynopilot_core::names::{ProcessType, split_dyno_name};
 use dynopilot_core::policy::{
-    DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample, MemorySample, QueueSample,
-    Release,
+    Availability, DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample, MemorySample,
+    QueueSample, Release,
 };
 use dynopilot_logplex::Message;
 use dynopilot_logplex::message::{self as msg, ApiEvent, DynoEvent, MetricsLine};
@@ -124,6 +124,8 @@ impl AppState {
             // `Process running mem=…` lines repeat what runtime metrics said; R14 follows them.
             return Urgency::Routine;
         }
+        // A runtime-metrics sample proves the feature is on, whatever the last check said.
+        self.observed.log_source.runtime_metrics = Availability::Known(true);
         self.adopt_instance(name, m.dyno_id, at);
         let sample = MemorySample {
             at,

@@ -45,6 +45,18 @@ impl Ingest {
         }
     }
 
+    /// `app` gets a log source now (e.g. stdin): silence counts from here. An app already
+    /// listening keeps its start.
+    pub fn start_listening(&self, app: &str) {
+        let now = self.clock.now();
+        if let Ok(mut fleet) = self.fleet.lock() {
+            let state = fleet.app_mut(app);
+            if state.observed.log_source.listening_since.is_none() {
+                state.start_listening(now);
+            }
+        }
+    }
+
     /// Applies one `heroku logs` line (`TIMESTAMP SOURCE[PROCESS]: MESSAGE`, from a log session
     /// or stdin) to `app`; false when it is not one, for the caller to count under its reason.
     pub fn apply_log_line(&self, app: &str, line: &[u8]) -> bool {

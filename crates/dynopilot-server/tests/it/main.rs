@@ -6,6 +6,7 @@ mod config;
 mod drain;
 mod e2e;
 mod fleet;
+mod fleet_actionable;
 mod scenarios;
 mod scenarios_observed;
 mod scenarios_restart;
