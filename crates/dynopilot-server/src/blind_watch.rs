@@ -28,15 +28,21 @@ impl BlindWatch {
         now: Timestamp,
     ) -> Vec<Blind> {
         let blind = policy::blind_policies(config, observed);
-        let due = match self.announced.get(app) {
-            None => !blind.is_empty(),
-            Some((last, at)) => *last != blind || (!blind.is_empty() && now.since(*at) >= REPEAT),
-        };
-        if due {
+        if self.due(app, &blind, now) {
             announce(app, &blind);
             self.announced.insert(app.to_owned(), (blind.clone(), now));
         }
         blind
+    }
+
+    /// At start (when something is blind), on every change, and hourly while it lasts.
+    fn due(&self, app: &str, blind: &[Blind], now: Timestamp) -> bool {
+        match self.announced.get(app) {
+            None => !blind.is_empty(),
+            Some((last, at)) => {
+                last.as_slice() != blind || (!blind.is_empty() && now.since(*at) >= REPEAT)
+            }
+        }
     }
 }
 
@@ -63,6 +69,50 @@ fn announce(app: &str, blind: &[Blind]) {
             app,
             "blind (no action taken) — {signal}: {}; {hint}",
             list.join(", ")
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dynopilot_core::policy::{LogSourceState, ProcessTypeConfig, ZombieConfig};
+
+    #[test]
+    fn announces_at_start_on_change_and_hourly_only() {
+        let mut config = policy::Config::new("shop");
+        config.process_types.insert(
+            "web".into(),
+            ProcessTypeConfig {
+                zombie: Some(ZombieConfig::default()),
+                ..ProcessTypeConfig::default()
+            },
+        );
+        let mut observed = ObservedState {
+            log_source: LogSourceState::none(),
+            ..ObservedState::default()
+        };
+        let mut watch = BlindWatch::default();
+        let t = |s: i64| Timestamp::from_secs(1_000_000 + s);
+        let mut announced = Vec::new();
+        let mut tick = |watch: &mut BlindWatch, observed: &ObservedState, s: i64| {
+            let blind = policy::blind_policies(&config, observed);
+            let due = watch.due("shop", &blind, t(s));
+            watch.report("shop", &config, observed, t(s));
+            if due {
+                announced.push(s);
+            }
+        };
+        for s in [0, 1, 60, 3599, 3600, 3601] {
+            tick(&mut watch, &observed, s);
+        }
+        observed.log_source = LogSourceState::listening(t(4000));
+        tick(&mut watch, &observed, 4000);
+        tick(&mut watch, &observed, 9000);
+        assert_eq!(
+            announced,
+            [0, 3600, 4000],
+            "start, an hour later, and the recovery"
         );
     }
 }
