@@ -15,7 +15,8 @@ use dynopilot_sim::config::DEMO_EMAIL;
 use dynopilot_sim::{AppSpec, SimHandle};
 
 use super::scenarios::{
-    FastClock, memory_line, restarts_of, settings, start_daemon, start_sim, until_all_up,
+    FastClock, memory_line, restarts_of, settings, start_daemon, start_sim,
+    start_sim_without_runtime_metrics, until_all_up,
 };
 
 /// The policy a minimal config file gives an app running web and worker (memory guard and
@@ -144,6 +145,27 @@ async fn without_a_log_source_every_log_reading_policy_is_blind_and_nothing_happ
         page.contains("zombie of web is blind: no log source"),
         "the app page says what is blind"
     );
+    daemon.shutdown().await;
+    sim.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_runtime_metrics_off_memory_and_silence_policies_are_blind_and_nothing_happens() {
+    let fast = FastClock::start(40);
+    let clock = fast.dyn_clock();
+    let sim =
+        start_sim_without_runtime_metrics(AppSpec::plain("shop", DEMO_EMAIL, 2, 0), &clock).await;
+    let client = super::scenarios::sim_client(&sim, &clock);
+    until_all_up(&fast, &client, "shop", 2).await;
+    fast.sleep(Duration::from_secs(120)).await;
+    let daemon = start_daemon(&sim, default_policy(), "sqlite::memory:", &clock).await;
+    // The drain is set up, but no dyno sends runtime metrics: the feature is off.
+    fast.sleep(Duration::from_secs(300)).await;
+    assert_eq!(changes(&sim), Vec::<String>::new());
+    let zombie = r#"dynopilot_policy_blind{app="shop",process_type="web",policy="zombie",missing_signal="runtime_metrics"}"#;
+    assert_eq!(metric(&daemon, zombie).await, Some(1.0));
+    let page = get_text(&daemon, "/apps/shop").await;
+    assert!(page.contains("memory guard of web is blind: log-runtime-metrics is off"));
     daemon.shutdown().await;
     sim.shutdown();
 }
