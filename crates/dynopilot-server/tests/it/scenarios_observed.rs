@@ -1,8 +1,9 @@
 //! Never act on what was never observed, over real HTTP on loopback (simulator + daemon, clock
 //! sped up): a healthy fleet that was up for minutes before the daemon started sees ten quiet
-//! minutes with the default config; without a log source every log-reading policy is blind and
-//! nothing happens; a silent dyno is restarted exactly once, after a full window of our own
-//! listening; a replayed 13-day-old batch about dynos that do not exist drives nothing.
+//! minutes with the default config; without a log source, or with `log-runtime-metrics` off, the
+//! policies that need them are blind and nothing happens; a silent dyno is restarted exactly
+//! once, after a full window of our own listening; a replayed 13-day-old batch about dynos that
+//! do not exist drives nothing and is counted.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
