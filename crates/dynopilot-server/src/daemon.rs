@@ -130,6 +130,7 @@ pub async fn start_with_web(
             })?;
     }
     let ingest = Ingest::new(Arc::clone(&clock));
+    mark_log_sources(&ingest, &settings.apps, clock.now());
     let directory = Arc::new(RwLock::new(AppDirectory::default()));
     if let Ok(mut dir) = directory.write() {
         dir.apps
@@ -238,6 +239,7 @@ pub async fn start_with_web(
         blocked_seen: BTreeMap::new(),
         web: link,
         journal_down: Default::default(),
+        blind: Default::default(),
     };
     tasks.spawn(runner.run(cancel.clone()));
     let poller = Poller {
@@ -272,6 +274,21 @@ pub async fn start_with_web(
         tasks,
         http,
     })
+}
+
+/// Silence is measured from here: the drain endpoint and the log-session tails start now. An
+/// app without a log source is marked so, and its log-reading policies report themselves blind.
+fn mark_log_sources(ingest: &Ingest, apps: &[AppSettings], now: dynopilot_core::Timestamp) {
+    let Ok(mut fleet) = ingest.fleet.lock() else {
+        return;
+    };
+    for app in apps {
+        let state = fleet.app_mut(&app.name);
+        match app.log_source {
+            LogSource::Drain | LogSource::LogSession => state.start_listening(now),
+            LogSource::None => state.without_log_source(),
+        }
+    }
 }
 
 /// Tails one app's log session until cancelled, reconnecting as Heroku ends sessions.

@@ -1,11 +1,12 @@
 //! Pollers: the formation, dynos and releases of every app from the Platform API, on an
-//! interval and within the shared request budget; and the one-time check that
-//! `log-runtime-metrics` is on (memory policies are blind without it).
+//! interval and within the shared request budget; and the check, at start and then hourly, that
+//! `log-runtime-metrics` is on (memory and silence policies are blind without it). The dyno
+//! list polled is the one log lines are checked against: lines about other dynos drive nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use dynopilot_core::policy::{DynoLifecycle, DynoState, Formation, Release};
+use dynopilot_core::policy::{Availability, DynoLifecycle, DynoState, Formation, Release};
 use dynopilot_core::{Clock, Timestamp};
 use dynopilot_heroku::wire::{Dyno, Formation as WireFormation};
 use dynopilot_heroku::{HerokuClient, HerokuError, LOG_RUNTIME_METRICS};
@@ -14,6 +15,9 @@ use tokio_util::sync::CancellationToken;
 use crate::fleet::AppState;
 use crate::ingest::Ingest;
 use crate::outcomes::{Caller, Outcomes};
+
+/// How often `log-runtime-metrics` is looked at again.
+const RECHECK_RUNTIME_METRICS: Duration = Duration::from_secs(3600);
 
 pub struct Poller {
     pub client: HerokuClient,
@@ -27,10 +31,15 @@ pub struct Poller {
 
 impl Poller {
     pub async fn run(self, cancel: CancellationToken) {
-        for app in &self.apps {
-            self.check_runtime_metrics(app).await;
-        }
+        let mut checked_at: Option<Timestamp> = None;
         loop {
+            // Someone may switch the feature on (or off) while we run: look again every hour.
+            if checked_at.is_none_or(|at| self.clock.now().since(at) >= RECHECK_RUNTIME_METRICS) {
+                checked_at = Some(self.clock.now());
+                for app in &self.apps {
+                    self.check_runtime_metrics(app).await;
+                }
+            }
             for app in &self.apps {
                 if let Err(e) = self.poll_app(app).await {
                     self.stats.count_api_error(Caller::Poller, &e);
@@ -44,17 +53,19 @@ impl Poller {
         }
     }
 
+    /// Records whether `log-runtime-metrics` is on; the runner warns about what is blind.
     async fn check_runtime_metrics(&self, app: &str) {
-        match self.client.feature_info(app, LOG_RUNTIME_METRICS).await {
-            Ok(feature) if feature.enabled => {}
-            Ok(_) => tracing::warn!(
-                app,
-                "log-runtime-metrics is OFF: memory policies are blind. Enable it: heroku labs:enable log-runtime-metrics -a {app}"
-            ),
+        let on = match self.client.feature_info(app, LOG_RUNTIME_METRICS).await {
+            Ok(feature) => Availability::Known(feature.enabled),
             Err(e) => {
                 self.stats.count_api_error(Caller::Poller, &e);
+                // What an earlier check found still stands.
                 tracing::warn!(app, error = %e, "cannot check log-runtime-metrics");
+                return;
             }
+        };
+        if let Ok(mut fleet) = self.ingest.fleet.lock() {
+            fleet.app_mut(app).set_runtime_metrics(on);
         }
     }
 
@@ -121,6 +132,7 @@ fn apply_formation(state: &mut AppState, formation: &[WireFormation], now: Times
 /// Heroku's view of the dynos is authoritative for which dynos exist and their state; the
 /// logs are faster, so a state seen in the logs after the API's `updated_at` is kept.
 fn apply_dynos(state: &mut AppState, dynos: &[Dyno], now: Timestamp) {
+    state.set_dyno_list(dynos.iter().map(|d| d.name.clone()));
     for process_type in state.observed.process_types.values_mut() {
         process_type
             .dynos

@@ -31,6 +31,8 @@ pub struct Runner {
     /// Set while the decision journal fails, so an outage is logged once as an error (and its
     /// end once), not on every tick.
     pub journal_down: AtomicBool,
+    /// Announces policies that are blind (no log source, runtime metrics off).
+    pub blind: crate::blind_watch::BlindWatch,
 }
 
 /// The parts of the store the runner reports on to `StoreHealth`.
@@ -110,6 +112,7 @@ impl Runner {
             // Dry-run may be switched from the dashboard; pauses block formation changes.
             let mut config = config.clone();
             config.guardrails.dry_run = self.web.modes.dry_run(&app, &config);
+            self.blind.report(&app, &config, &observed, now);
             let (mut decisions, state) = policy::evaluate(&config, &observed, &previous, now);
             crate::web::control::block_paused(&self.web.modes, &mut decisions);
             let decisions = self.drop_repeated_blocks(&app, decisions, now);

@@ -88,6 +88,8 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
                 names.join(", ")
             );
         }
+        // stdin is this app's log source (perhaps its only one): its policies are not blind.
+        handle.ingest.start_listening(&app);
         spawn_stdin_reader(handle.ingest.clone(), app);
     }
     wait_for_signal().await;

@@ -10,6 +10,7 @@
 //! would not show what a live run does; switching dry-run off therefore starts from a state
 //! that matches what the transcript promised.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use super::schedule;
 use super::state::{
     FormationChange, ObservedState, PolicyState, ProcessTypeState, RestartRecord, SetFormation,
 };
-use super::{autoscale, memory_guard, notify, restart_counter, rules, storm, zombie};
+use super::{autoscale, blind, memory_guard, notify, restart_counter, rules, storm, zombie};
 
 /// A decision before guardrails: what a policy wants and the cooldowns it sets if let through.
 #[derive(Clone, Debug)]
@@ -66,7 +67,14 @@ pub fn evaluate(
     let empty = ProcessTypeState::default();
     let mut bounds = BTreeMap::new();
     let mut proposals = Vec::new();
-    for (name, pt) in &config.process_types {
+    // Blind policies propose nothing: missing data must never read as silence or idleness.
+    let blind = blind::blind_policies(config, observed);
+    let seeing: Cow<'_, Config> = if blind.is_empty() {
+        Cow::Borrowed(config)
+    } else {
+        Cow::Owned(blind::without_blind(config, &blind))
+    };
+    for (name, pt) in &seeing.process_types {
         let obs = observed.process_types.get(name).unwrap_or(&empty);
         let size = obs
             .formation
@@ -81,14 +89,14 @@ pub fn evaluate(
             tz: &tz,
         };
         proposals.extend(memory_guard::propose(&ctx, obs, &state, now));
-        proposals.extend(zombie::propose(pt, obs, &state, now));
+        proposals.extend(zombie::propose(pt, obs, &observed.log_source, &state, now));
         proposals.extend(restart_counter::propose(pt, obs, &state, now));
         proposals.extend(autoscale::propose(
             name, pt, obs, &mut state, size, &tz, now,
         ));
         bounds.insert(name.clone(), b);
     }
-    proposals.extend(rules::propose(config, observed, &state, now));
+    proposals.extend(rules::propose(&seeing, observed, &state, now));
     proposals.sort_by(|a, b| (&a.action, a.reason.policy()).cmp(&(&b.action, b.reason.policy())));
     // Two policies asking for the same thing (zombie and memory guard restarting one dyno) make
     // one decision; the first reason in sort order is kept.

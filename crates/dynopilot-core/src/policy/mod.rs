@@ -5,6 +5,7 @@
 //! rules, schedules) propose; guardrails decide last; notifications report.
 
 pub mod autoscale;
+pub mod blind;
 mod checks;
 pub mod config;
 pub mod decision;
@@ -22,6 +23,7 @@ pub mod state;
 pub mod storm;
 pub mod zombie;
 
+pub use blind::{Blind, blind_policies};
 pub use config::{
     Condition, Config, EscalationConfig, GuardrailsConfig, MemoryGuardConfig, MemoryMeasure,
     MemoryThreshold, Metric, NotifyConfig, ProcessTypeConfig, RestartCounterConfig, RuleAction,
@@ -31,7 +33,7 @@ pub use decision::{Action, Blocked, Decision, Guardrail, Reason};
 pub use duration::ConfigDuration;
 pub use engine::evaluate;
 pub use state::{
-    ApiFailure, DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample, MemorySample,
-    ObservedState, PolicyState, ProbeResult, ProcessTypeState, QueueSample, Release, Ring,
-    RouterWindow,
+    ApiFailure, Availability, DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample,
+    LogSourceState, MemorySample, ObservedState, PolicyState, ProbeResult, ProcessTypeState,
+    QueueSample, Release, Ring, RouterWindow,
 };

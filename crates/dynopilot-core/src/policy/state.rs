@@ -58,6 +58,8 @@ pub struct ObservedState {
     pub releases: Vec<Release>,
     /// Platform API calls of ours that failed, as reported by the executor.
     pub api_failures: Vec<ApiFailure>,
+    /// Where this app's log lines come from and since when dynopilot has been hearing them.
+    pub log_source: LogSourceState,
 }
 
 impl ObservedState {
@@ -68,6 +70,88 @@ impl ObservedState {
 
     pub fn latest_release(&self) -> Option<&Release> {
         self.releases.iter().max_by_key(|r| r.at)
+    }
+}
+
+/// Whether a signal is available: known on or off, or not (yet) known.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Availability {
+    Known(bool),
+    #[default]
+    Unknown,
+}
+
+/// What dynopilot has heard of one app's log source. Silence is only meaningful over time
+/// dynopilot itself was listening: before that, no line proves nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogSourceState {
+    /// When dynopilot began listening to the app's logs; `None`: the app has no log source.
+    pub listening_since: Option<Timestamp>,
+    /// The last time the source reconnected (lines of the gap before it may be lost).
+    pub last_reconnect: Option<Timestamp>,
+    /// The first line the source delivered after `listening_since`: proof that it works.
+    pub first_line_at: Option<Timestamp>,
+    /// Whether `log-runtime-metrics` is on for the app (memory and load samples).
+    pub runtime_metrics: Availability,
+}
+
+impl Default for LogSourceState {
+    /// A source heard from the beginning of time, with runtime metrics of unknown state: what
+    /// core tests and offline analysis assume. The daemon always sets the real state.
+    fn default() -> Self {
+        LogSourceState {
+            listening_since: Some(Timestamp::EPOCH),
+            last_reconnect: None,
+            first_line_at: Some(Timestamp::EPOCH),
+            runtime_metrics: Availability::Unknown,
+        }
+    }
+}
+
+impl LogSourceState {
+    /// An app without a log source: every policy that needs log lines is blind.
+    pub fn none() -> Self {
+        LogSourceState {
+            listening_since: None,
+            last_reconnect: None,
+            first_line_at: None,
+            runtime_metrics: Availability::Unknown,
+        }
+    }
+
+    /// A source dynopilot started listening to at `at`, with no line heard yet.
+    pub fn listening(at: Timestamp) -> Self {
+        LogSourceState {
+            listening_since: Some(at),
+            ..LogSourceState::none()
+        }
+    }
+
+    /// The start of dynopilot's own uninterrupted observation: the later of starting to
+    /// listen and the last reconnect. `None` when there is no log source.
+    pub fn observed_since(&self) -> Option<Timestamp> {
+        let start = self.listening_since?;
+        Some(self.last_reconnect.map_or(start, |r| r.max(start)))
+    }
+
+    /// True once the source delivered at least one line since dynopilot began listening.
+    pub fn delivering(&self) -> bool {
+        matches!(
+            (self.listening_since, self.first_line_at),
+            (Some(start), Some(first)) if first >= start
+        )
+    }
+
+    /// Records that a line arrived at `now` (reception time, not the line's own timestamp).
+    pub fn heard(&mut self, now: Timestamp) {
+        if self.listening_since.is_some() && self.first_line_at.is_none() {
+            self.first_line_at = Some(now);
+        }
+    }
+
+    /// False only when `log-runtime-metrics` is known to be off.
+    pub fn runtime_metrics_possible(&self) -> bool {
+        self.runtime_metrics != Availability::Known(false)
     }
 }
 

@@ -1,5 +1,9 @@
 //! Zombie, stuck and crashed dynos: `up` but silent (no runtime metrics) for too long,
 //! `starting` past the boot limit, or `crashed` — each is restarted, within the budgets.
+//!
+//! Silence and boot time count only over dynopilot's own observation: from the later of the
+//! dyno's `since`, the moment dynopilot began listening to the app's logs and the source's last
+//! reconnect; and nothing counts until the source delivered a line (proof that it works).
 
 use crate::time::Timestamp;
 
@@ -7,15 +11,20 @@ use super::config::ProcessTypeConfig;
 use super::decision::{Action, Reason};
 use super::duration::ConfigDuration;
 use super::engine::Proposal;
-use super::state::{DynoLifecycle, DynoState, PolicyState, ProcessTypeState};
+use super::state::{DynoLifecycle, DynoState, LogSourceState, PolicyState, ProcessTypeState};
 
 pub fn propose(
     pt: &ProcessTypeConfig,
     obs: &ProcessTypeState,
+    log: &LogSourceState,
     state: &PolicyState,
     now: Timestamp,
 ) -> Vec<Proposal> {
     let Some(cfg) = &pt.zombie else {
+        return Vec::new();
+    };
+    // A source that never delivered proves nothing about the dynos' silence.
+    let Some(observed_since) = log.observed_since().filter(|_| log.delivering()) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -30,9 +39,9 @@ pub fn propose(
             .get(name)
             .is_some_and(|at| *at >= dyno.since);
         let reason = match dyno.lifecycle {
-            DynoLifecycle::Up => silent(name, dyno, cfg.no_metrics_for, state, now),
+            DynoLifecycle::Up => silent(name, dyno, cfg.no_metrics_for, observed_since, state, now),
             DynoLifecycle::Starting if !restarted_since => {
-                let starting = now.since(dyno.since);
+                let starting = now.since(dyno.since.max(observed_since));
                 (starting >= cfg.boot_limit.get()).then(|| Reason::StuckStarting {
                     dyno: name.clone(),
                     starting: as_config(starting),
@@ -67,11 +76,13 @@ fn silent(
     name: &str,
     dyno: &DynoState,
     limit: ConfigDuration,
+    observed_since: Timestamp,
     state: &PolicyState,
     now: Timestamp,
 ) -> Option<Reason> {
-    // Silence counts from the newest of: last metrics, becoming up, our last restart.
-    let mut heard = dyno.since;
+    // Silence counts from the newest of: last metrics, becoming up, our last restart, and the
+    // start of our own uninterrupted listening.
+    let mut heard = dyno.since.max(observed_since);
     if let Some(at) = dyno.last_metrics_at {
         heard = heard.max(at);
     }

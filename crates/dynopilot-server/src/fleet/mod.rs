@@ -1,6 +1,7 @@
 //! Fleet state: what dynopilot currently knows about every app, built from parsed log lines
 //! and API polls, in the shape the decision core reads (`ObservedState`).
 
+mod actionable;
 mod observe;
 pub mod restart_request;
 mod window;
@@ -11,6 +12,7 @@ use dynopilot_core::Timestamp;
 use dynopilot_core::policy::ObservedState;
 use dynopilot_logplex::Message;
 
+pub use actionable::{FUTURE_SKEW, NotActionable, SOURCE_GAP, STALE_AFTER};
 pub use observe::Urgency;
 use window::OpenWindows;
 
@@ -30,6 +32,8 @@ pub struct AppState {
     /// `dyno=` ids of runs that have been replaced, per dyno name: their late samples are
     /// ignored instead of flipping the dyno back to an old run.
     retired: BTreeMap<String, Vec<String>>,
+    /// The dyno list lines are checked against, and what was counted as not actionable.
+    lines: actionable::Actionability,
 }
 
 /// Every app's state, keyed by app name.

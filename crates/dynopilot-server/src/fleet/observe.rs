@@ -4,8 +4,8 @@
 use dynopilot_core::Timestamp;
 use dynopilot_core::names::{ProcessType, split_dyno_name};
 use dynopilot_core::policy::{
-    DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample, MemorySample, QueueSample,
-    Release,
+    Availability, DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample, MemorySample,
+    QueueSample, Release,
 };
 use dynopilot_logplex::Message;
 use dynopilot_logplex::message::{self as msg, ApiEvent, DynoEvent, MetricsLine};
@@ -88,8 +88,14 @@ impl AppState {
     }
 
     /// The state of dyno `name`, created as `up` when first heard of.
+    /// A dyno the API does not list is not created from log lines (a replayed batch could
+    /// name dynos long gone); the line is counted as not actionable instead.
     fn dyno(&mut self, name: &str, at: Timestamp) -> Option<&mut DynoState> {
         let (process_type, _) = split_dyno_name(name)?;
+        if !self.knows_dyno(name) {
+            self.lines.unknown_dyno_in_line = true;
+            return None;
+        }
         let state = self
             .observed
             .process_types
@@ -134,6 +140,8 @@ impl AppState {
             // `Process running mem=…` lines repeat what runtime metrics said; R14 follows them.
             return Urgency::Routine;
         }
+        // A runtime-metrics sample proves the feature is on, whatever the last check said.
+        self.observed.log_source.runtime_metrics = Availability::Known(true);
         self.adopt_instance(name, m.dyno_id, at);
         let sample = MemorySample {
             at,

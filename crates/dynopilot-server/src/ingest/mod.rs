@@ -7,7 +7,7 @@ pub mod metrics;
 
 use std::sync::{Arc, Mutex};
 
-use dynopilot_core::{Clock, Timestamp};
+use dynopilot_core::Clock;
 use dynopilot_logplex::{parse_message_checked, timestamp};
 use tokio::sync::Notify;
 
@@ -45,6 +45,18 @@ impl Ingest {
         }
     }
 
+    /// `app` gets a log source now (e.g. stdin): silence counts from here. An app already
+    /// listening keeps its start.
+    pub fn start_listening(&self, app: &str) {
+        let now = self.clock.now();
+        if let Ok(mut fleet) = self.fleet.lock() {
+            let state = fleet.app_mut(app);
+            if state.observed.log_source.listening_since.is_none() {
+                state.start_listening(now);
+            }
+        }
+    }
+
     /// Applies one `heroku logs` line (`TIMESTAMP SOURCE[PROCESS]: MESSAGE`, from a log session
     /// or stdin) to `app`; false when it is not one, for the caller to count under its reason.
     pub fn apply_log_line(&self, app: &str, line: &[u8]) -> bool {
@@ -63,7 +75,8 @@ impl Ingest {
     }
 
     /// Applies entries of one app under one lock. Entries whose timestamp cannot be read are
-    /// taken as happening now (and counted).
+    /// taken as happening now (and counted); entries too far from now, or about dynos the API
+    /// does not list, update history only (`AppState::apply_line`).
     pub fn apply_entries<'a>(
         &self,
         app: &str,
@@ -85,8 +98,7 @@ impl Ingest {
                 });
                 let message =
                     parse_message_checked(entry.source, entry.process, entry.text, entry.message);
-                urgency =
-                    urgency.max(state.observe(clamp_future(at, now), entry.process, &message));
+                urgency = urgency.max(state.apply_line(at, now, entry.process, &message));
                 applied += 1;
             }
         }
@@ -96,9 +108,4 @@ impl Ingest {
         }
         applied
     }
-}
-
-/// Heroku's clocks are good, but a line stamped in the future must not extend cooldowns.
-fn clamp_future(at: Timestamp, now: Timestamp) -> Timestamp {
-    at.min(now.plus(std::time::Duration::from_secs(5)))
 }

@@ -17,6 +17,7 @@ use tokio::sync::oneshot;
 
 use super::auth::Session;
 use super::control::{Command, ControlReply, ControlRequest};
+use super::observation;
 use super::series::{self, Series, SeriesQuery};
 use super::summary::{self, AppSummary, DynoView};
 use super::{WebError, WebState};
@@ -26,7 +27,7 @@ pub fn rfc3339<S: Serializer>(t: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&t.to_jiff())
 }
 
-fn rfc3339_opt<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+pub fn rfc3339_opt<S: Serializer>(t: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => rfc3339(t, s),
         None => s.serialize_none(),
@@ -49,14 +50,25 @@ impl WebState {
         let observed = self.observed(app);
         let mode = self.modes.label(app, config);
         let modes = &self.modes;
-        Ok(summary::app_summary(
+        let mut summary = summary::app_summary(
             app,
             mode,
             config,
             &observed,
             |ty| modes.paused(app, ty),
             self.clock.now(),
-        ))
+        );
+        summary.observation.lines_not_actionable = self
+            .ingest
+            .fleet
+            .lock()
+            .ok()
+            .and_then(|f| {
+                f.app(app)
+                    .map(|a| observation::line_counts(a.not_actionable()))
+            })
+            .unwrap_or_else(|| observation::line_counts(&Default::default()));
+        Ok(summary)
     }
 
     /// Sends a control to the runner and waits for its answer.

@@ -139,14 +139,14 @@ pub async fn metrics(State(state): State<WebState>) -> Response {
 }
 
 /// One metric family being written: `# HELP`/`# TYPE` once, then samples.
-struct Out(String);
+pub struct Out(String);
 
 impl Out {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
+    pub fn family(&mut self, name: &str, kind: &str, help: &str) {
         let _ = writeln!(self.0, "# HELP {name} {help}\n# TYPE {name} {kind}");
     }
 
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+    pub fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
         self.0.push_str(name);
         if !labels.is_empty() {
             self.0.push('{');
@@ -181,6 +181,7 @@ pub fn render(state: &WebState) -> String {
     runner(&mut out, state);
     executor(&mut out, state);
     fleet(&mut out, state);
+    super::observation::render_metrics(&mut out, state);
     out.0
 }
 

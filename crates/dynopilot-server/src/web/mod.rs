@@ -7,6 +7,7 @@ pub mod auth;
 pub mod control;
 pub mod link;
 pub mod metrics;
+pub mod observation;
 pub mod pages;
 pub mod recorder;
 pub mod restart_requests;

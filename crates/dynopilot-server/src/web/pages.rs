@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::api::decision_message;
 use super::auth::Session;
 use super::control::{Command, ControlReply};
+use super::observation;
 use super::summary::{self, AppSummary};
 use super::view::{self, Bound, DecisionRow, DynoRow, FleetRow, TypeRow};
 use super::{WebError, WebState};
@@ -93,6 +94,12 @@ struct Panel {
     cost: String,
     cost_month: String,
     bounds: Vec<Bound>,
+    /// Log source and runtime metrics, in words.
+    seeing: String,
+    /// One line per blind policy: which, and what signal is missing.
+    blind: Vec<String>,
+    /// Lines kept as history only, by reason, in words.
+    not_actionable: Vec<String>,
 }
 
 #[derive(Template)]
@@ -152,7 +159,24 @@ async fn panel(state: &WebState, app: &str, csrf: &str) -> Result<Panel, WebErro
         cost,
         cost_month: view::dollars(summary.projected_month_dollars),
         bounds: view::bounds(config, &summary.process_types),
+        seeing: seeing(&summary.observation),
+        blind: summary
+            .observation
+            .blind
+            .iter()
+            .map(|b| format!("{} of {} is blind: {}", b.policy, b.process_type, b.why))
+            .collect(),
+        not_actionable: observation::describe_counts(&summary.observation.lines_not_actionable),
     })
+}
+
+fn seeing(o: &observation::ObservationView) -> String {
+    let source = match (o.log_source, o.first_line_at) {
+        ("none", _) => "no log source".to_owned(),
+        (_, Some(t)) => format!("log source delivering since {}", view::clock_time(t)),
+        (_, None) => "log source listening, no line received yet".to_owned(),
+    };
+    format!("{source}; log-runtime-metrics {}", o.runtime_metrics)
 }
 
 /// Restarts that used the hourly budget: decided and let through (executed or dry run).

@@ -21,6 +21,8 @@ pub struct AppSummary {
     pub projected_month_dollars: f64,
     pub dynos_up: usize,
     pub dynos_total: usize,
+    /// Log source, runtime metrics, blind policies and lines that could drive no action.
+    pub observation: super::observation::ObservationView,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -137,6 +139,7 @@ pub fn app_summary(
         projected_month_dollars: dollars_per_hour * f64::from(BILLING_HOURS_PER_MONTH),
         dollars_per_hour,
         process_types,
+        observation: super::observation::view(config, observed),
     }
 }
 

@@ -51,6 +51,11 @@ async fn setup(dry_run: bool) -> Setup {
     let sim = Simulator::start(sim_config, Arc::clone(&clock))
         .await
         .unwrap();
+    // The memory guard is blind without runtime metrics.
+    sim_client(&sim, &clock)
+        .feature_update("shop", dynopilot_heroku::LOG_RUNTIME_METRICS, true)
+        .await
+        .unwrap();
     let mut heroku = ClientConfig::new(ApiKey::new(sim.token.clone()));
     heroku.base_url = sim.base_url.clone();
     let settings = DaemonSettings {

@@ -73,7 +73,20 @@ impl Drop for FastClock {
     }
 }
 
+/// Starts the simulator with `app`, `log-runtime-metrics` on (as a user of the memory
+/// policies has it; without it they are blind).
 pub async fn start_sim(app: AppSpec, clock: &Arc<dyn Clock>) -> SimHandle {
+    let name = app.name.clone();
+    let sim = start_sim_without_runtime_metrics(app, clock).await;
+    sim_client(&sim, clock)
+        .feature_update(&name, dynopilot_heroku::LOG_RUNTIME_METRICS, true)
+        .await
+        .unwrap();
+    sim
+}
+
+/// Starts the simulator with `app` as Heroku creates it: `log-runtime-metrics` off.
+pub async fn start_sim_without_runtime_metrics(app: AppSpec, clock: &Arc<dyn Clock>) -> SimHandle {
     let mut config = SimConfig::empty();
     config.apps.push(app);
     Simulator::start(config, Arc::clone(clock)).await.unwrap()

@@ -94,6 +94,7 @@ impl Harness {
             blocked_seen: BTreeMap::new(),
             web: link,
             journal_down: Default::default(),
+            blind: Default::default(),
         }));
         let serving = Arc::clone(&runner);
         tokio::spawn(async move {

@@ -9,6 +9,7 @@ mod config;
 mod guardrails;
 mod harness;
 mod memory_guard;
+mod observed_only;
 mod properties;
 mod rules;
 mod schedule;
