@@ -8,5 +8,6 @@ pub mod fleet;
 pub mod ingest;
 pub mod outcomes;
 pub mod poll;
+pub mod reconcile;
 pub mod runner;
 pub mod web;

@@ -225,12 +225,16 @@ impl ActionOutcome {
         matches!(self, ActionOutcome::Started | ActionOutcome::Unknown)
     }
 
-    /// How the dashboard and the control API word it: `sent`, `done`, `failed: …`.
+    /// How the dashboard and the control API word it: `sent`, `done`, `failed: …` (a decision
+    /// with no attempt yet is `queued`).
     pub fn status(self, error: Option<&str>) -> String {
         let why = error.unwrap_or("no reason recorded");
         match self {
             ActionOutcome::Started => "sent".to_owned(),
-            ActionOutcome::Ok => "done".to_owned(),
+            ActionOutcome::Ok => match error {
+                Some(note) => format!("done ({note})"),
+                None => "done".to_owned(),
+            },
             ActionOutcome::Failed => format!("failed: {why}"),
             ActionOutcome::Skipped => format!("skipped: {why}"),
             ActionOutcome::Unknown => format!("sent, answer lost: {why}"),

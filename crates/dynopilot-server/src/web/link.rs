@@ -17,6 +17,9 @@ pub struct RunnerLink {
     pub modes: Arc<Modes>,
     pub stats: Arc<RunnerStats>,
     pub controls: Option<mpsc::Receiver<ControlRequest>>,
+    /// Decisions the executor (or reconciliation) did not carry out, to take out of the policy
+    /// state so cooldowns and budgets count only what was done.
+    pub not_carried_out: Arc<crate::reconcile::NotCarriedOut>,
 }
 
 impl RunnerLink {
@@ -73,11 +76,14 @@ impl Runner {
             Ok(d) => d,
             Err(message) => return ControlReply::Rejected { message },
         };
+        // Journaled before the answer says it was accepted: a crash from here on leaves a
+        // queued decision that reconciliation carries out (or abandons with a reason).
         if !self.journal(std::slice::from_ref(&decision)).await {
             return ControlReply::Rejected {
                 message: "the decision could not be journaled; nothing was done".to_owned(),
             };
         }
+        crate::reconcile::test_pause("decision-journaled").await;
         self.web.stats.count_decision(&decision);
         if decision.blocked.is_empty() {
             self.remember_restart(app, &decision);
