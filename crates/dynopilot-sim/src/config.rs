@@ -7,6 +7,7 @@ use std::time::Duration;
 use dynopilot_workload::WorkloadConfig;
 
 use crate::drain::DrainConfig;
+use crate::faults::FaultPlan;
 use crate::log_session::SessionConfig;
 use crate::ratelimit::RateLimitConfig;
 
@@ -98,6 +99,8 @@ pub struct SimConfig {
     pub session: SessionConfig,
     /// How often the world is advanced to the clock's time.
     pub tick: Duration,
+    /// Faults injected into API requests from the start (none by default).
+    pub faults: FaultPlan,
 }
 
 /// The demo account's email and API key.
@@ -118,6 +121,7 @@ impl SimConfig {
             drain: DrainConfig::default(),
             session: SessionConfig::default(),
             tick: Duration::from_millis(100),
+            faults: FaultPlan::default(),
         }
     }
 

@@ -9,12 +9,16 @@
 //!   spawns the ticker that advances the world every `tick`. It returns a [`SimHandle`].
 //! * [`SimHandle`]: `base_url`, `token`, [`SimHandle::tick`] (advance the world to the clock's
 //!   time now, for manual-clock tests), `emit` (inject a log line), `crash_dyno`, `start_preboot`,
-//!   `set_rate_limit_remaining`, `set_faults` (injected 503s and 429 bursts), `drain_stats`,
-//!   `actions`, `shutdown`.
+//!   `set_rate_limit_remaining`, `set_faults` (a [`FaultPlan`]: 5xx, 429 bursts, latency,
+//!   resets, apply-then-fail), `fault_counts`, `drain_stats`, `actions` (every write call),
+//!   `applied_actions` (the writes that landed), `shutdown`.
+//! * Outside Heroku's namespace: `GET /_sim/actions` and `GET /_sim/faults` (see
+//!   `docs/simulator-faults.md`).
 
 pub mod config;
 pub mod drain;
 pub mod faults;
+pub mod file;
 pub mod http;
 pub mod log_session;
 pub mod logs;
@@ -31,7 +35,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{AccountSpec, AppSpec, ProcessSpec, SimConfig, Workload};
 pub use drain::DrainConfig;
-pub use faults::Faults;
+pub use faults::{FaultCounts, FaultPlan, FaultSpecError, Faults};
+pub use file::{SimFile, SimFileError};
 pub use log_session::SessionConfig;
 pub use logs::LogRecord;
 pub use ratelimit::RateLimitConfig;
@@ -40,7 +45,8 @@ use crate::http::Shared;
 use crate::rendezvous::{OnAttached, Rendezvous};
 use crate::world::plain::PlainPhysics;
 use crate::world::workload::WorkloadPhysics;
-use crate::world::{Account, Action, FormationView, Physics, ReleaseRecord, SimApp, World};
+use crate::world::{Account, FormationView, Physics, ReleaseRecord, SimApp, World};
+pub use crate::world::{Action, AppliedAction, AppliedKind, FromTo};
 
 /// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -83,11 +89,13 @@ impl Simulator {
         let cancel = CancellationToken::new();
         let rendezvous = Arc::new(Rendezvous::default());
         let faults = Arc::new(faults::FaultInjector::default());
+        faults.set(config.faults.clone());
         let on_attached = complete_on_attach(Arc::clone(&world), Arc::clone(&clock));
         let rendezvous_addr =
             rendezvous::start(Arc::clone(&rendezvous), on_attached, cancel.clone()).await?;
         let listener = tokio::net::TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
+        let listener = http::conn::FaultListener::new(listener);
         let base_url = format!("http://{addr}");
         let shared = Arc::new(Shared {
             world: Arc::clone(&world),
@@ -100,7 +108,8 @@ impl Simulator {
             cancel: cancel.clone(),
             faults: Arc::clone(&faults),
         });
-        let app = http::router(shared);
+        let app =
+            http::router(shared).into_make_service_with_connect_info::<http::conn::ConnKill>();
         let shutdown = cancel.clone();
         tokio::spawn(async move {
             let served = axum::serve(listener, app)
@@ -299,20 +308,30 @@ impl SimHandle {
             .collect()
     }
 
-    /// From now on, answers API requests with the given faults (503s, 429 bursts), decided
-    /// before any handler runs; `Faults::default()` turns them off.
-    pub fn set_faults(&self, faults: Faults) {
+    /// From now on, injects the given faults (a [`FaultPlan`], or the simple [`Faults`]),
+    /// restarting their sequence from the plan's seed; `Faults::default()` turns them off.
+    pub fn set_faults(&self, faults: impl Into<FaultPlan>) {
         self.faults.set(faults);
     }
 
-    /// How many `503` and `429` answers were injected so far.
+    /// How many `5xx` and `429` answers were injected so far.
     pub fn faults_injected(&self) -> (u64, u64) {
         self.faults.injected()
     }
 
-    /// Every non-GET API call so far (faulted ones too, with their status).
+    /// Every kind of injected fault counted so far.
+    pub fn fault_counts(&self) -> FaultCounts {
+        self.faults.counts()
+    }
+
+    /// Every non-GET API call so far (faulted ones too, with the status the client saw).
     pub fn actions(&self) -> Vec<Action> {
         self.world().actions.clone()
+    }
+
+    /// Every write that landed in the world, as `GET /_sim/actions` serves them.
+    pub fn applied_actions(&self) -> Vec<AppliedAction> {
+        self.world().applied.clone()
     }
 
     /// Stops the server, the ticker, tailing sessions, drains and the rendezvous listener.

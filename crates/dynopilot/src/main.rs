@@ -64,14 +64,10 @@ enum Command {
     /// Print the dyno size table dynopilot uses (memory, compute, price, R15 kill point).
     Sizes,
     /// Run the simulated Heroku (Platform API, log sessions, drains) in real time with demo apps.
-    Sim {
-        /// Port on 127.0.0.1 to listen on.
-        #[arg(long, default_value_t = 5050)]
-        port: u16,
-        /// Number of demo apps to create.
-        #[arg(long, default_value_t = 1)]
-        apps: u32,
-    },
+    ///
+    /// `--faults` injects 5xx answers, 429 bursts, latency, dropped connections and
+    /// apply-then-fail (the write lands, the answer is lost); see docs/simulator-faults.md.
+    Sim(sim_cmd::SimArgs),
 }
 
 /// Errors are printed as their cause chain (`error: a: b`), never as a backtrace, whatever
@@ -94,7 +90,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Config(cmd) => config_cmd::run(cmd)?,
         Command::Run { config, stdin } => run_cmd::run(config.as_deref(), stdin)?,
         Command::Sizes => print_sizes(),
-        Command::Sim { port, apps } => sim_cmd::run(port, apps)?,
+        Command::Sim(args) => sim_cmd::run(&args)?,
     }
     Ok(())
 }

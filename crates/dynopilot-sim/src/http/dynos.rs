@@ -17,7 +17,7 @@ use super::range::Key;
 use super::{Caller, SimState, app_mut, json, views};
 use crate::logs::LogRecord;
 use crate::rendezvous::simulated_output;
-use crate::world::{OneOff, PhysicsError};
+use crate::world::{AppliedAction, AppliedKind, OneOff, PhysicsError};
 
 /// Heroku's longest `time_to_live`, and what the simulator uses when none is given.
 const MAX_TTL_SECS: u64 = 86_400;
@@ -93,16 +93,21 @@ pub async fn restart(
     let now = state.clock.now();
     let mut world = state.world();
     let app = app_mut(&mut world, &caller, &app)?;
+    let name = app.name.clone();
     if let Some(one_off) = app.one_offs.iter().find(|o| o.name == dyno || o.id == dyno) {
         // Restarting a one-off dyno ends it.
-        let id = one_off.id.clone();
+        let (id, target) = (one_off.id.clone(), one_off.name.clone());
         app.complete_one_off(&id, now);
         state.rendezvous.forget_dyno(&id);
+        let action = AppliedAction::new(AppliedKind::RestartDyno, &name, &target, "ended");
+        caller.applied(&mut world, now, action);
         return Ok(accepted());
     }
     app.physics
         .restart_dyno(now, &dyno)
         .map_err(physics_error)?;
+    let action = AppliedAction::new(AppliedKind::RestartDyno, &name, &dyno, "restarted");
+    caller.applied(&mut world, now, action);
     Ok(accepted())
 }
 
@@ -115,6 +120,9 @@ pub async fn restart_all(
     let mut world = state.world();
     let app = app_mut(&mut world, &caller, &app)?;
     app.physics.restart_all(now);
+    let name = app.name.clone();
+    let action = AppliedAction::new(AppliedKind::RestartAll, &name, "all", "restarted");
+    caller.applied(&mut world, now, action);
     Ok(accepted())
 }
 
@@ -123,12 +131,40 @@ pub async fn restart_type(
     Extension(caller): Extension<Caller>,
     Path((app, ptype)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    cycle_type(
+        &state,
+        &caller,
+        &app,
+        &ptype,
+        AppliedKind::RestartProcessType,
+    )
+}
+
+/// Restarts every dyno of a process type (what both restarting and stopping a type do).
+fn cycle_type(
+    state: &SimState,
+    caller: &Caller,
+    app: &str,
+    ptype: &str,
+    kind: AppliedKind,
+) -> Result<Response, ApiError> {
     let now = state.clock.now();
     let mut world = state.world();
-    let app = app_mut(&mut world, &caller, &app)?;
+    let app = app_mut(&mut world, caller, app)?;
     app.physics
-        .restart_process_type(now, &ptype)
+        .restart_process_type(now, ptype)
         .map_err(physics_error)?;
+    let name = app.name.clone();
+    let change = if kind == AppliedKind::StopProcessType {
+        "stopped (started again by the platform)"
+    } else {
+        "restarted"
+    };
+    caller.applied(
+        &mut world,
+        now,
+        AppliedAction::new(kind, &name, ptype, change),
+    );
     Ok(accepted())
 }
 
@@ -141,6 +177,9 @@ pub async fn stop(
     let mut world = state.world();
     let app = app_mut(&mut world, &caller, &app)?;
     app.physics.stop_dyno(now, &dyno).map_err(physics_error)?;
+    let name = app.name.clone();
+    let action = AppliedAction::new(AppliedKind::StopDyno, &name, &dyno, "stopped");
+    caller.applied(&mut world, now, action);
     Ok(accepted())
 }
 
@@ -151,7 +190,7 @@ pub async fn stop_type(
     Extension(caller): Extension<Caller>,
     Path((app, ptype)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    restart_type(State(state), Extension(caller), Path((app, ptype))).await
+    cycle_type(&state, &caller, &app, &ptype, AppliedKind::StopProcessType)
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,6 +272,12 @@ pub async fn create(
         expires_at: now.plus(Duration::from_secs(ttl)),
     };
     let body = views::one_off(app, &one_off);
+    let action = AppliedAction::new(
+        AppliedKind::DynoCreate,
+        &app.name,
+        &name,
+        format!("created ({})", one_off.command),
+    );
     if attach {
         app.one_offs.push(one_off);
     } else {
@@ -253,5 +298,6 @@ pub async fn create(
             "State changed from up to complete",
         ));
     }
+    caller.applied(&mut world, now, action);
     Ok(json(StatusCode::CREATED, &body))
 }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::error::{ApiError, parse_json};
 use super::range::Key;
 use super::{Caller, SimState, app_mut, json, views};
-use crate::world::{PhysicsError, SimApp};
+use crate::world::{AppliedAction, AppliedKind, FormationView, FromTo, PhysicsError, SimApp};
 
 pub async fn list(
     State(state): State<SimState>,
@@ -88,14 +88,18 @@ pub async fn update(
     let now = state.clock.now();
     let mut world = state.world();
     let app = app_mut(&mut world, &caller, &app)?;
-    apply(app, &ptype, &change, now, &caller.email)?;
+    let applied = apply(app, &ptype, &change, now)?;
     let formation = app
         .physics
         .formation()
         .into_iter()
         .find(|f| f.process_type == ptype)
         .ok_or_else(|| ApiError::not_found("formation"))?;
-    Ok(json(StatusCode::OK, &views::formation(app, &formation)))
+    let response = json(StatusCode::OK, &views::formation(app, &formation));
+    if let Some(action) = applied {
+        caller.applied(&mut world, now, action);
+    }
+    Ok(response)
 }
 
 pub async fn batch_update(
@@ -117,9 +121,10 @@ pub async fn batch_update(
         plan(app, ptype, change, now)?;
     }
     let mut touched = Vec::new();
+    let mut applied = Vec::new();
     for change in &batch.updates {
         let ptype = change.process_type.as_deref().unwrap_or_default();
-        apply(app, ptype, change, now, &caller.email)?;
+        applied.extend(apply(app, ptype, change, now)?);
         touched.push(ptype.to_string());
     }
     let items: Vec<_> = app
@@ -129,6 +134,9 @@ pub async fn batch_update(
         .filter(|f| touched.contains(&f.process_type))
         .map(|f| views::formation(app, f))
         .collect();
+    for action in applied {
+        caller.applied(&mut world, now, action);
+    }
     Ok(json(StatusCode::OK, &items))
 }
 
@@ -165,14 +173,20 @@ fn plan(
     Ok((quantity, size))
 }
 
+/// Carries out a valid change; returns what changed, or `None` when it changed nothing.
 fn apply(
     app: &mut SimApp,
     ptype: &str,
     change: &Change,
     now: Timestamp,
-    _user: &str,
-) -> Result<(), ApiError> {
+) -> Result<Option<AppliedAction>, ApiError> {
     let (quantity, size) = plan(app, ptype, change, now)?;
+    let before = app
+        .physics
+        .formation()
+        .into_iter()
+        .find(|f| f.process_type == ptype)
+        .ok_or_else(|| ApiError::not_found("formation"))?;
     app.physics
         .set_formation(now, ptype, quantity, size)
         .map_err(|e| match e {
@@ -181,7 +195,45 @@ fn apply(
             PhysicsError::Invalid(message) => ApiError::invalid_params(message),
         })?;
     app.updated_at = now;
-    Ok(())
+    Ok(formation_change(&app.name, &before, quantity, size))
+}
+
+/// The record of a formation update, if it changed the quantity or the size.
+fn formation_change(
+    app: &str,
+    before: &FormationView,
+    quantity: Option<u32>,
+    size: Option<&'static DynoSize>,
+) -> Option<AppliedAction> {
+    let quantity = quantity.filter(|q| *q != before.quantity).map(|to| FromTo {
+        from: before.quantity,
+        to,
+    });
+    let size = size
+        .filter(|s| s.name != before.size.name)
+        .map(|to| FromTo {
+            from: before.size.name.to_string(),
+            to: to.name.to_string(),
+        });
+    let mut words = Vec::new();
+    if let Some(q) = &quantity {
+        words.push(format!("quantity {} → {}", q.from, q.to));
+    }
+    if let Some(s) = &size {
+        words.push(format!("size {} → {}", s.from, s.to));
+    }
+    if words.is_empty() {
+        return None;
+    }
+    let mut action = AppliedAction::new(
+        AppliedKind::FormationUpdate,
+        app,
+        &before.process_type,
+        words.join(", "),
+    );
+    action.quantity = quantity;
+    action.size = size;
+    Some(action)
 }
 
 fn size_of(change: &Change) -> Result<Option<&'static DynoSize>, ApiError> {

@@ -3,19 +3,21 @@
 //! `RateLimit-Remaining`, the action history).
 
 mod account;
+pub mod conn;
 mod dynos;
 pub mod error;
 mod extras;
 mod formation;
 mod logs;
 pub mod range;
+mod sim_api;
 mod views;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -24,10 +26,11 @@ use dynopilot_core::Clock;
 use serde::Serialize;
 
 use crate::drain::DrainConfig;
-use crate::faults::{Fault, FaultInjector};
+use crate::faults::{FailAnswer, FaultInjector, Refusal};
 use crate::log_session::SessionConfig;
 use crate::rendezvous::Rendezvous;
-use crate::world::{Action, SimApp, World};
+use crate::world::{Action, AppliedAction, SimApp, World};
+use conn::ConnKill;
 use error::ApiError;
 use range::{Key, RangeSpec};
 
@@ -62,6 +65,25 @@ pub type SimState = Arc<Shared>;
 pub struct Caller {
     pub account_id: String,
     pub email: String,
+    /// `METHOD /path`, for the record of applied actions.
+    pub request: String,
+    /// Set when the handler's answer will be replaced by a fault (apply-then-fail).
+    pub faulted: Option<String>,
+}
+
+impl Caller {
+    /// Records a write that landed, with this request and its fault.
+    pub fn applied(
+        &self,
+        world: &mut World,
+        at: dynopilot_core::Timestamp,
+        mut action: AppliedAction,
+    ) {
+        action.at = at;
+        action.request.clone_from(&self.request);
+        action.faulted.clone_from(&self.faulted);
+        world.record_applied(action);
+    }
 }
 
 /// The Platform API routes plus the log-session stream (which carries its own secret).
@@ -122,6 +144,8 @@ pub fn router(state: SimState) -> Router {
         ));
     Router::new()
         .route("/sessions/{id}", get(crate::log_session::stream))
+        .route("/_sim/actions", get(sim_api::actions))
+        .route("/_sim/faults", get(sim_api::faults))
         .merge(api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(request_id))
@@ -137,7 +161,8 @@ async fn request_id(request: Request, next: Next) -> Response {
     response
 }
 
-/// Auth, version check, rate limit and action history around every API route.
+/// Auth, version check, rate limit, injected faults and action history around every API
+/// route.
 async fn platform_api(State(state): State<SimState>, mut request: Request, next: Next) -> Response {
     let token = match bearer(request.headers()) {
         Ok(token) => token,
@@ -148,33 +173,34 @@ async fn platform_api(State(state): State<SimState>, mut request: Request, next:
     }
     let now = state.clock.now();
     let free = request.uri().path() == "/account/rate-limits";
-    let (caller, remaining) = {
+    let (account_id, email, remaining) = {
         let mut world = state.world();
         let Some(account) = world.account_by_token(&token) else {
             return ApiError::invalid_credentials().into_response();
         };
-        let caller = Caller {
-            account_id: account.id.clone(),
-            email: account.email.clone(),
-        };
+        let (id, email) = (account.id.clone(), account.email.clone());
         let remaining = if free {
             Some(world.limiter.remaining(&token, now))
         } else {
             world.limiter.take(&token, now)
         };
-        (caller, remaining)
+        (id, email, remaining)
     };
-    let fault = match state.faults.next() {
-        Fault::None => None,
-        Fault::Unavailable => Some(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
-            "The API is temporarily unavailable (injected fault).",
-        )),
-        Fault::RateLimited => Some(ApiError::rate_limited()),
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let decision = state.faults.decide(method.as_str(), &path);
+    if !decision.latency.is_zero() {
+        // Network latency is real time, whatever clock drives the world.
+        tokio::time::sleep(decision.latency).await;
+    }
+    let call = Call {
+        at: now,
+        email: email.clone(),
+        method: method.clone(),
+        path: path.clone(),
     };
-    if let Some(err) = fault {
-        return faulted(&state, &request, caller.email.clone(), now, err);
+    if let Some(refusal) = decision.before {
+        return refuse(&state, &request, call, refusal);
     }
     let Some(remaining) = remaining else {
         let mut response = ApiError::rate_limited().into_response();
@@ -183,48 +209,119 @@ async fn platform_api(State(state): State<SimState>, mut request: Request, next:
             .insert("ratelimit-remaining", HeaderValue::from(0u32));
         return response;
     };
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    request.extensions_mut().insert(caller.clone());
+    let kill = request.extensions().get::<ConnectInfo<ConnKill>>().cloned();
+    request.extensions_mut().insert(Caller {
+        account_id,
+        email,
+        request: format!("{method} {path}"),
+        faulted: decision.after.map(|a| answer_label(a).to_string()),
+    });
     let mut response = next.run(request).await;
     response
         .headers_mut()
         .insert("ratelimit-remaining", HeaderValue::from(remaining));
+    let faulted = match decision.after {
+        None => None,
+        Some(FailAnswer::Status(status)) => {
+            response = unavailable(status).into_response();
+            Some(format!("{status} after applying"))
+        }
+        Some(FailAnswer::Reset) => {
+            drop_connection(kill.as_ref());
+            response = unavailable(503).into_response();
+            Some("reset after applying".to_string())
+        }
+    };
     if method != Method::GET {
-        state.world().actions.push(Action {
-            at: now,
-            account_email: caller.email,
-            method: method.to_string(),
-            path,
-            status: response.status().as_u16(),
-        });
+        let status = if decision.after == Some(FailAnswer::Reset) {
+            RESET_STATUS
+        } else {
+            response.status().as_u16()
+        };
+        call.record(&state, status, faulted);
     }
     response
 }
 
+/// A dropped connection in the call history: nginx's "closed without a response".
+const RESET_STATUS: u16 = 444;
+
+/// One API call, for the history.
+struct Call {
+    at: dynopilot_core::Timestamp,
+    email: String,
+    method: Method,
+    path: String,
+}
+
+impl Call {
+    fn record(self, state: &SimState, status: u16, faulted: Option<String>) {
+        state.world().actions.push(Action {
+            at: self.at,
+            account_email: self.email,
+            method: self.method.to_string(),
+            path: self.path,
+            status,
+            faulted,
+        });
+    }
+}
+
+/// How `/_sim/actions` names a lost answer.
+fn answer_label(answer: FailAnswer) -> String {
+    match answer {
+        FailAnswer::Status(status) => status.to_string(),
+        FailAnswer::Reset => "reset".to_string(),
+    }
+}
+
+fn unavailable(status: u16) -> ApiError {
+    ApiError::new(
+        StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+        "service_unavailable",
+        "The API is temporarily unavailable (injected fault).",
+    )
+}
+
+/// Cuts the request's connection; the answer returned afterwards is never written. Without
+/// the simulator's listener (no `ConnKill`) the client gets the `503` instead.
+fn drop_connection(kill: Option<&ConnectInfo<ConnKill>>) {
+    match kill {
+        Some(ConnectInfo(kill)) => kill.kill(),
+        None => tracing::warn!("cannot drop a connection not accepted by the simulator"),
+    }
+}
+
 /// The answer to a request an injected fault refused before any handler ran; writes are
 /// still recorded (with the fault's status) so tests can count attempts.
-fn faulted(
-    state: &SimState,
-    request: &Request,
-    account_email: String,
-    now: dynopilot_core::Timestamp,
-    err: ApiError,
-) -> Response {
-    let mut response = err.into_response();
-    if response.status() == StatusCode::TOO_MANY_REQUESTS {
-        response
-            .headers_mut()
-            .insert("ratelimit-remaining", HeaderValue::from(0u32));
-    }
+fn refuse(state: &SimState, request: &Request, call: Call, refusal: Refusal) -> Response {
+    let (mut response, status, label) = match refusal {
+        Refusal::Status(status) => (
+            unavailable(status).into_response(),
+            status,
+            status.to_string(),
+        ),
+        Refusal::RateLimited => {
+            let mut response = ApiError::rate_limited().into_response();
+            response
+                .headers_mut()
+                .insert("ratelimit-remaining", HeaderValue::from(0u32));
+            (response, 429, "429".to_string())
+        }
+        Refusal::Reset => {
+            drop_connection(request.extensions().get::<ConnectInfo<ConnKill>>());
+            (
+                unavailable(503).into_response(),
+                RESET_STATUS,
+                "reset".to_string(),
+            )
+        }
+    };
     if request.method() != Method::GET {
-        state.world().actions.push(Action {
-            at: now,
-            account_email,
-            method: request.method().to_string(),
-            path: request.uri().path().to_string(),
-            status: response.status().as_u16(),
-        });
+        call.record(state, status, Some(label));
+    }
+    if status == RESET_STATUS {
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
     }
     response
 }

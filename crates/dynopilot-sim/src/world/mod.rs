@@ -1,8 +1,9 @@
 //! The simulated world: accounts and their API tokens, apps, the rate limiter, pending log
-//! sessions and the history of API actions. Shared as `Arc<Mutex<World>>`; nothing awaits
-//! while holding the lock.
+//! sessions, the history of API calls and the record of writes that landed. Shared as
+//! `Arc<Mutex<World>>`; nothing awaits while holding the lock.
 
 pub mod app;
+pub mod applied;
 pub mod physics;
 pub mod plain;
 pub mod workload;
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 use dynopilot_core::Timestamp;
 
 pub use app::{Drain, Feature, OneOff, ReleaseRecord, SimApp};
+pub use applied::{AppliedAction, AppliedKind, FromTo};
 pub use physics::{DynoView, FormationView, Physics, PhysicsError};
 
 use crate::logs::LogFilter;
@@ -43,7 +45,12 @@ pub struct Action {
     pub account_email: String,
     pub method: String,
     pub path: String,
+    /// The status the client saw; a dropped connection is recorded as `444` (nginx's
+    /// "closed without a response"), so it never passes for a success.
     pub status: u16,
+    /// `None` for a real answer; else the injected fault (`"503"`, `"429"`, `"reset"`,
+    /// `"503 after applying"`, `"reset after applying"`).
+    pub faulted: Option<String>,
 }
 
 /// Everything the simulator knows.
@@ -54,6 +61,8 @@ pub struct World {
     pub limiter: RateLimiter,
     pub sessions: HashMap<String, SessionSpec>,
     pub actions: Vec<Action>,
+    /// Writes that landed, for `GET /_sim/actions`.
+    pub applied: Vec<AppliedAction>,
     next_run: u32,
 }
 
@@ -65,6 +74,7 @@ impl World {
             limiter,
             sessions: HashMap::new(),
             actions: Vec::new(),
+            applied: Vec::new(),
             next_run: 1000,
         }
     }
@@ -88,6 +98,12 @@ impl World {
     pub fn next_run_number(&mut self) -> u32 {
         self.next_run += 1;
         self.next_run
+    }
+
+    /// Appends a landed write, numbering it.
+    pub fn record_applied(&mut self, mut action: AppliedAction) {
+        action.seq = self.applied.len() as u64 + 1;
+        self.applied.push(action);
     }
 
     /// Advances every app to `now`.

@@ -8,6 +8,7 @@
 
 mod api;
 mod drains;
+mod faults;
 mod harness;
 mod log_sessions;
 mod schema;

@@ -4,3 +4,4 @@
 
 mod analyze;
 mod config;
+mod sim;
