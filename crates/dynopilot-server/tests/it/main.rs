@@ -5,6 +5,7 @@
 mod config;
 mod drain;
 mod e2e;
+mod exactly_once;
 mod fleet;
 mod scenarios;
 mod scenarios_restart;
