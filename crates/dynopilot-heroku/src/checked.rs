@@ -43,11 +43,13 @@ fn floor_second(t: Timestamp) -> Timestamp {
     Timestamp::from_millis(t.as_millis().div_euclid(1000) * 1000)
 }
 
-/// True when the dyno was (re)started at or after `since`.
+/// True when the dyno was (re)started at or after `since`: created since, or starting since.
+/// A dyno that merely finished booting (`up` since) does not count: that state change is not
+/// a restart, and taking it for one would lose the restart.
 pub fn dyno_changed_since(dyno: &Dyno, since: Timestamp) -> bool {
     let since = floor_second(since);
     let changed = |t: Option<jiff::Timestamp>| t.is_some_and(|t| Timestamp::from_jiff(t) >= since);
-    changed(dyno.updated_at) || changed(dyno.created_at)
+    changed(dyno.created_at) || (dyno.state == "starting" && changed(dyno.updated_at))
 }
 
 /// True when `formation` already has everything `update` asks for.
@@ -201,6 +203,12 @@ mod tests {
         assert!(dyno_changed_since(&dyno("2024-01-01T10:00:00Z"), since));
         assert!(dyno_changed_since(&dyno("2024-01-01T10:00:05Z"), since));
         assert!(!dyno_changed_since(&dyno("2024-01-01T09:59:59Z"), since));
+        let mut booted = dyno("2024-01-01T10:00:05Z");
+        booted.state = "up".into();
+        assert!(
+            !dyno_changed_since(&booted, since),
+            "finishing a boot is no restart"
+        );
     }
 
     #[test]

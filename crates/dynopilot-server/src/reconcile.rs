@@ -275,6 +275,18 @@ async fn settle_started(
         }
         Ok(false) => {
             let why = "dynopilot stopped before Heroku acted on it";
+            // Heroku's state proves this attempt did not land: it failed, and says why.
+            let record = ActionRecord {
+                decision_id: decision.id.clone(),
+                attempt: started.attempt,
+                started_at: started.at,
+                finished_at: Some(executor.clock.now()),
+                outcome: ActionOutcome::Failed,
+                error: Some(format!("{why} (checked after restart)")),
+            };
+            if let Err(e) = executor.store.record_action(&record).await {
+                tracing::error!(decision = %decision.id, error = %e, "cannot record a failed attempt");
+            }
             let next = started.attempt + 1;
             carry_out_or_abandon(executor, decision, next, why, deadline, report).await;
         }

@@ -117,7 +117,9 @@ impl Runner {
             }
             self.save_state(&app, now, &state).await;
             self.states.insert(app, state);
-            crate::reconcile::test_pause("decision-journaled").await;
+            if decisions.iter().any(|d| d.executed) {
+                crate::reconcile::test_pause("decision-journaled").await;
+            }
             for decision in decisions {
                 log_decision(&decision);
                 self.web.stats.count_decision(&decision);

@@ -11,7 +11,7 @@ const BEFORE_START: &str = "2023-11-14T22:10:00Z";
 
 fn dyno_json(name: &str, updated_at: &str) -> serde_json::Value {
     let ty = name.split('.').next().unwrap();
-    serde_json::json!({"id": format!("id-{name}"), "name": name, "type": ty, "state": "up",
+    serde_json::json!({"id": format!("id-{name}"), "name": name, "type": ty, "state": "starting",
         "size": "Standard-1X", "created_at": "2023-11-01T00:00:00Z", "updated_at": updated_at})
 }
 

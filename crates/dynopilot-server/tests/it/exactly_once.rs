@@ -233,7 +233,7 @@ async fn reconciliation_carries_out_a_recent_unsent_action_under_the_same_decisi
     let scale = attempts(&rig.store, "never-sent").await;
     assert_eq!(
         scale.iter().map(|a| a.outcome).collect::<Vec<_>>(),
-        [ActionOutcome::Started, ActionOutcome::Ok],
+        [ActionOutcome::Failed, ActionOutcome::Ok],
         "attempt 2 under the same decision id"
     );
 }
