@@ -43,13 +43,25 @@ fn floor_second(t: Timestamp) -> Timestamp {
     Timestamp::from_millis(t.as_millis().div_euclid(1000) * 1000)
 }
 
-/// True when the dyno was (re)started at or after `since`: created since, or starting since.
-/// A dyno that merely finished booting (`up` since) does not count: that state change is not
-/// a restart, and taking it for one would lose the restart.
-pub fn dyno_changed_since(dyno: &Dyno, since: Timestamp) -> bool {
+/// When Heroku's state is read, relative to the attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hindsight {
+    /// Right after the lost answer (milliseconds): a restarted dyno is still `starting`, so a
+    /// dyno that merely finished booting (`up` since) is not taken for a restart (which
+    /// would lose it).
+    JustNow,
+    /// Long after (reconciliation at the next start): a restarted dyno may be `up` again, so
+    /// any change of state since the attempt counts as landed; never restarting twice wins
+    /// over the rare missed restart.
+    Later,
+}
+
+/// True when the dyno was (re)started at or after `since`, judged with `hindsight`.
+pub fn dyno_changed_since(dyno: &Dyno, since: Timestamp, hindsight: Hindsight) -> bool {
     let since = floor_second(since);
     let changed = |t: Option<jiff::Timestamp>| t.is_some_and(|t| Timestamp::from_jiff(t) >= since);
-    changed(dyno.created_at) || (dyno.state == "starting" && changed(dyno.updated_at))
+    let state_ok = hindsight == Hindsight::Later || dyno.state == "starting";
+    changed(dyno.created_at) || (state_ok && changed(dyno.updated_at))
 }
 
 /// True when `formation` already has everything `update` asks for.
@@ -65,16 +77,27 @@ pub fn formation_matches(formation: &Formation, update: &FormationUpdate) -> boo
 }
 
 impl HerokuClient {
-    /// Whether the write described by `check`, attempted at `since`, took effect.
+    /// Whether the write described by `check`, attempted at `since`, took effect, read long
+    /// after the attempt (see [`Hindsight::Later`]).
     pub async fn write_landed(
         &self,
         app: &str,
         check: &WriteCheck<'_>,
         since: Timestamp,
     ) -> Result<bool, HerokuError> {
+        self.landed(app, check, since, Hindsight::Later).await
+    }
+
+    async fn landed(
+        &self,
+        app: &str,
+        check: &WriteCheck<'_>,
+        since: Timestamp,
+        hindsight: Hindsight,
+    ) -> Result<bool, HerokuError> {
         match check {
             WriteCheck::RestartDyno { dyno } => match self.dyno_info(app, dyno).await {
-                Ok(d) => Ok(dyno_changed_since(&d, since)),
+                Ok(d) => Ok(dyno_changed_since(&d, since, hindsight)),
                 // Gone since: nothing left to restart, and nothing to restart twice.
                 Err(HerokuError::NotFound { .. }) => Ok(true),
                 Err(e) => Err(e),
@@ -84,11 +107,13 @@ impl HerokuClient {
                 Ok(dynos
                     .iter()
                     .filter(|d| d.process_type == *process_type)
-                    .all(|d| dyno_changed_since(d, since)))
+                    .all(|d| dyno_changed_since(d, since, hindsight)))
             }
             WriteCheck::RestartAll => {
                 let dynos = self.dynos_list(app).await?;
-                Ok(dynos.iter().all(|d| dyno_changed_since(d, since)))
+                Ok(dynos
+                    .iter()
+                    .all(|d| dyno_changed_since(d, since, hindsight)))
             }
             WriteCheck::Formation {
                 process_type,
@@ -117,7 +142,7 @@ impl HerokuClient {
                 Err(e) if e.write_outcome() == WriteOutcome::NotApplied => return Err(e),
                 Err(e) => e,
             };
-            match self.write_landed(app, check, since).await {
+            match self.landed(app, check, since, Hindsight::JustNow).await {
                 Ok(true) => {
                     tracing::warn!(app, error = %err, "answer lost, but Heroku shows the write took effect");
                     return Ok(Landed::Confirmed);
@@ -200,14 +225,31 @@ mod tests {
     #[test]
     fn a_dyno_changed_in_the_attempts_second_counts_as_restarted() {
         let since = ts("2024-01-01T10:00:00.700Z");
-        assert!(dyno_changed_since(&dyno("2024-01-01T10:00:00Z"), since));
-        assert!(dyno_changed_since(&dyno("2024-01-01T10:00:05Z"), since));
-        assert!(!dyno_changed_since(&dyno("2024-01-01T09:59:59Z"), since));
+        let now = Hindsight::JustNow;
+        assert!(dyno_changed_since(
+            &dyno("2024-01-01T10:00:00Z"),
+            since,
+            now
+        ));
+        assert!(dyno_changed_since(
+            &dyno("2024-01-01T10:00:05Z"),
+            since,
+            now
+        ));
+        assert!(!dyno_changed_since(
+            &dyno("2024-01-01T09:59:59Z"),
+            since,
+            now
+        ));
         let mut booted = dyno("2024-01-01T10:00:05Z");
         booted.state = "up".into();
         assert!(
-            !dyno_changed_since(&booted, since),
+            !dyno_changed_since(&booted, since, now),
             "finishing a boot is no restart"
+        );
+        assert!(
+            dyno_changed_since(&booted, since, Hindsight::Later),
+            "long after, a restarted dyno may be up again"
         );
     }
 

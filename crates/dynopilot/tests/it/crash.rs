@@ -228,6 +228,17 @@ fn ask_restart(addr: &str) {
     });
 }
 
+/// web.1 as the simulated Platform API shows it.
+fn sim_dyno(sim: &Sim) -> Option<serde_json::Value> {
+    let request = format!(
+        "GET /apps/{APP}/dynos/web.1 HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+         Accept: application/vnd.heroku+json; version=3\r\nConnection: close\r\n\r\n",
+        sim.addr, sim.token
+    );
+    let (_, head, body) = http(&sim.addr, &request)?;
+    serde_json::from_str(&unchunk(&head, &body)).ok()
+}
+
 fn restarts_landed(sim: &Sim) -> usize {
     let path = format!("/_sim/actions?app={APP}&kind=restart_dyno&target=web.1");
     get_json(&sim.addr, &path, "")
@@ -259,6 +270,12 @@ fn crash_at(point: &str) -> (usize, Vec<serde_json::Value>) {
     let listen = format!("127.0.0.1:{}", free_port());
     let config = config(&dir, &sim, &listen);
 
+    // A dyno still booting would look like one just restarted; ask once web.1 is up.
+    let up = wait_for("web.1 is up", Duration::from_secs(60), || {
+        let dyno = sim_dyno(&sim)?;
+        (dyno["state"] == "up").then_some(dyno)
+    });
+    std::thread::sleep(Duration::from_millis(1100));
     let daemon = start_daemon(&config, &sim, Some(point));
     ask_restart(&listen);
     daemon.line_with(
@@ -266,6 +283,16 @@ fn crash_at(point: &str) -> (usize, Vec<serde_json::Value>) {
         Duration::from_secs(90),
     );
     daemon.kill();
+    if point == "answered" {
+        // The simulated dyno stops gracefully and stays `up` for a while after a restart
+        // landed; a dynopilot coming back within that window could not see the restart (see
+        // the report). Come back once the dyno shows it, as a supervisor restarting
+        // dynopilot after a few seconds would.
+        wait_for("web.1 shows the restart", Duration::from_secs(60), || {
+            let dyno = sim_dyno(&sim)?;
+            (dyno["updated_at"] != up["updated_at"] || dyno["state"] != "up").then_some(())
+        });
+    }
 
     let daemon = start_daemon(&config, &sim, None);
     let (cookie, _) = session(&listen);
