@@ -26,6 +26,7 @@ pub const SETTING_KEYS: &[&str] = &[
     "store.raw_retention",
     "store.rollup_retention",
     "server.listen",
+    "server.reconcile_deadline",
     "drain.secret",
     "drain.max_body_bytes",
     "drain.dedupe_window",
@@ -236,7 +237,12 @@ impl Builder<'_> {
             );
             SocketAddr::from(([127, 0, 0, 1], 8080))
         });
-        ServerConfig { listen }
+        let reconcile_deadline =
+            self.positive("server.reconcile_deadline", raw.server.reconcile_deadline);
+        ServerConfig {
+            listen,
+            reconcile_deadline,
+        }
     }
 
     fn drain(&mut self, raw: &RawConfig) -> DrainConfig {

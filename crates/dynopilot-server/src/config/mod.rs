@@ -81,6 +81,8 @@ pub struct StoreConfig {
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// Unfinished decisions older than this at start are abandoned, not carried out.
+    pub reconcile_deadline: Duration,
 }
 
 #[derive(Clone, Debug)]

@@ -104,12 +104,15 @@ impl Default for RawStore {
 #[serde(deny_unknown_fields, default)]
 pub struct RawServer {
     pub listen: String,
+    /// How old an unfinished decision may be and still be carried out at the next start.
+    pub reconcile_deadline: ConfigDuration,
 }
 
 impl Default for RawServer {
     fn default() -> Self {
         RawServer {
             listen: DEFAULT_LISTEN.to_owned(),
+            reconcile_deadline: ConfigDuration::from_mins(5),
         }
     }
 }

@@ -57,6 +57,11 @@ pub fn render(c: &Config) -> String {
     );
     out.push_str("\n[server]\n");
     line(&mut out, "server.listen", s(c.server.listen.to_string()));
+    line(
+        &mut out,
+        "server.reconcile_deadline",
+        s(duration(c.server.reconcile_deadline)),
+    );
     out.push_str("\n[drain]\n");
     line(
         &mut out,
