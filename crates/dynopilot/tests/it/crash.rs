@@ -168,11 +168,12 @@ fn start_sim() -> Sim {
     }
 }
 
-fn config(dir: &Path, sim: &Sim, listen: &str) -> PathBuf {
+fn config(dir: &Path, sim: &Sim, listen: &str, deadline: &str) -> PathBuf {
     let path = dir.join("dynopilot.toml");
     let text = format!(
         "[heroku]\nbase_url = \"http://{}\"\n\n[store]\nurl = \"sqlite://{}\"\n\n\
-         [server]\nlisten = \"{listen}\"\n\n[[apps]]\nname = \"{APP}\"\nlog_source = \"none\"\n",
+         [server]\nlisten = \"{listen}\"\nreconcile_deadline = \"{deadline}\"\n\n\
+         [[apps]]\nname = \"{APP}\"\nlog_source = \"none\"\n",
         sim.addr,
         dir.join("dynopilot.sqlite").display()
     );
@@ -263,12 +264,21 @@ fn manual_attempts(addr: &str, cookie: &str) -> Vec<serde_json::Value> {
 /// Kills the daemon at `point` during a manual restart, starts it again on the same store and
 /// returns the final attempt records once the journal is settled.
 fn crash_at(point: &str) -> (usize, Vec<serde_json::Value>) {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crash-{point}"));
+    crash_and_come_back(point, "5m", Duration::ZERO)
+}
+
+/// `crash_at` with the reconcile deadline of the restarted daemon and how long it stays down.
+fn crash_and_come_back(
+    point: &str,
+    deadline: &str,
+    down: Duration,
+) -> (usize, Vec<serde_json::Value>) {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crash-{point}-{deadline}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let sim = start_sim();
     let listen = format!("127.0.0.1:{}", free_port());
-    let config = config(&dir, &sim, &listen);
+    let config = config(&dir, &sim, &listen, deadline);
 
     // A dyno still booting would look like one just restarted; ask once web.1 is up.
     let up = wait_for("web.1 is up", Duration::from_secs(60), || {
@@ -283,6 +293,7 @@ fn crash_at(point: &str) -> (usize, Vec<serde_json::Value>) {
         Duration::from_secs(90),
     );
     daemon.kill();
+    std::thread::sleep(down);
     if point == "answered" {
         // The simulated dyno stops gracefully and stays `up` for a while after a restart
         // landed; a dynopilot coming back within that window could not see the restart (see
@@ -350,4 +361,23 @@ fn killed_after_heroku_answered_the_restart_is_reconciled_not_repeated() {
     let (landed, attempts) = crash_at("answered");
     assert_eq!(landed, 1, "{attempts:?}");
     assert_eq!(outcomes(&attempts), ["done (reconciled after restart)"]);
+}
+
+#[test]
+fn down_longer_than_the_deadline_the_restart_is_abandoned_with_its_reason_never_done() {
+    let (landed, attempts) = crash_and_come_back("attempt-journaled", "2s", Duration::from_secs(3));
+    assert_eq!(landed, 0, "{attempts:?}");
+    let said = outcomes(&attempts);
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said[0].starts_with("failed: dynopilot stopped before Heroku acted"),
+        "{said:?}"
+    );
+    assert!(
+        said[1].starts_with(
+            "abandoned: dynopilot stopped before Heroku acted on it, and it was decided"
+        ),
+        "{said:?}"
+    );
+    assert!(said[1].ends_with("past the 2 s deadline"), "{said:?}");
 }
