@@ -140,3 +140,29 @@ async fn a_formation_patch_is_repeatable_and_checked_against_the_target() {
     // Four tries by the idempotent retry, then one read instead of a fifth.
     assert_eq!(fake.requests_to("PATCH /apps/shop/formation/web").len(), 4);
 }
+
+#[tokio::test]
+async fn a_one_off_dyno_whose_answer_was_lost_is_found_not_created_twice() {
+    let fake = Fake::start().await;
+    let mut run = dyno_json("run.1001", CLOCK_START);
+    run["type"] = "run".into();
+    run["command"] = "rake db:migrate".into();
+    run["created_at"] = CLOCK_START.into();
+    fake.push("POST /apps/shop/dynos", unavailable()).push(
+        "GET /apps/shop/dynos",
+        Scripted::json(
+            200,
+            serde_json::json!([dyno_json("web.1", BEFORE_START), run]),
+        ),
+    );
+    let create = dynopilot_heroku::wire::DynoCreate {
+        command: "rake db:migrate".into(),
+        ..Default::default()
+    };
+    let dyno = client(&fake, &RecordingClock::new())
+        .dyno_create_checked("shop", &create)
+        .await
+        .unwrap();
+    assert_eq!(dyno.name, "run.1001");
+    assert_eq!(fake.requests_to("POST /apps/shop/dynos").len(), 1);
+}
