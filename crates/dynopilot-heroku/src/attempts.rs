@@ -53,7 +53,9 @@ pub fn failure_class(err: &HerokuError) -> Option<&'static str> {
         | HerokuError::Conflict { .. }
         | HerokuError::Unprocessable { .. }
         | HerokuError::ClientStatus { .. } => "4xx",
-        HerokuError::Transport { .. } | HerokuError::Decode { .. } => "transport",
+        HerokuError::Transport { .. }
+        | HerokuError::Connect { .. }
+        | HerokuError::Decode { .. } => "transport",
         HerokuError::InvalidInput { .. } => return None,
     })
 }

@@ -2,6 +2,27 @@
 //!
 //! `app` is an app name or id, `dyno` a dyno name or id, `process_type` e.g. `web`. Every path
 //! segment is percent-encoded, so a hostile name cannot reach another path.
+//!
+//! # What a write's outcome means, and when it may be repeated
+//!
+//! Every write ends ok, failed (the answer proves nothing changed: any 4xx, or no connection
+//! was ever opened) or unknown (a 5xx, a timeout or a reset after the request left; see
+//! [`crate::error::WriteOutcome`]). The client retries failed writes that may succeed later
+//! (429, preboot 409, refused connection) for every endpoint; unknown ones as the table says.
+//!
+//! | endpoint | repeatable? | after an unknown outcome |
+//! |---|---|---|
+//! | `PATCH /apps/{app}/formation/{type}` (absolute quantity/size) | yes | retried as is; `formation_update_checked` then compares the formation with the target |
+//! | `PATCH /apps/{app}/formation` (batch, absolute) | yes | retried as is |
+//! | `PATCH /apps/{app}/features/{name}` (absolute `enabled`) | yes | retried as is |
+//! | `DELETE /apps/{app}/dynos/{dyno}` (restart one dyno) | **no** | never resent blindly: `restart_dyno_checked` reads the dyno; its `updated_at` (or `created_at`) at or after the attempt's start means it landed, else it is resent |
+//! | `DELETE /apps/{app}/formations/{type}` (restart a type) | **no** | `restart_process_type_checked` reads the type's dynos: all of them changed since the attempt's start means it landed |
+//! | `DELETE /apps/{app}/dynos` (restart all) | **no** | `restart_all_checked`: every dyno of the app changed since the attempt's start |
+//! | `POST /apps/{app}/dynos` (one-off dyno) | **no** | `dyno_create_checked` looks for a dyno with the same command created since the attempt's start |
+//! | `POST …/actions/stop` (stop) | yes | retried as is (a stopped dyno stays stopped) |
+//! | `POST /apps/{app}/log-sessions` | yes | retried: an extra session expires unread |
+//! | `POST /apps/{app}/log-drains` | **no** | not retried; the caller lists drains |
+//! | `DELETE /apps/{app}/log-drains/{drain}` | yes | retried: removing twice removes once |
 
 use http::Method;
 
@@ -119,10 +140,11 @@ impl HerokuClient {
         self.json(Call::get(&["apps", app, "dynos", dyno])).await
     }
 
-    /// `DELETE /apps/{app}/dynos/{dyno}`: restart one dyno.
+    /// `DELETE /apps/{app}/dynos/{dyno}`: restart one dyno. Not repeatable: a lost answer is
+    /// never resent here (use `restart_dyno_checked`).
     pub async fn restart_dyno(&self, app: &str, dyno: &str) -> Result<(), HerokuError> {
         let segments = ["apps", app, "dynos", dyno];
-        self.empty(Call::with(Method::DELETE, &segments, Idempotent))
+        self.empty(Call::with(Method::DELETE, &segments, NotIdempotent))
             .await
     }
 
@@ -133,14 +155,14 @@ impl HerokuClient {
         process_type: &str,
     ) -> Result<(), HerokuError> {
         let segments = ["apps", app, "formations", process_type];
-        self.empty(Call::with(Method::DELETE, &segments, Idempotent))
+        self.empty(Call::with(Method::DELETE, &segments, NotIdempotent))
             .await
     }
 
     /// `DELETE /apps/{app}/dynos`: restart every dyno of the app.
     pub async fn restart_all(&self, app: &str) -> Result<(), HerokuError> {
         let segments = ["apps", app, "dynos"];
-        self.empty(Call::with(Method::DELETE, &segments, Idempotent))
+        self.empty(Call::with(Method::DELETE, &segments, NotIdempotent))
             .await
     }
 

@@ -52,9 +52,13 @@ pub enum HerokuError {
         status: u16,
         body: Option<ErrorBody>,
     },
-    /// The connection failed, timed out or broke mid-body.
+    /// The connection timed out or broke after the request may have been sent: whether Heroku
+    /// acted is unknown.
     #[error("could not reach Heroku: {message}")]
     Transport { message: String },
+    /// No connection could be opened, so nothing was sent: Heroku certainly did not act.
+    #[error("could not connect to Heroku: {message}")]
+    Connect { message: String },
     /// The response was not the JSON (or protocol) we expected.
     #[error("could not decode Heroku's response: {message}")]
     Decode { message: String },
@@ -85,6 +89,7 @@ impl HerokuError {
     /// A transport failure, with any URL removed from the text.
     pub(crate) fn transport(err: reqwest::Error) -> HerokuError {
         let is_decode = err.is_decode();
+        let is_connect = err.is_connect();
         let err = err.without_url();
         // reqwest's own text is terse ("error sending request"); the causes say why.
         let mut message = err.to_string();
@@ -96,6 +101,9 @@ impl HerokuError {
         }
         if is_decode {
             return HerokuError::Decode { message };
+        }
+        if is_connect {
+            return HerokuError::Connect { message };
         }
         HerokuError::Transport { message }
     }
@@ -126,6 +134,7 @@ impl HerokuError {
             HerokuError::ClientStatus { .. } => "client_status",
             HerokuError::Upstream { .. } => "upstream",
             HerokuError::Transport { .. } => "transport",
+            HerokuError::Connect { .. } => "connect",
             HerokuError::Decode { .. } => "decode",
             HerokuError::InvalidInput { .. } => "invalid_input",
         }
@@ -137,9 +146,23 @@ impl HerokuError {
         match self {
             HerokuError::RateLimited { .. }
             | HerokuError::Upstream { .. }
-            | HerokuError::Transport { .. } => true,
+            | HerokuError::Transport { .. }
+            | HerokuError::Connect { .. } => true,
             HerokuError::Conflict { preboot, .. } => *preboot,
             _ => false,
+        }
+    }
+
+    /// For a write: whether this failure proves Heroku did not act ([`WriteOutcome::NotApplied`]:
+    /// any 4xx, a connection that never opened, a request we could not build) or leaves it
+    /// open ([`WriteOutcome::Unknown`]: a 5xx, a timeout or reset after sending, an answer we
+    /// could not read).
+    pub fn write_outcome(&self) -> WriteOutcome {
+        match self {
+            HerokuError::Upstream { .. }
+            | HerokuError::Transport { .. }
+            | HerokuError::Decode { .. } => WriteOutcome::Unknown,
+            _ => WriteOutcome::NotApplied,
         }
     }
 
@@ -175,6 +198,15 @@ impl HerokuError {
     pub fn heroku_id(&self) -> Option<&str> {
         self.body().map(|b| b.id.as_str())
     }
+}
+
+/// What a failed write did to Heroku, as far as the answer (or its absence) tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The answer says nothing was changed: safe to try again or to report as failed.
+    NotApplied,
+    /// The write may or may not have landed: read Heroku's state before doing anything else.
+    Unknown,
 }
 
 fn is_preboot_body(body: &ErrorBody) -> bool {
@@ -269,6 +301,35 @@ mod tests {
         let plain = HerokuError::from_status(409, None, &body("conflict", "Name is taken."));
         assert!(!plain.is_preboot_conflict());
         assert!(!plain.is_retryable());
+    }
+
+    #[test]
+    fn write_outcome_is_unknown_only_when_heroku_may_have_acted() {
+        let unknown = [
+            HerokuError::from_status(503, None, b""),
+            HerokuError::from_status(500, None, b""),
+            HerokuError::Transport {
+                message: "operation timed out".into(),
+            },
+            HerokuError::Decode {
+                message: "eof".into(),
+            },
+        ];
+        for e in unknown {
+            assert_eq!(e.write_outcome(), WriteOutcome::Unknown, "{e}");
+        }
+        let not_applied = [
+            HerokuError::from_status(429, None, b""),
+            HerokuError::from_status(404, None, b""),
+            HerokuError::from_status(409, None, &body("conflict", PREBOOT_CONFLICT_MESSAGE)),
+            HerokuError::from_status(422, None, b""),
+            HerokuError::Connect {
+                message: "connection refused".into(),
+            },
+        ];
+        for e in not_applied {
+            assert_eq!(e.write_outcome(), WriteOutcome::NotApplied, "{e}");
+        }
     }
 
     #[test]

@@ -19,8 +19,12 @@
 //! * [`RequestBudget`] models the account's 4500-token bucket (75/min refill), follows
 //!   `RateLimit-Remaining` and paces requests once inside a 10% reserve.
 //! * [`RetryPolicy`] (500 ms × 2ⁿ, cap 30 s, 4 attempts, jitter via [`Jitter`]) honours
-//!   `Retry-After`; calls that could act twice (`dyno_create`, `log_drain_add`) are only
-//!   retried after a 429 or the preboot 409.
+//!   `Retry-After`; calls that could act twice (restarts, `dyno_create`, `log_drain_add`) are
+//!   only retried after a failure that proves nothing happened (4xx such as 429 or the
+//!   preboot 409, a refused connection): [`HerokuError::write_outcome`].
+//! * [`checked`]: `write_checked` / `dyno_create_checked` read Heroku's state after a lost
+//!   answer and resend only a write that did not land; `write_landed` is that check alone.
+//!   The per-endpoint rule is the table in `endpoints.rs`.
 //! * [`AttemptStats`] counts every failed attempt by status class and every retry
 //!   ([`HerokuClient::with_attempts`] shares one set of counters with `/metrics`).
 //! * [`ApiKey`] hides the key from `Debug`; the key is sent only to the API base URL, never
@@ -30,6 +34,7 @@
 pub mod api_key;
 pub mod attempts;
 pub mod budget;
+pub mod checked;
 pub mod client;
 mod endpoints;
 pub mod error;
@@ -41,8 +46,9 @@ pub mod wire;
 pub use api_key::ApiKey;
 pub use attempts::AttemptStats;
 pub use budget::{BudgetConfig, RequestBudget};
+pub use checked::{Landed, WriteCheck};
 pub use client::{ClientConfig, DEFAULT_BASE_URL, HerokuClient, default_user_agent};
 pub use endpoints::LOG_RUNTIME_METRICS;
-pub use error::HerokuError;
+pub use error::{HerokuError, WriteOutcome};
 pub use log_stream::{LogStreamOptions, StreamEnd};
 pub use retry::{Idempotency, Jitter, RandomJitter, RetryPolicy, ZeroJitter};

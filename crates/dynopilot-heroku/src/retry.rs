@@ -78,10 +78,12 @@ impl Default for RetryPolicy {
 /// Whether a request may be repeated after an ambiguous failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Idempotency {
-    /// GET, PATCH to absolute values, DELETE, stop: repeating cannot do harm.
+    /// GET, PATCH to absolute values, stop: repeating cannot do harm.
     Idempotent,
-    /// Creating a one-off dyno or a drain: only retry failures that prove nothing was done
-    /// (429 and the preboot 409), never a 5xx or a broken connection.
+    /// Restarts and creations: a second one is a second action. Only failures that prove
+    /// nothing was done are retried (429, the preboot 409, a connection that never opened);
+    /// after a 5xx or a broken connection the caller must read Heroku's state first
+    /// (see `checked.rs`).
     NotIdempotent,
 }
 
@@ -110,7 +112,7 @@ impl RetryPolicy {
         let safe = match idempotency {
             Idempotency::Idempotent => true,
             Idempotency::NotIdempotent => {
-                matches!(err, HerokuError::RateLimited { .. }) || err.is_preboot_conflict()
+                err.write_outcome() == crate::error::WriteOutcome::NotApplied
             }
         };
         if !safe {
@@ -245,6 +247,20 @@ mod tests {
         assert_eq!(
             p.delay_for(&limited, 1, Idempotency::NotIdempotent, j),
             Some(Duration::from_millis(500))
+        );
+        let refused = HerokuError::Connect {
+            message: "connection refused".into(),
+        };
+        assert!(
+            p.delay_for(&refused, 1, Idempotency::NotIdempotent, j)
+                .is_some()
+        );
+        let reset = HerokuError::Transport {
+            message: "connection reset".into(),
+        };
+        assert!(
+            p.delay_for(&reset, 1, Idempotency::NotIdempotent, j)
+                .is_none()
         );
     }
 }

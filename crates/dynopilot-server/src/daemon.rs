@@ -51,6 +51,9 @@ pub struct DaemonSettings {
     pub apps: Vec<AppSettings>,
     pub poll_interval: Duration,
     pub tick: Duration,
+    /// How old an unfinished decision may be and still be carried out after a restart
+    /// (`reconcile::DEFAULT_DEADLINE`).
+    pub reconcile_deadline: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +226,9 @@ pub async fn start_with_web(
         Arc::clone(&clock),
     );
     executor.stats = Arc::clone(&outcomes);
+    executor.not_carried_out = Arc::clone(&link.not_carried_out);
+    let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
+    crate::reconcile::reconcile(&mut executor, &names, settings.reconcile_deadline).await;
     tasks.spawn(executor.run(receiver, cancel.clone()));
     let runner = Runner {
         ingest: ingest.clone(),

@@ -1,7 +1,10 @@
 //! The executor: carries out decisions on Heroku through the client, one at a time per app, and
 //! journals every attempt. A decision whose action already completed is never carried out again,
-//! even after a crash mid-action. Failures are reported back to the fleet state, where the core
-//! turns them into alerts.
+//! even after a crash mid-action. Non-repeatable writes (restarts) go through the client's
+//! checked path, so a lost answer is settled by reading Heroku's state, never by resending
+//! blindly; what stays open is journaled `unknown` for reconciliation at the next start.
+//! Failures are reported back to the fleet state, where the core turns them into alerts, and to
+//! the runner, which stops counting them in cooldowns and budgets.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -9,14 +12,15 @@ use std::time::Duration;
 
 use dynopilot_core::Clock;
 use dynopilot_core::policy::{Action, ApiFailure, Decision};
-use dynopilot_heroku::HerokuClient;
 use dynopilot_heroku::wire::FormationUpdate;
+use dynopilot_heroku::{HerokuClient, HerokuError, Landed, WriteCheck, WriteOutcome};
 use dynopilot_store::{ActionOutcome, ActionRecord, Event, Store, StoreError};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::ingest::Ingest;
 use crate::outcomes::{Caller, Ended, Outcomes};
+use crate::reconcile::NotCarriedOut;
 use crate::web::control::action_kind;
 
 /// How long an action waits for the store to journal it before it is given up (and reported).
@@ -29,6 +33,8 @@ pub struct Executor {
     pub clock: Arc<dyn Clock>,
     /// Outcome and API error counters for `/metrics`; share the web state's.
     pub stats: Arc<Outcomes>,
+    /// Decisions that failed for certain: the runner takes them out of the policy state.
+    pub not_carried_out: Arc<NotCarriedOut>,
     completed: BTreeMap<String, HashSet<String>>,
     /// Set by `run`: a shutdown stops waiting for the store.
     stop: CancellationToken,
@@ -42,6 +48,12 @@ pub enum Outcome {
     Skipped(String),
     /// `kind` names the failure for metrics (`HerokuError::kind`, `journal`).
     Failed {
+        kind: &'static str,
+        message: String,
+    },
+    /// The request left but its answer was lost, and Heroku's state could not settle whether
+    /// it landed: journaled `unknown`, settled at the next start.
+    Unknown {
         kind: &'static str,
         message: String,
     },
@@ -61,7 +73,9 @@ impl Outcome {
             Outcome::Done => Some(Ended::Succeeded),
             Outcome::AlreadyDone => None,
             Outcome::Skipped(_) => Some(Ended::Skipped),
-            Outcome::Failed { kind, .. } => Some(Ended::Failed(kind)),
+            Outcome::Failed { kind, .. } | Outcome::Unknown { kind, .. } => {
+                Some(Ended::Failed(kind))
+            }
         }
     }
 }
@@ -79,6 +93,7 @@ impl Executor {
             ingest,
             clock,
             stats: Arc::default(),
+            not_carried_out: Arc::default(),
             completed: BTreeMap::new(),
             stop: CancellationToken::new(),
         }
@@ -102,7 +117,13 @@ impl Executor {
     }
 
     pub async fn execute(&mut self, decision: &Decision) -> Outcome {
-        let outcome = self.execute_once(decision).await;
+        self.execute_attempt(decision, 1).await
+    }
+
+    /// Carries out `decision` as attempt number `attempt` (reconciliation resumes a decision
+    /// under its own id with the next attempt number).
+    pub async fn execute_attempt(&mut self, decision: &Decision, attempt: u32) -> Outcome {
+        let outcome = self.execute_once(decision, attempt).await;
         if let Some(ended) = outcome.ended() {
             self.stats
                 .count_action(action_kind(&decision.action), ended);
@@ -110,14 +131,14 @@ impl Executor {
         outcome
     }
 
-    async fn execute_once(&mut self, decision: &Decision) -> Outcome {
+    async fn execute_once(&mut self, decision: &Decision, attempt: u32) -> Outcome {
         if self.is_completed(decision).await {
             return Outcome::AlreadyDone;
         }
         let started_at = self.clock.now();
         let mut record = ActionRecord {
             decision_id: decision.id.clone(),
-            attempt: 1,
+            attempt,
             started_at,
             finished_at: None,
             outcome: ActionOutcome::Started,
@@ -129,12 +150,15 @@ impl Executor {
         if let Err(e) = self.journal_until_done(&record).await {
             return Outcome::failed("journal", format!("journal: {e}"));
         }
+        crate::reconcile::test_pause("attempt-journaled").await;
         let outcome = self.apply(decision).await;
+        crate::reconcile::test_pause("answered").await;
         record.finished_at = Some(self.clock.now());
         (record.outcome, record.error) = match &outcome {
             Outcome::Done | Outcome::AlreadyDone => (ActionOutcome::Ok, None),
             Outcome::Skipped(why) => (ActionOutcome::Skipped, Some(why.clone())),
             Outcome::Failed { message, .. } => (ActionOutcome::Failed, Some(message.clone())),
+            Outcome::Unknown { message, .. } => (ActionOutcome::Unknown, Some(message.clone())),
         };
         if let Err(e) = self.journal_until_done(&record).await {
             tracing::error!(error = %e, decision = %decision.id, "cannot journal action outcome");
@@ -146,7 +170,12 @@ impl Executor {
                     .or_default()
                     .insert(decision.id.clone());
             }
-            Outcome::Failed { message, .. } => self.report_failure(decision, message),
+            Outcome::Failed { message, .. } => {
+                self.report_failure(decision, message);
+                self.not_carried_out.push(decision.clone());
+            }
+            // It may have landed: it keeps counting in cooldowns and budgets.
+            Outcome::Unknown { message, .. } => self.report_failure(decision, message),
             Outcome::AlreadyDone => {}
         }
         outcome
@@ -199,26 +228,31 @@ impl Executor {
 
     async fn apply(&self, decision: &Decision) -> Outcome {
         let app = decision.app.as_str();
-        let result = match &decision.action {
+        let update;
+        let check = match &decision.action {
             Action::ScaleFormation {
                 process_type, to, ..
-            } => self
-                .client
-                .formation_update(app, process_type, &FormationUpdate::quantity(*to))
-                .await
-                .map(drop),
+            } => {
+                update = FormationUpdate::quantity(*to);
+                WriteCheck::Formation {
+                    process_type,
+                    update: &update,
+                }
+            }
             Action::Resize {
                 process_type, to, ..
-            } => self
-                .client
-                .formation_update(app, process_type, &FormationUpdate::size(to.clone()))
-                .await
-                .map(drop),
-            Action::RestartDyno { dyno, .. } => self.client.restart_dyno(app, dyno).await,
-            Action::RestartProcessType { process_type } => {
-                self.client.restart_process_type(app, process_type).await
+            } => {
+                update = FormationUpdate::size(to.clone());
+                WriteCheck::Formation {
+                    process_type,
+                    update: &update,
+                }
             }
-            Action::RestartApp => self.client.restart_all(app).await,
+            Action::RestartDyno { dyno, .. } => WriteCheck::RestartDyno { dyno },
+            Action::RestartProcessType { process_type } => {
+                WriteCheck::RestartProcessType { process_type }
+            }
+            Action::RestartApp => WriteCheck::RestartAll,
             // The runner already logged the alert with its reason; here it is journaled.
             Action::Alert { topic, message, .. } => {
                 return self.alert(decision, topic, message).await;
@@ -227,15 +261,27 @@ impl Executor {
                 return Outcome::Skipped(format!("no hook named {name} is configured"));
             }
         };
-        match result {
-            Ok(()) => {
+        match self.client.write_checked(app, &check).await {
+            Ok(Landed::Answered) => {
                 tracing::info!(app, action = %decision.action, "done");
                 Outcome::Done
             }
-            Err(e) => {
-                self.stats.count_api_error(Caller::Executor, &e);
-                Outcome::failed(e.kind(), e.to_string())
+            Ok(Landed::Confirmed) => {
+                tracing::info!(app, action = %decision.action, "done (answer lost; Heroku's state confirms it)");
+                Outcome::Done
             }
+            Err(e) => self.failed_write(&e),
+        }
+    }
+
+    fn failed_write(&self, e: &HerokuError) -> Outcome {
+        self.stats.count_api_error(Caller::Executor, e);
+        match e.write_outcome() {
+            WriteOutcome::NotApplied => Outcome::failed(e.kind(), e.to_string()),
+            WriteOutcome::Unknown => Outcome::Unknown {
+                kind: e.kind(),
+                message: format!("{e}; whether Heroku acted is unknown"),
+            },
         }
     }
 

@@ -9,6 +9,7 @@ pub mod fleet;
 pub mod ingest;
 pub mod outcomes;
 pub mod poll;
+pub mod reconcile;
 pub mod runner;
 pub mod store_health;
 pub mod web;

@@ -85,6 +85,7 @@ impl Runner {
 
     /// One evaluation of every app; returns the decisions made (for tests and the demo).
     pub async fn tick_once(&mut self, now: Timestamp) -> Vec<Decision> {
+        self.forget_not_carried_out();
         let observed: Vec<(String, policy::ObservedState)> = {
             let Ok(mut fleet) = self.ingest.fleet.lock() else {
                 return Vec::new();
@@ -123,6 +124,9 @@ impl Runner {
             }
             self.save_state(&app, now, &state).await;
             self.states.insert(app, state);
+            if decisions.iter().any(|d| d.executed) {
+                crate::reconcile::test_pause("decision-journaled").await;
+            }
             for decision in decisions {
                 log_decision(&decision);
                 self.web.stats.count_decision(&decision);
@@ -133,6 +137,17 @@ impl Runner {
             }
         }
         all
+    }
+
+    /// Takes decisions that failed or were abandoned out of the policy state (restart records,
+    /// last-restart times, what dynopilot set), so they count in no cooldown or budget.
+    fn forget_not_carried_out(&mut self) {
+        for decision in self.web.not_carried_out.take() {
+            if let Some(state) = self.states.get_mut(&decision.app) {
+                crate::reconcile::forget(state, &decision);
+                tracing::info!(app = %decision.app, action = %decision.action, "not carried out; no longer counted in cooldowns and budgets");
+            }
+        }
     }
 
     /// Keeps a blocked decision only when its action was not already journaled as blocked in

@@ -26,7 +26,7 @@ mod writer;
 pub use error::{Backend, StoreError};
 pub use model::{
     ActionOutcome, ActionRecord, Batch, DecisionRecord, Event, MemoryPeak, PolicyStateRecord,
-    Sample, SampleFilter, TimeRange,
+    Sample, SampleFilter, TimeRange, UnfinishedAction,
 };
 pub use postgres::PostgresStore;
 pub use retention::{DOWNSAMPLE_WINDOW, PruneReport, Retention, downsample};

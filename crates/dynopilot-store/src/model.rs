@@ -177,8 +177,14 @@ pub enum ActionOutcome {
     /// Recorded before the Heroku call, so a crash mid-call is visible after restart.
     Started,
     Ok,
+    /// Heroku's answer proves nothing changed.
     Failed,
     Skipped,
+    /// The request left but no answer came (5xx, timeout, reset) and Heroku's state could not
+    /// tell: reconciliation decides at the next start.
+    Unknown,
+    /// Not carried out and never will be (too old when found unfinished); `error` says why.
+    Abandoned,
 }
 
 impl ActionOutcome {
@@ -188,6 +194,8 @@ impl ActionOutcome {
             ActionOutcome::Ok => "ok",
             ActionOutcome::Failed => "failed",
             ActionOutcome::Skipped => "skipped",
+            ActionOutcome::Unknown => "unknown",
+            ActionOutcome::Abandoned => "abandoned",
         }
     }
 
@@ -197,13 +205,41 @@ impl ActionOutcome {
             "ok" => ActionOutcome::Ok,
             "failed" => ActionOutcome::Failed,
             "skipped" => ActionOutcome::Skipped,
+            "unknown" => ActionOutcome::Unknown,
+            "abandoned" => ActionOutcome::Abandoned,
             _ => return None,
         })
     }
 
-    /// Ok and skipped are final: the executor must never carry the decision out again.
+    /// Ok, skipped and abandoned are final: the executor must never carry the decision out
+    /// again.
     pub fn is_complete(self) -> bool {
-        matches!(self, ActionOutcome::Ok | ActionOutcome::Skipped)
+        matches!(
+            self,
+            ActionOutcome::Ok | ActionOutcome::Skipped | ActionOutcome::Abandoned
+        )
+    }
+
+    /// Started and unknown: the attempt has no outcome yet, so whether Heroku acted is open.
+    pub fn is_open(self) -> bool {
+        matches!(self, ActionOutcome::Started | ActionOutcome::Unknown)
+    }
+
+    /// How the dashboard and the control API word it: `sent`, `done`, `failed: …` (a decision
+    /// with no attempt yet is `queued`).
+    pub fn status(self, error: Option<&str>) -> String {
+        let why = error.unwrap_or("no reason recorded");
+        match self {
+            ActionOutcome::Started => "sent".to_owned(),
+            ActionOutcome::Ok => match error {
+                Some(note) => format!("done ({note})"),
+                None => "done".to_owned(),
+            },
+            ActionOutcome::Failed => format!("failed: {why}"),
+            ActionOutcome::Skipped => format!("skipped: {why}"),
+            ActionOutcome::Unknown => format!("sent, answer lost: {why}"),
+            ActionOutcome::Abandoned => format!("abandoned: {why}"),
+        }
     }
 }
 
@@ -215,7 +251,28 @@ pub struct ActionRecord {
     pub started_at: Timestamp,
     pub finished_at: Option<Timestamp>,
     pub outcome: ActionOutcome,
+    /// Why it failed, was skipped or abandoned, or how an ok was established
+    /// ("reconciled after restart").
     pub error: Option<String>,
+}
+
+/// A journaled decision whose last attempt has no outcome (`started` or `unknown`), or whose
+/// outcome is a word this version does not know.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnfinishedAction {
+    pub decision: DecisionRecord,
+    pub attempt: u32,
+    pub started_at: Timestamp,
+    /// The outcome text as journaled; see [`UnfinishedAction::known_outcome`].
+    pub outcome: String,
+}
+
+impl UnfinishedAction {
+    /// `None` for an outcome word this version does not know: such a row is reported, never
+    /// acted on.
+    pub fn known_outcome(&self) -> Option<ActionOutcome> {
+        ActionOutcome::parse(&self.outcome)
+    }
 }
 
 /// Something worth showing on the dashboard timeline (a dyno crashed, a release, a warning).

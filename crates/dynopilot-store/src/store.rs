@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::error::{Backend, StoreError};
 use crate::model::{
     ActionRecord, Batch, DecisionRecord, Event, MemoryPeak, PolicyStateRecord, Sample,
-    SampleFilter, TimeRange,
+    SampleFilter, TimeRange, UnfinishedAction,
 };
 use crate::retention::{PruneReport, Retention};
 use crate::rollup::Rollup;
@@ -90,6 +90,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Ids of `app`'s decisions with an attempt that ended ok or skipped: never repeat these.
     fn completed_decision_ids<'a>(&'a self, app: &'a str) -> StoreFuture<'a, HashSet<String>>;
+
+    /// `app`'s decisions whose last attempt has no outcome (`started`, `unknown`) or an outcome
+    /// word this version does not know, oldest attempt first: what reconciliation looks at.
+    fn unfinished_actions<'a>(&'a self, app: &'a str) -> StoreFuture<'a, Vec<UnfinishedAction>>;
+
+    /// `app`'s decisions journaled as executable but never attempted (queued for the executor
+    /// when the process ended), oldest first.
+    fn unattempted_decisions<'a>(&'a self, app: &'a str) -> StoreFuture<'a, Vec<DecisionRecord>>;
 
     fn events<'a>(
         &'a self,

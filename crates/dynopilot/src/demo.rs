@@ -150,6 +150,7 @@ pub async fn start(options: DemoOptions, clock: Arc<dyn Clock>) -> Result<Demo, 
         }],
         poll_interval: Duration::from_secs(5),
         tick: Duration::from_secs(1),
+        reconcile_deadline: dynopilot_server::reconcile::DEFAULT_DEADLINE,
     };
     let client = HerokuClient::new(
         heroku,

@@ -64,6 +64,7 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
         apps,
         poll_interval: Duration::from_secs(30),
         tick: Duration::from_secs(1),
+        reconcile_deadline: config.server.reconcile_deadline,
     };
     let credentials = config.dashboard.password.as_ref().map(|p| Credentials {
         username: config.dashboard.username.clone(),

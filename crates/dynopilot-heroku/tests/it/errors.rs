@@ -192,7 +192,7 @@ async fn dyno_create_is_not_repeated_after_a_5xx() {
 }
 
 #[tokio::test]
-async fn connection_refused_is_a_retryable_transport_error() {
+async fn connection_refused_is_a_retryable_connect_error_that_did_not_apply() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
@@ -200,12 +200,16 @@ async fn connection_refused_is_a_retryable_transport_error() {
         .app_info("shop")
         .await
         .unwrap_err();
-    assert!(matches!(err, HerokuError::Transport { .. }), "{err:?}");
+    assert!(matches!(err, HerokuError::Connect { .. }), "{err:?}");
     assert!(err.is_retryable());
+    assert_eq!(
+        err.write_outcome(),
+        dynopilot_heroku::error::WriteOutcome::NotApplied
+    );
     // The cause is kept, the URL is not.
     assert!(!err.to_string().contains("127.0.0.1"), "{err}");
     assert!(
-        err.to_string().len() > "could not reach Heroku: ".len() + 25,
+        err.to_string().len() > "could not connect to Heroku: ".len() + 25,
         "{err}"
     );
 }

@@ -6,6 +6,7 @@
 )]
 
 mod api;
+mod checked;
 mod errors;
 mod fake;
 mod log_stream;

@@ -27,6 +27,7 @@ pub const SETTING_KEYS: &[&str] = &[
     "store.rollup_retention",
     "server.listen",
     "server.restart_request_token",
+    "server.reconcile_deadline",
     "drain.secret",
     "drain.max_body_bytes",
     "drain.dedupe_window",
@@ -245,9 +246,12 @@ impl Builder<'_> {
         if let Some(token) = &restart_request_token {
             self.check_token("server.restart_request_token", token);
         }
+        let reconcile_deadline =
+            self.positive("server.reconcile_deadline", raw.server.reconcile_deadline);
         ServerConfig {
             listen,
             restart_request_token,
+            reconcile_deadline,
         }
     }
 

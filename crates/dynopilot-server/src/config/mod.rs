@@ -83,6 +83,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Restart-request token of apps that set none.
     pub restart_request_token: Option<Secret>,
+    /// Unfinished decisions older than this at start are abandoned, not carried out.
+    pub reconcile_deadline: Duration,
 }
 
 #[derive(Clone, Debug)]

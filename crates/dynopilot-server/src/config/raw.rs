@@ -106,6 +106,8 @@ pub struct RawServer {
     pub listen: String,
     /// Bearer token for `POST /api/v1/apps/{app}/restart-requests` of apps that set none.
     pub restart_request_token: Option<Secret>,
+    /// How old an unfinished decision may be and still be carried out at the next start.
+    pub reconcile_deadline: ConfigDuration,
 }
 
 impl Default for RawServer {
@@ -113,6 +115,7 @@ impl Default for RawServer {
         RawServer {
             listen: DEFAULT_LISTEN.to_owned(),
             restart_request_token: None,
+            reconcile_deadline: ConfigDuration::from_mins(5),
         }
     }
 }

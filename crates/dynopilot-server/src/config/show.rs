@@ -66,6 +66,11 @@ pub fn render(c: &Config) -> String {
         "server.restart_request_token",
         secret(c.server.restart_request_token.as_ref()).and_then(s),
     );
+    line(
+        &mut out,
+        "server.reconcile_deadline",
+        s(duration(c.server.reconcile_deadline)),
+    );
     out.push_str("\n[drain]\n");
     line(
         &mut out,

@@ -265,6 +265,8 @@ pub struct ActionView {
     pub finished_at: Option<Timestamp>,
     pub outcome: &'static str,
     pub error: Option<String>,
+    /// In words: `sent`, `done`, `failed: reason`, `abandoned: reason`.
+    pub status: String,
 }
 
 impl From<&ActionRecord> for ActionView {
@@ -276,6 +278,7 @@ impl From<&ActionRecord> for ActionView {
             finished_at: a.finished_at,
             outcome: a.outcome.as_str(),
             error: a.error.clone(),
+            status: a.outcome.status(a.error.as_deref()),
         }
     }
 }
@@ -363,7 +366,9 @@ pub fn decision_message(d: &dynopilot_core::policy::Decision) -> String {
     } else if d.dry_run {
         format!("{} (dry run, not executed)", d.action)
     } else {
-        format!("{} sent to Heroku", d.action)
+        // Journaled, not yet sent: the executor takes it from here (see `/actions` for sent,
+        // done or failed).
+        format!("{} queued", d.action)
     }
 }
 

@@ -19,6 +19,9 @@ pub struct RunnerLink {
     pub controls: Option<mpsc::Receiver<ControlRequest>>,
     /// Store outages as the runner and the web side see them (`/healthz`, alerts).
     pub store_health: Arc<crate::store_health::StoreHealth>,
+    /// Decisions the executor (or reconciliation) did not carry out, to take out of the policy
+    /// state so cooldowns and budgets count only what was done.
+    pub not_carried_out: Arc<crate::reconcile::NotCarriedOut>,
 }
 
 impl RunnerLink {
@@ -75,11 +78,14 @@ impl Runner {
             Ok(d) => d,
             Err(message) => return ControlReply::Rejected { message },
         };
+        // Journaled before the answer says it was accepted: a crash from here on leaves a
+        // queued decision that reconciliation carries out (or abandons with a reason).
         if !self.journal(std::slice::from_ref(&decision)).await {
             return ControlReply::Rejected {
                 message: "the decision could not be journaled; nothing was done".to_owned(),
             };
         }
+        crate::reconcile::test_pause("decision-journaled").await;
         self.web.stats.count_decision(&decision);
         if decision.blocked.is_empty() {
             self.remember_restart(app, &decision);

@@ -225,11 +225,8 @@ impl DecisionRow {
             (None, false, false) => ("not executed".to_owned(), "blocked"),
         };
         let outcome = match action {
-            Some(a) => match &a.error {
-                Some(e) => format!("{}: {e}", a.outcome.as_str()),
-                None => a.outcome.as_str().to_owned(),
-            },
-            None if d.executed => "pending".to_owned(),
+            Some(a) => a.outcome.status(a.error.as_deref()),
+            None if d.executed => "queued".to_owned(),
             None => "–".to_owned(),
         };
         DecisionRow {

@@ -5,6 +5,7 @@
 mod config;
 mod drain;
 mod e2e;
+mod exactly_once;
 mod fleet;
 mod fleet_actionable;
 mod heroku_attempts;

@@ -233,7 +233,10 @@ async fn pages_show_the_fleet_and_the_app() {
     let app = text(h.get("/apps/shop").await).await;
     assert!(app.contains(r#"data-dyno="web.1""#));
     assert!(app.contains("scale web 2 → 3"));
-    assert!(app.contains("<td>ok</td>"), "the action's outcome");
+    assert!(
+        app.contains("<td>done</td>"),
+        "the action's outcome, in words"
+    );
     assert!(app.contains(r#"name="csrf""#));
     let partial = text(h.get("/fleet/table").await).await;
     assert!(partial.starts_with("<table"), "{partial}");

@@ -99,7 +99,7 @@ macro_rules! journal {
                 let rows = sqlx::query(
                     "SELECT DISTINCT a.decision_id FROM actions a \
                      JOIN decisions d ON d.id = a.decision_id \
-                     WHERE d.app = $1 AND a.outcome IN ('ok', 'skipped')",
+                     WHERE d.app = $1 AND a.outcome IN ('ok', 'skipped', 'abandoned')",
                 )
                 .bind(app)
                 .fetch_all(&self.pool)
@@ -111,6 +111,61 @@ macro_rules! journal {
                             .map_err(|e| crate::StoreError::corrupt("actions", e))
                     })
                     .collect()
+            }
+
+            async fn unfinished_actions_impl(
+                &self,
+                app: &str,
+            ) -> Result<Vec<crate::UnfinishedAction>, crate::StoreError> {
+                use sqlx::Row;
+                // Only the last attempt counts: a failed attempt 1 followed by an ok attempt 2
+                // is finished. The outcome filter matches the partial index `actions_open`.
+                let rows = sqlx::query(
+                    "SELECT d.id, d.app, d.at, d.kind, d.executed, d.dry_run, d.reason, \
+                     d.decision, a.attempt, a.started_at, a.outcome FROM actions a \
+                     JOIN decisions d ON d.id = a.decision_id \
+                     WHERE d.app = $1 \
+                     AND a.outcome NOT IN ('ok', 'failed', 'skipped', 'abandoned') \
+                     AND a.attempt = (SELECT MAX(b.attempt) FROM actions b \
+                                      WHERE b.decision_id = a.decision_id) \
+                     ORDER BY a.started_at, d.id",
+                )
+                .bind(app)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(crate::StoreError::query($backend, "read unfinished actions"))?;
+                rows.iter()
+                    .map(|row| {
+                        let get = |e: sqlx::Error| crate::StoreError::corrupt("actions", e);
+                        let attempt: i64 = row.try_get("attempt").map_err(get)?;
+                        Ok(crate::UnfinishedAction {
+                            decision: decision_from_row(row)?,
+                            attempt: u32::try_from(attempt)
+                                .map_err(|e| crate::StoreError::corrupt("actions", e))?,
+                            started_at: dynopilot_core::Timestamp::from_millis(
+                                row.try_get("started_at").map_err(get)?,
+                            ),
+                            outcome: row.try_get("outcome").map_err(get)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn unattempted_decisions_impl(
+                &self,
+                app: &str,
+            ) -> Result<Vec<crate::DecisionRecord>, crate::StoreError> {
+                let rows = sqlx::query(
+                    "SELECT id, app, at, kind, executed, dry_run, reason, decision FROM decisions d \
+                     WHERE d.app = $1 AND d.executed \
+                     AND NOT EXISTS (SELECT 1 FROM actions a WHERE a.decision_id = d.id) \
+                     ORDER BY d.at, d.id",
+                )
+                .bind(app)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(crate::StoreError::query($backend, "read unattempted decisions"))?;
+                rows.iter().map(decision_from_row).collect()
             }
 
             async fn events_impl(

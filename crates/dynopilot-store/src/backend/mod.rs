@@ -113,6 +113,20 @@ macro_rules! impl_store {
                 Box::pin(self.completed_decision_ids_impl(app))
             }
 
+            fn unfinished_actions<'a>(
+                &'a self,
+                app: &'a str,
+            ) -> crate::StoreFuture<'a, Vec<crate::UnfinishedAction>> {
+                Box::pin(self.unfinished_actions_impl(app))
+            }
+
+            fn unattempted_decisions<'a>(
+                &'a self,
+                app: &'a str,
+            ) -> crate::StoreFuture<'a, Vec<crate::DecisionRecord>> {
+                Box::pin(self.unattempted_decisions_impl(app))
+            }
+
             fn events<'a>(
                 &'a self,
                 app: &'a str,

@@ -14,6 +14,8 @@ crate::support::conformance!(
     decision_record_from_core_decision_round_trips,
     journal_lists_are_newest_first_limited_and_half_open,
     completed_decisions_are_those_ended_ok_or_skipped,
+    unfinished_actions_are_those_whose_last_attempt_has_no_outcome,
+    unattempted_decisions_are_executable_ones_without_an_attempt,
     actions_need_a_journaled_decision,
     policy_state_round_trips_per_app,
     rollups_merge_counts_and_sketches_across_batches,

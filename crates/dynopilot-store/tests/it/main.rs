@@ -5,6 +5,7 @@
 
 mod conformance;
 mod support;
+mod unfinished;
 mod writer;
 
 use dynopilot_store::{Backend, StoreError};

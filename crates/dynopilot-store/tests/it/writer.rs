@@ -10,7 +10,7 @@ use dynopilot_core::{ManualClock, Timestamp};
 use dynopilot_store::{
     ActionRecord, Backend, Batch, BatchWriter, DecisionRecord, Event, PolicyStateRecord,
     PruneReport, Retention, Rollup, Sample, SampleFilter, Store, StoreError, StoreFuture,
-    TimeRange, WriterConfig,
+    TimeRange, UnfinishedAction, WriterConfig,
 };
 use serde_json::Value;
 
@@ -73,6 +73,12 @@ impl Store for FlakyStore {
     }
     fn completed_decision_ids<'a>(&'a self, app: &'a str) -> StoreFuture<'a, HashSet<String>> {
         self.inner.completed_decision_ids(app)
+    }
+    fn unfinished_actions<'a>(&'a self, app: &'a str) -> StoreFuture<'a, Vec<UnfinishedAction>> {
+        self.inner.unfinished_actions(app)
+    }
+    fn unattempted_decisions<'a>(&'a self, app: &'a str) -> StoreFuture<'a, Vec<DecisionRecord>> {
+        self.inner.unattempted_decisions(app)
     }
     fn events<'a>(&'a self, app: &'a str, r: TimeRange, limit: u32) -> StoreFuture<'a, Vec<Event>> {
         self.inner.events(app, r, limit)

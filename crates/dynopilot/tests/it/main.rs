@@ -4,4 +4,5 @@
 
 mod analyze;
 mod config;
+mod crash;
 mod sim;

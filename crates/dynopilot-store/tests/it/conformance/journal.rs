@@ -241,3 +241,85 @@ pub async fn policy_state_round_trips_per_app(store: Arc<dyn Store>) {
     let other = store.policy_state("other").await.unwrap().unwrap();
     assert_eq!(other.state, json!({"x": 1}));
 }
+
+pub async fn unfinished_actions_are_those_whose_last_attempt_has_no_outcome(store: Arc<dyn Store>) {
+    let ids = [
+        "in-flight",
+        "lost-answer",
+        "ok",
+        "failed",
+        "abandoned",
+        "retried",
+        "later",
+    ];
+    for id in ids {
+        store
+            .insert_decision(&decision(id, "app", t(0)))
+            .await
+            .unwrap();
+    }
+    store
+        .insert_decision(&decision("elsewhere", "other", t(0)))
+        .await
+        .unwrap();
+    let records = [
+        action("in-flight", 1, t(2), ActionOutcome::Started),
+        action("lost-answer", 1, t(1), ActionOutcome::Unknown),
+        action("ok", 1, t(1), ActionOutcome::Ok),
+        action("failed", 1, t(1), ActionOutcome::Failed),
+        action("abandoned", 1, t(1), ActionOutcome::Abandoned),
+        action("retried", 1, t(1), ActionOutcome::Started),
+        action("retried", 2, t(5), ActionOutcome::Ok),
+        action("later", 1, t(1), ActionOutcome::Failed),
+        action("later", 2, t(3), ActionOutcome::Started),
+        action("elsewhere", 1, t(1), ActionOutcome::Started),
+    ];
+    for r in &records {
+        store.record_action(r).await.unwrap();
+    }
+    let unfinished = store.unfinished_actions("app").await.unwrap();
+    let seen: Vec<(&str, u32, &str)> = unfinished
+        .iter()
+        .map(|u| (u.decision.id.as_str(), u.attempt, u.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("lost-answer", 1, "unknown"),
+            ("in-flight", 1, "started"),
+            ("later", 2, "started"),
+        ]
+    );
+    assert_eq!(unfinished[0].decision, decision("lost-answer", "app", t(0)));
+    assert_eq!(unfinished[1].started_at, t(2));
+    assert_eq!(unfinished[0].known_outcome(), Some(ActionOutcome::Unknown));
+    // Abandoned is final like ok and skipped: the executor never takes it up again.
+    let done = store.completed_decision_ids("app").await.unwrap();
+    assert!(done.contains("abandoned") && done.contains("ok") && !done.contains("later"));
+}
+
+pub async fn unattempted_decisions_are_executable_ones_without_an_attempt(store: Arc<dyn Store>) {
+    let queued = decision("queued", "app", t(5));
+    let older = decision("older", "app", t(1));
+    let attempted = decision("attempted", "app", t(2));
+    let dry = DecisionRecord {
+        executed: false,
+        dry_run: true,
+        ..decision("dry", "app", t(3))
+    };
+    for d in [
+        &queued,
+        &older,
+        &attempted,
+        &dry,
+        &decision("other-app", "other", t(1)),
+    ] {
+        store.insert_decision(d).await.unwrap();
+    }
+    store
+        .record_action(&action("attempted", 1, t(2), ActionOutcome::Started))
+        .await
+        .unwrap();
+    let found = store.unattempted_decisions("app").await.unwrap();
+    assert_eq!(found, vec![older, queued]);
+}
