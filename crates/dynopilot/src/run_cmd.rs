@@ -68,7 +68,9 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
         username: config.dashboard.username.clone(),
         password: p.expose().to_owned(),
     });
-    let web = WebSettings::for_listen(settings.listen, credentials);
+    let mut web = WebSettings::for_listen(settings.listen, credentials);
+    web.allowed_hosts = config.server.allowed_hosts.clone();
+    web.http = config.server.http.clone();
     let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
     let handle = daemon::start_with_web(settings, web, store, clock).await?;
     tracing::info!(apps = %names.join(", "), "dynopilot listening on {}", handle.base_url());

@@ -15,6 +15,7 @@ use jiff::SignedDuration;
 
 use super::raw::{
     LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
+    RawServer,
 };
 use super::secret::Secret;
 
@@ -33,6 +34,10 @@ impl RawConfig {
             heroku: RawHeroku {
                 api_key: example_secret(),
                 ..RawHeroku::default()
+            },
+            server: RawServer {
+                allowed_hosts: vec!["dynopilot.example.com".to_owned()],
+                ..RawServer::default()
             },
             drain: RawDrain {
                 secret: example_secret(),

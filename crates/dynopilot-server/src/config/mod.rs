@@ -81,6 +81,9 @@ pub struct StoreConfig {
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
     pub listen: SocketAddr,
+    /// Lowercase host names, without port, served besides loopback ones.
+    pub allowed_hosts: Vec<String>,
+    pub http: crate::http_server::HttpLimits,
 }
 
 #[derive(Clone, Debug)]

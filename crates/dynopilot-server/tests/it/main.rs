@@ -6,6 +6,7 @@ mod config;
 mod drain;
 mod e2e;
 mod fleet;
+mod http_limits;
 mod scenarios;
 mod scenarios_restart;
 mod scenarios_scale;
