@@ -137,12 +137,10 @@ pub async fn start_with_web(
         dir.apps
             .extend(settings.apps.iter().map(|a| a.name.clone()));
     }
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|source| DaemonError::Listen {
-            addr: settings.listen,
-            source,
-        })?;
+    let listener = http_server::bind(settings.listen).map_err(|source| DaemonError::Listen {
+        addr: settings.listen,
+        source,
+    })?;
     let addr = listener
         .local_addr()
         .map_err(|source| DaemonError::Listen {

@@ -100,6 +100,22 @@ impl HttpStats {
     }
 }
 
+/// Pending connections the kernel may queue before `accept` (capped by `net.core.somaxconn`);
+/// under a connection flood a short queue drops the SYNs of well-behaved clients too.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listening socket on `addr` with address reuse (restarts don't wait out TIME_WAIT) and a
+/// deep accept queue.
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Serves `router` on `listener` until `stop` is cancelled, then lets requests in flight
 /// finish (at most `SHUTDOWN_GRACE`) and returns once every connection is closed.
 pub async fn serve(
