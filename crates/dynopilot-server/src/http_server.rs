@@ -145,6 +145,11 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let slot = gate.admit(peer.ip());
         note_shedding(&stats, &slot, &gate);
+        if let Slot::Refused = slot {
+            // Inline, without a task: under a flood these are most connections.
+            refuse(stream, &stats);
+            continue;
+        }
         let conn = Connection {
             stream,
             peer,
@@ -368,11 +373,7 @@ impl Connection {
                 });
                 self.drive(&builder, service).await;
             }
-            Slot::Refused => {
-                self.stats.refused.fetch_add(1, Ordering::Relaxed);
-                // Best effort: the socket buffer of a fresh connection has room for this.
-                let _ = self.stream.try_write(REFUSED_RESPONSE);
-            }
+            Slot::Refused => refuse(self.stream, &self.stats),
         }
     }
 
@@ -423,6 +424,13 @@ impl Connection {
             tracing::debug!(%peer, error = %e, "connection ended");
         }
     }
+}
+
+/// Answers 503 + `Retry-After` without reading the request, and closes.
+fn refuse(stream: TcpStream, stats: &HttpStats) {
+    stats.refused.fetch_add(1, Ordering::Relaxed);
+    // Best effort: the socket buffer of a fresh connection has room for this.
+    let _ = stream.try_write(REFUSED_RESPONSE);
 }
 
 const REFUSED_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 42\r\n\r\ndynopilot is over its connection limit. \r\n";
