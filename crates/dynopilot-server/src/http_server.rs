@@ -142,7 +142,6 @@ pub async fn serve(
             }
         };
         stats.accepted.fetch_add(1, Ordering::Relaxed);
-        let _ = stream.set_nodelay(true);
         let slot = gate.admit(peer.ip());
         note_shedding(&stats, &slot, &gate);
         if let Slot::Refused = slot {
@@ -150,6 +149,7 @@ pub async fn serve(
             refuse(stream, &stats);
             continue;
         }
+        let _ = stream.set_nodelay(true);
         let conn = Connection {
             stream,
             peer,
