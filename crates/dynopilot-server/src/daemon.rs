@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::executor::Executor;
+use crate::http_server::{self, HttpStats};
 use crate::ingest::Ingest;
 use crate::ingest::drain::{self, AppDirectory, DrainSettings};
 use crate::outcomes::Outcomes;
@@ -78,6 +79,8 @@ pub struct DaemonHandle {
     pub directory: Arc<RwLock<AppDirectory>>,
     /// The store writer's counters and backlog (samples and rollups held while the store fails).
     pub writer: Arc<WriterStats>,
+    /// The HTTP server's connection counters (shed, refused, timed out).
+    pub http_stats: Arc<HttpStats>,
     http_cancel: CancellationToken,
     cancel: CancellationToken,
     tasks: TaskTracker,
@@ -139,12 +142,10 @@ pub async fn start_with_web(
         dir.apps
             .extend(settings.apps.iter().map(|a| a.name.clone()));
     }
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|source| DaemonError::Listen {
-            addr: settings.listen,
-            source,
-        })?;
+    let listener = http_server::bind(settings.listen).map_err(|source| DaemonError::Listen {
+        addr: settings.listen,
+        source,
+    })?;
     let addr = listener
         .local_addr()
         .map_err(|source| DaemonError::Listen {
@@ -175,6 +176,7 @@ pub async fn start_with_web(
         .iter()
         .map(|a| (a.name.clone(), a.policy.clone()))
         .collect();
+    let http_limits = web.http.clone();
     let mut web_state = WebState::new(
         ingest.clone(),
         Arc::clone(&store),
@@ -209,15 +211,16 @@ pub async fn start_with_web(
     let router = drain::router(ingest.clone(), settings.drain, Arc::clone(&directory))
         .merge(crate::web::router(web_state));
     // --- end web module ---
-    let stop = http_cancel.clone();
-    http.spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "HTTP server failed");
-        }
-    });
+    // Timeouts, header limits and connection caps: see http_server.
+    http_server::raise_open_file_limit();
+    let http_stats = Arc::new(HttpStats::default());
+    http.spawn(http_server::serve(
+        listener,
+        router,
+        http_limits,
+        Arc::clone(&http_stats),
+        http_cancel.clone(),
+    ));
     let (sender, receiver) = mpsc::channel(256);
     let mut executor = Executor::new(
         client.clone(),
@@ -275,6 +278,7 @@ pub async fn start_with_web(
         store,
         directory,
         writer: writer_stats,
+        http_stats,
         http_cancel,
         cancel,
         tasks,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod daemon;
 pub mod executor;
 pub mod fleet;
+pub mod http_server;
 pub mod ingest;
 pub mod outcomes;
 pub mod poll;

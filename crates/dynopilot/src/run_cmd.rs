@@ -79,6 +79,8 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
             Some((a.name.clone(), token.expose().to_owned()))
         })
         .collect();
+    web.allowed_hosts = config.server.allowed_hosts.clone();
+    web.http = config.server.http.clone();
     let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
     let handle = daemon::start_with_web(settings, web, store, clock).await?;
     tracing::info!(apps = %names.join(", "), "dynopilot listening on {}", handle.base_url());

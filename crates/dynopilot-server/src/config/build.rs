@@ -248,10 +248,60 @@ impl Builder<'_> {
         }
         let reconcile_deadline =
             self.positive("server.reconcile_deadline", raw.server.reconcile_deadline);
+        let allowed_hosts = self.allowed_hosts(&raw.server.allowed_hosts);
+        let http = self.http_limits(&raw.server);
         ServerConfig {
             listen,
             restart_request_token,
             reconcile_deadline,
+            allowed_hosts,
+            http,
+        }
+    }
+
+    /// Bare host names or IP addresses: a scheme, port or path here would never match `Host`.
+    fn allowed_hosts(&mut self, hosts: &[String]) -> Vec<String> {
+        let mut names = Vec::with_capacity(hosts.len());
+        for (i, host) in hosts.iter().enumerate() {
+            let name = host.trim().to_ascii_lowercase();
+            let bracketed = name.starts_with('[') && name.ends_with(']');
+            let plain = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+            if bracketed || plain {
+                names.push(name.trim_end_matches('.').to_owned());
+            } else {
+                let why = format!(
+                    "`{host}` is not a host name: write it without scheme, port or path, like dynopilot.example.com"
+                );
+                self.err(&format!("server.allowed_hosts[{i}]"), why);
+            }
+        }
+        names
+    }
+
+    fn http_limits(&mut self, s: &super::raw::RawServer) -> crate::http_server::HttpLimits {
+        let mut count = |key: &str, n: u64, min: u64| {
+            if n < min {
+                self.err(key, format!("must be at least {min}"));
+            }
+            usize::try_from(n.max(min)).unwrap_or(usize::MAX)
+        };
+        let max_header_bytes = count("server.max_header_bytes", s.max_header_bytes, 1024);
+        let max_connections = count("server.max_connections", s.max_connections, 1);
+        let max_connections_per_client = count(
+            "server.max_connections_per_client",
+            s.max_connections_per_client,
+            0,
+        );
+        crate::http_server::HttpLimits {
+            header_timeout: self.positive("server.header_timeout", s.header_timeout),
+            body_timeout: self.positive("server.body_timeout", s.body_timeout),
+            max_header_bytes,
+            max_connections,
+            max_connections_per_client,
+            ..crate::http_server::HttpLimits::default()
         }
     }
 

@@ -35,13 +35,14 @@ impl RawConfig {
                 api_key: example_secret(),
                 ..RawHeroku::default()
             },
+            server: RawServer {
+                allowed_hosts: vec!["dynopilot.example.com".to_owned()],
+                restart_request_token: example_secret(),
+                ..RawServer::default()
+            },
             drain: RawDrain {
                 secret: example_secret(),
                 ..RawDrain::default()
-            },
-            server: RawServer {
-                restart_request_token: example_secret(),
-                ..RawServer::default()
             },
             dashboard: RawDashboard {
                 password: example_secret(),

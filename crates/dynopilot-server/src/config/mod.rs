@@ -85,6 +85,9 @@ pub struct ServerConfig {
     pub restart_request_token: Option<Secret>,
     /// Unfinished decisions older than this at start are abandoned, not carried out.
     pub reconcile_deadline: Duration,
+    /// Lowercase host names, without port, served besides loopback ones.
+    pub allowed_hosts: Vec<String>,
+    pub http: crate::http_server::HttpLimits,
 }
 
 #[derive(Clone, Debug)]

@@ -108,14 +108,35 @@ pub struct RawServer {
     pub restart_request_token: Option<Secret>,
     /// How old an unfinished decision may be and still be carried out at the next start.
     pub reconcile_deadline: ConfigDuration,
+    /// Host names the dashboard answers to besides loopback names and addresses.
+    pub allowed_hosts: Vec<String>,
+    /// Deadline for a request head; also closes idle keep-alive connections.
+    pub header_timeout: ConfigDuration,
+    /// A request body that sends nothing for this long is cut off.
+    pub body_timeout: ConfigDuration,
+    pub max_header_bytes: u64,
+    pub max_connections: u64,
+    /// 0 turns the per-client cap off (behind a proxy).
+    pub max_connections_per_client: u64,
 }
 
 impl Default for RawServer {
     fn default() -> Self {
+        let limits = crate::http_server::HttpLimits::default();
+        let secs = |d: std::time::Duration| {
+            ConfigDuration::from_secs(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        };
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         RawServer {
             listen: DEFAULT_LISTEN.to_owned(),
             restart_request_token: None,
             reconcile_deadline: ConfigDuration::from_mins(5),
+            allowed_hosts: Vec::new(),
+            header_timeout: secs(limits.header_timeout),
+            body_timeout: secs(limits.body_timeout),
+            max_header_bytes: count(limits.max_header_bytes),
+            max_connections: count(limits.max_connections),
+            max_connections_per_client: count(limits.max_connections_per_client),
         }
     }
 }

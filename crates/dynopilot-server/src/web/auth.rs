@@ -3,22 +3,26 @@
 //! and a per-session CSRF token that every control must carry. Login is required on a
 //! non-loopback listen address; on loopback without credentials every visitor gets an
 //! anonymous session (still with a CSRF token, since other sites can post to localhost).
+//! Against DNS rebinding, an open (loopback, no password) dashboard only answers to loopback
+//! names and the configured `allowed_hosts` (421 otherwise), and every state-changing request
+//! from a browser must come from the same origin (`Origin` / `Referer`), besides its CSRF token.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use askama::Template;
 use axum::extract::{Form, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use dynopilot_core::Timestamp;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use super::WebState;
+use super::{WebError, WebState};
+use crate::http_server::HttpLimits;
 
 pub const COOKIE: &str = "dynopilot_session";
 const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -29,6 +33,8 @@ pub struct Credentials {
     pub password: String,
 }
 
+/// How the daemon faces HTTP clients: sign-in, the host names it answers to, and the server's
+/// connection limits.
 #[derive(Clone, Debug, Default)]
 pub struct WebSettings {
     pub credentials: Option<Credentials>,
@@ -36,6 +42,9 @@ pub struct WebSettings {
     pub require_login: bool,
     /// Bearer token of each app's restart requests (apps without one refuse them).
     pub restart_request_tokens: std::collections::BTreeMap<String, String>,
+    /// Host names (lowercase, no port) served besides `localhost`, `127.0.0.1` and `[::1]`.
+    pub allowed_hosts: Vec<String>,
+    pub http: HttpLimits,
 }
 
 impl WebSettings {
@@ -45,9 +54,128 @@ impl WebSettings {
         WebSettings {
             require_login: credentials.is_some() || !listen.ip().is_loopback(),
             credentials,
-            restart_request_tokens: Default::default(),
+            ..WebSettings::default()
         }
     }
+
+    /// The `Host` check applies to an open dashboard (where DNS rebinding is the way in) and
+    /// whenever host names are listed. Behind sign-in with no list the public name is unknown.
+    pub fn checks_host(&self) -> bool {
+        !self.require_login || !self.allowed_hosts.is_empty()
+    }
+
+    /// True for loopback names and addresses (any port) and the listed host names.
+    pub fn host_allowed(&self, authority: &str) -> bool {
+        let name = host_name(authority);
+        is_loopback_name(&name) || self.allowed_hosts.contains(&name)
+    }
+}
+
+/// The host part of a `Host` value or URL authority, lowercase, without port or final dot;
+/// IPv6 literals keep their brackets.
+pub fn host_name(authority: &str) -> String {
+    let a = authority.trim().to_ascii_lowercase();
+    if let Some(rest) = a.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((ip, _)) => format!("[{ip}]"),
+            None => a,
+        };
+    }
+    let name = match a.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => a.as_str(),
+    };
+    name.trim_end_matches('.').to_owned()
+}
+
+fn is_loopback_name(name: &str) -> bool {
+    let literal = name.trim_start_matches('[').trim_end_matches(']');
+    name == "localhost" || literal.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The `scheme://authority` part's authority of an `Origin` or `Referer` value.
+fn origin_authority(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once("://")?;
+    if !matches!(scheme, "http" | "https") {
+        return None;
+    }
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    Some(&rest[..end]).filter(|a| !a.is_empty())
+}
+
+/// A browser's write must come from this very origin: its `Origin` (or, without one, its
+/// `Referer`) names the request's own `Host`, or a listed host. Requests with neither header
+/// are not from a browser page, so there is no other site to guard against.
+fn same_origin(headers: &HeaderMap, settings: &WebSettings) -> Result<(), String> {
+    let source = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER));
+    let Some(source) = source else {
+        return Ok(());
+    };
+    let text = source.to_str().unwrap_or_default();
+    let Some(authority) = origin_authority(text) else {
+        return Err(format!("the request comes from `{text}`"));
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let own = host.is_some_and(|h| h.eq_ignore_ascii_case(authority));
+    let listed = settings.allowed_hosts.contains(&host_name(authority));
+    if own || listed {
+        Ok(())
+    } else {
+        Err(format!("the request comes from another site (`{text}`)"))
+    }
+}
+
+/// Refuses, before any session is made, requests for a host name this dashboard does not
+/// answer to (421) and cross-site writes (403). `/healthz` is exempt (load balancers probe it
+/// by any name); the drain has its own router and secret.
+pub async fn check_host_and_origin(
+    State(state): State<WebState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
+    let settings = &state.auth.settings;
+    // Browsers always send `Host`; a request without one is not a rebound page.
+    let host = request.headers().get(header::HOST);
+    if settings.checks_host()
+        && let Some(host) = host
+    {
+        let name = host.to_str().unwrap_or_default();
+        if !settings.host_allowed(name) {
+            return misdirected(name);
+        }
+    }
+    let writes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if writes && let Err(why) = same_origin(request.headers(), settings) {
+        return WebError {
+            status: StatusCode::FORBIDDEN,
+            kind: "cross_origin",
+            message: format!("{why}; changes are only accepted from dynopilot's own pages"),
+        }
+        .into_response();
+    }
+    next.run(request).await
+}
+
+fn misdirected(host: &str) -> Response {
+    let message = format!(
+        "dynopilot does not answer to host `{}`: open it as localhost or 127.0.0.1, or add the \
+         name to [server] allowed_hosts",
+        host_name(host)
+    );
+    WebError {
+        status: StatusCode::MISDIRECTED_REQUEST,
+        kind: "misdirected_host",
+        message,
+    }
+    .into_response()
 }
 
 /// A signed-in (or anonymous) visitor.

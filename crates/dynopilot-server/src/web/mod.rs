@@ -112,6 +112,11 @@ pub fn router(state: WebState) -> Router {
             state.clone(),
             metrics::count_requests,
         ))
+        // Outermost: a request for a foreign host name gets no session and reaches nothing.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::check_host_and_origin,
+        ))
         .with_state(state)
 }
 

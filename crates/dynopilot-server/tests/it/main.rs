@@ -9,6 +9,7 @@ mod exactly_once;
 mod fleet;
 mod fleet_actionable;
 mod heroku_attempts;
+mod http_limits;
 mod scenarios;
 mod scenarios_escalation;
 mod scenarios_observed;

@@ -158,3 +158,24 @@ fn an_invalid_app_name_is_rejected() {
     let errors = load_err("[[apps]]\nname = \"My_App\"\n");
     assert_eq!(at(&errors, "apps[0].name").0, 2);
 }
+
+#[test]
+fn server_limits_and_allowed_hosts_are_checked_with_their_keys() {
+    let text = "[server]\nallowed_hosts = [\"dash.example.com\", \"https://evil.example:443/\"]\n\
+                header_timeout = \"0s\"\nmax_header_bytes = 100\nmax_connections = 0\n";
+    let errors = load_err(text);
+    let (_, message) = at(&errors, "server.allowed_hosts[1]");
+    assert!(message.contains("https://evil.example:443/"), "{message}");
+    assert!(
+        message.contains("without scheme, port or path"),
+        "{message}"
+    );
+    let (line, _) = at(&errors, "server.header_timeout");
+    assert_eq!(line, 3);
+    let (_, message) = at(&errors, "server.max_header_bytes");
+    assert!(message.contains("at least 1024"), "{message}");
+    at(&errors, "server.max_connections");
+    let ok = load("[server]\nallowed_hosts = [\"Dash.Example.com.\", \"[::1]\"]\n").unwrap();
+    assert_eq!(ok.server.allowed_hosts, ["dash.example.com", "[::1]"]);
+    assert_eq!(ok.server.http.max_connections_per_client, 128);
+}
