@@ -29,6 +29,8 @@ pub struct AppState {
     /// `dyno=` ids of runs that have been replaced, per dyno name: their late samples are
     /// ignored instead of flipping the dyno back to an old run.
     retired: BTreeMap<String, Vec<String>>,
+    /// Access errors and active overrides, for the dashboard (`crate::access`).
+    pub status: crate::access::AppStatus,
 }
 
 /// Every app's state, keyed by app name.

@@ -49,14 +49,26 @@ impl WebState {
         let observed = self.observed(app);
         let mode = self.modes.label(app, config);
         let modes = &self.modes;
-        Ok(summary::app_summary(
+        let now = self.clock.now();
+        let summary = summary::app_summary(
             app,
             mode,
             config,
             &observed,
             |ty| modes.paused(app, ty),
-            self.clock.now(),
-        ))
+            now,
+        );
+        Ok(summary.with_status(&self.status(app), now))
+    }
+
+    /// The app's access error and overrides in force (see `crate::access`).
+    pub fn status(&self, app: &str) -> crate::access::AppStatus {
+        self.ingest
+            .fleet
+            .lock()
+            .ok()
+            .and_then(|f| f.app(app).map(|a| a.status.clone()))
+            .unwrap_or_default()
     }
 
     /// Sends a control to the runner and waits for its answer.

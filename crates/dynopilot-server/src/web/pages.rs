@@ -93,6 +93,10 @@ struct Panel {
     cost: String,
     cost_month: String,
     bounds: Vec<Bound>,
+    /// Why the app is in error, or empty.
+    error: String,
+    /// Manual-change overrides in force, in words.
+    overrides: Vec<Bound>,
 }
 
 #[derive(Template)]
@@ -152,6 +156,27 @@ async fn panel(state: &WebState, app: &str, csrf: &str) -> Result<Panel, WebErro
         cost,
         cost_month: view::dollars(summary.projected_month_dollars),
         bounds: view::bounds(config, &summary.process_types),
+        error: summary.error.as_ref().map_or_else(String::new, |e| {
+            format!(
+                "{app} is in error since {} ({}): {}. Nothing is decided for it; next try at {}.",
+                view::clock_time(e.since),
+                e.kind,
+                e.message,
+                view::clock_time(e.retry_at)
+            )
+        }),
+        overrides: summary
+            .overrides
+            .iter()
+            .map(|o| Bound {
+                name: o.process_type.clone(),
+                text: format!(
+                    "{} was changed outside dynopilot: hands off until {}.",
+                    o.process_type,
+                    view::clock_time(o.until)
+                ),
+            })
+            .collect(),
     })
 }
 

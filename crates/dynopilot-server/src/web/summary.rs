@@ -21,6 +21,38 @@ pub struct AppSummary {
     pub projected_month_dollars: f64,
     pub dynos_up: usize,
     pub dynos_total: usize,
+    /// Set while the app cannot be reached through the Platform API (not visible to the key,
+    /// forbidden, deleted); nothing is decided for it meanwhile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::access::AppError>,
+    /// Process types changed by hand, which dynopilot leaves alone until `until`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+}
+
+/// A manual-change override in force.
+#[derive(Clone, Debug, Serialize)]
+pub struct Override {
+    pub process_type: String,
+    #[serde(serialize_with = "super::api::rfc3339")]
+    pub until: Timestamp,
+}
+
+impl AppSummary {
+    /// Adds what is known about the app besides its observations.
+    pub fn with_status(mut self, status: &crate::access::AppStatus, now: Timestamp) -> Self {
+        self.error = status.error.clone();
+        self.overrides = status
+            .overrides
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(ty, until)| Override {
+                process_type: ty.clone(),
+                until: *until,
+            })
+            .collect();
+        self
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -137,6 +169,8 @@ pub fn app_summary(
         projected_month_dollars: dollars_per_hour * f64::from(BILLING_HOURS_PER_MONTH),
         dollars_per_hour,
         process_types,
+        error: None,
+        overrides: Vec::new(),
     }
 }
 

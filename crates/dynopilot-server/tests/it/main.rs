@@ -7,6 +7,7 @@ mod drain;
 mod e2e;
 mod fleet;
 mod scenarios;
+mod scenarios_apps;
 mod scenarios_restart;
 mod scenarios_scale;
 mod scenarios_store;
