@@ -159,7 +159,7 @@ impl Runner {
                 kept.push(decision);
                 continue;
             }
-            let key = (app.to_owned(), decision.action.to_string());
+            let key = (app.to_owned(), hold_key(&decision.action));
             let held = self.blocked_seen.entry(key.clone()).or_insert(Held {
                 first: now,
                 last_journaled: now,
@@ -194,7 +194,7 @@ impl Runner {
         if !decision.is_blocked() {
             return None;
         }
-        let key = (app.to_owned(), decision.action.to_string());
+        let key = (app.to_owned(), hold_key(&decision.action));
         self.blocked_seen.get(&key).copied().filter(|h| h.times > 1)
     }
 
@@ -266,6 +266,22 @@ impl Runner {
             }
             Err(e) => tracing::error!(app, error = %e, "policy state not serialisable"),
         }
+    }
+}
+
+/// What makes two held decisions "the same": a scale held at a bound keeps being proposed
+/// with a changing target, and is one hold per process type and direction.
+fn hold_key(action: &Action) -> String {
+    match action {
+        Action::ScaleFormation {
+            process_type,
+            from,
+            to,
+        } => {
+            let direction = if to > from { "up" } else { "down" };
+            format!("scale {process_type} {direction}")
+        }
+        other => other.to_string(),
     }
 }
 

@@ -88,6 +88,8 @@ pub fn demo_workload() -> WorkloadConfig {
 pub fn demo_policy() -> policy::Config {
     let mut config = policy::Config::new(DEMO_APP);
     config.guardrails.restart_budget_per_hour = 30;
+    // Each scale is already printed as a decision; a second "scaled" alert line is noise here.
+    config.notify.scaled = false;
     // Short, so the second worker's turn comes within the demo's first two minutes.
     config.guardrails.dyno_restart_cooldown = ConfigDuration::from_secs(30);
     let autoscale = TargetConfig {
@@ -232,11 +234,11 @@ impl Drop for DemoDir {
 /// What to watch for, printed before the decisions start.
 const STORY: &str = "\
 What happens next (decisions are printed as they are made, in words):
-  ~40 s   web traffic surges: `scale web 2 → N (service p95 … > 250 ms)`
-  ~40 s   the leaking workers cross 85 % of their memory: worker.1 is restarted, worker.2 is
-          held (`held: restart worker.2 — last healthy dyno …`) and restarted once worker.1 is back
-  ~100 s  the leak persists after two restarts: `resize worker Standard-1X → Standard-2X`
-  ~110 s  the surge is over: `scale web N → … (service p95 … ≤ 250 ms)`
+  ~20 s   web traffic surges: `scale web 2 → 8 (service p95 … ms > 250 ms)`, capped at max 8
+  ~40 s   the leaking workers run out of memory: worker.1 is restarted, worker.2 is held
+          (`held: restart worker.2 — last healthy dyno …`) and restarted once worker.1 is back
+  ~85 s   the leak persists after two restarts: `resize worker Standard-1X → Standard-2X`
+  ~95 s   the surge is over: `scale web 8 → 6 (service p95 … ms ≤ 250 ms)`, then 6 → 4 → 3
 The surge repeats every three minutes.";
 
 /// The `dynopilot demo` command: starts everything, prints what to open, runs until Ctrl-C.

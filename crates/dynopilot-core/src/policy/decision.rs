@@ -321,12 +321,19 @@ impl fmt::Display for Reason {
             } => match (signal, value, target) {
                 (Some(signal), Some(value), Some(target)) => {
                     let cmp = if value > target { ">" } else { "≤" };
+                    let show = |v: f64| {
+                        if signal.is_latency() && v.is_finite() {
+                            format!("{} ms", mb(v))
+                        } else {
+                            signal.show(v)
+                        }
+                    };
                     write!(
                         f,
                         "{} {} {cmp} {}",
                         signal_words(*signal),
-                        spaced(signal.show(*value)),
-                        spaced(signal.show(*target))
+                        show(*value),
+                        show(*target)
                     )
                 }
                 _ => f.write_str(explanation),
@@ -361,14 +368,6 @@ pub fn mb(value: f64) -> String {
 /// `12:04:10`: the time of day (UTC) people compare with the clock on the wall.
 pub fn clock(t: Timestamp) -> String {
     t.to_jiff().strftime("%H:%M:%S").to_string()
-}
-
-/// `180ms` → `180 ms`, as prose writes units.
-fn spaced(shown: String) -> String {
-    match shown.strip_suffix("ms") {
-        Some(n) => format!("{n} ms"),
-        None => shown,
-    }
 }
 
 fn signal_words(signal: Signal) -> &'static str {
