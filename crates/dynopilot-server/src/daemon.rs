@@ -126,17 +126,16 @@ pub async fn start_with_web(
     let budget = Arc::new(RequestBudget::new(Arc::clone(&clock)));
     let client = HerokuClient::new(settings.heroku, Arc::clone(&clock), Arc::clone(&budget))
         .map_err(DaemonError::Client)?;
-    for app in &settings.apps {
-        client
-            .app_info(&app.name)
-            .await
-            .map_err(|source| DaemonError::AppNotVisible {
-                app: app.name.clone(),
-                source,
-            })?;
-    }
     let ingest = Ingest::new(Arc::clone(&clock));
     mark_log_sources(&ingest, &settings.apps, clock.now());
+    check_apps(
+        &client,
+        &ingest,
+        &settings.apps,
+        settings.poll_interval,
+        clock.now(),
+    )
+    .await;
     let directory = Arc::new(RwLock::new(AppDirectory::default()));
     if let Ok(mut dir) = directory.write() {
         dir.apps
@@ -297,6 +296,29 @@ fn mark_log_sources(ingest: &Ingest, apps: &[AppSettings], now: dynopilot_core::
         match app.log_source {
             LogSource::Drain | LogSource::LogSession => state.start_listening(now),
             LogSource::None => state.without_log_source(),
+        }
+    }
+}
+
+/// Looks up every app once: an app the key cannot see is marked in error (the poller retries
+/// it with backoff) instead of stopping the daemon. Releases before now are history.
+async fn check_apps(
+    client: &HerokuClient,
+    ingest: &Ingest,
+    apps: &[AppSettings],
+    retry: Duration,
+    now: dynopilot_core::Timestamp,
+) {
+    for app in apps {
+        let looked_up = client.app_info(&app.name).await;
+        let Ok(mut fleet) = ingest.fleet.lock() else {
+            return;
+        };
+        let state = fleet.app_mut(&app.name);
+        state.observed.watching_since = Some(now);
+        if let Err(e) = looked_up {
+            tracing::error!(app = %app.name, kind = e.kind(), error = %e, "app not visible to this API key; marked in error and retried with backoff, the other apps keep running");
+            state.status.fail(&e, retry, now);
         }
     }
 }

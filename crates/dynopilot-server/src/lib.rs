@@ -1,6 +1,7 @@
 //! The dynopilot daemon as a library: configuration, ingest (drains, log sessions, stdin),
 //! fleet state, the policy runner and the executor. The `dynopilot` binary only wires it up.
 
+pub mod access;
 pub mod blind_watch;
 pub mod config;
 pub mod daemon;

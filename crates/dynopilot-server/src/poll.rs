@@ -36,20 +36,71 @@ impl Poller {
             // Someone may switch the feature on (or off) while we run: look again every hour.
             if checked_at.is_none_or(|at| self.clock.now().since(at) >= RECHECK_RUNTIME_METRICS) {
                 checked_at = Some(self.clock.now());
-                for app in &self.apps {
+                for app in self.apps.iter().filter(|app| !self.in_error(app)) {
                     self.check_runtime_metrics(app).await;
                 }
             }
             for app in &self.apps {
-                if let Err(e) = self.poll_app(app).await {
-                    self.stats.count_api_error(Caller::Poller, &e);
-                    tracing::warn!(app, error = %e, "poll failed; will retry next interval");
-                }
+                self.poll_or_back_off(app).await;
             }
             tokio::select! {
                 () = cancel.cancelled() => return,
                 () = self.clock.sleep(self.interval) => {}
             }
+        }
+    }
+
+    /// Polls `app` unless it is in error and its retry is not due. An access error (404,
+    /// 403, 401) marks the app in error with a growing backoff; a success clears it. Either
+    /// way the other apps are polled as usual.
+    async fn poll_or_back_off(&self, app: &str) {
+        if self.with_status(app, |s| s.waiting(self.clock.now())) {
+            return;
+        }
+        match self.poll_app(app).await {
+            Ok(()) => {
+                if let Some(was) = self.with_status(app, crate::access::AppStatus::recover) {
+                    tracing::info!(app, kind = was.kind, "app is reachable again; watching it");
+                }
+            }
+            Err(e) if crate::access::is_access_error(&e) => {
+                self.stats.count_api_error(Caller::Poller, &e);
+                self.mark_error(app, &e);
+            }
+            Err(e) => {
+                self.stats.count_api_error(Caller::Poller, &e);
+                tracing::warn!(app, error = %e, "poll failed; will retry next interval");
+            }
+        }
+    }
+
+    /// Marks `app` in error (logged once per episode, then at debug level).
+    pub fn mark_error(&self, app: &str, e: &HerokuError) {
+        let now = self.clock.now();
+        let (fresh, retry_at) = self.with_status(app, |s| {
+            let fresh = s.fail(e, self.interval, now);
+            (fresh, s.error.as_ref().map(|e| e.retry_at))
+        });
+        let retry = retry_at.map(|t| t.to_string()).unwrap_or_default();
+        if fresh {
+            tracing::error!(app, kind = e.kind(), error = %e, "app in error: not watched until it is reachable; the other apps keep running");
+        } else {
+            tracing::debug!(app, error = %e, retry_at = %retry, "app still in error");
+        }
+    }
+
+    fn in_error(&self, app: &str) -> bool {
+        self.with_status(app, |s| s.error.is_some())
+    }
+
+    fn with_status<T: Default>(
+        &self,
+        app: &str,
+        f: impl FnOnce(&mut crate::access::AppStatus) -> T,
+    ) -> T {
+        match self.ingest.fleet.lock() {
+            Ok(mut fleet) => f(&mut fleet.app_mut(app).status),
+            Err(_) => T::default(),
         }
     }
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use dynopilot_core::policy::{self, Decision, PolicyState};
+use dynopilot_core::policy::decision::clock;
+use dynopilot_core::policy::{self, Action, Decision, PolicyState};
 use dynopilot_core::{Clock, Timestamp};
 use dynopilot_store::{DecisionRecord, Store};
 use tokio::sync::mpsc;
@@ -23,9 +24,9 @@ pub struct Runner {
     pub states: BTreeMap<String, PolicyState>,
     pub executor: mpsc::Sender<Decision>,
     pub tick: Duration,
-    /// When each still-blocked action was last journaled: the core proposes it again every
-    /// tick while the guardrail holds, and one record a minute says enough.
-    pub blocked_seen: BTreeMap<(String, String), Timestamp>,
+    /// Each still-blocked action: the core proposes it again every tick while the guardrail
+    /// holds; it is printed once, then summarised, and journaled once a minute.
+    pub blocked_seen: BTreeMap<(String, String), Held>,
     /// Controls, modes and counters shared with the dashboard (`web::control`).
     pub web: crate::web::link::RunnerLink,
     /// Set while the decision journal fails, so an outage is logged once as an error (and its
@@ -41,6 +42,15 @@ const POLICY_STATE: &str = "policy state";
 
 /// A blocked action that keeps being proposed is journaled again after this long.
 const BLOCKED_REPEAT: Duration = Duration::from_secs(60);
+
+/// One action held back by a guardrail tick after tick.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Held {
+    pub first: Timestamp,
+    pub last_journaled: Timestamp,
+    /// Ticks on which it was proposed and held.
+    pub times: u32,
+}
 
 impl Runner {
     /// Loads each app's saved policy state, so cooldowns and budgets survive a restart.
@@ -86,7 +96,7 @@ impl Runner {
     /// One evaluation of every app; returns the decisions made (for tests and the demo).
     pub async fn tick_once(&mut self, now: Timestamp) -> Vec<Decision> {
         self.forget_not_carried_out();
-        let observed: Vec<(String, policy::ObservedState)> = {
+        let observed: Vec<(String, policy::ObservedState, bool)> = {
             let Ok(mut fleet) = self.ingest.fleet.lock() else {
                 return Vec::new();
             };
@@ -94,21 +104,26 @@ impl Runner {
             self.policies
                 .keys()
                 .map(|app| {
+                    let state = fleet.app(app);
                     (
                         app.clone(),
-                        fleet
-                            .app(app)
-                            .map(|a| a.observed.clone())
-                            .unwrap_or_default(),
+                        state.map(|a| a.observed.clone()).unwrap_or_default(),
+                        state.is_some_and(|a| a.status.error.is_some()),
                     )
                 })
                 .collect()
         };
         let mut all = Vec::new();
-        for (app, observed) in observed {
+        for (app, observed, in_error) in observed {
             let Some(config) = self.policies.get(&app) else {
                 continue;
             };
+            if in_error {
+                // What is known about an app in error may be stale (it may be gone): nothing
+                // is decided for it until the poller reaches it again.
+                all.extend(self.announce_app_error(&app, config, now).await);
+                continue;
+            }
             let previous = self.states.get(&app).cloned().unwrap_or_default();
             // Dry-run may be switched from the dashboard; pauses block formation changes.
             let mut config = config.clone();
@@ -123,12 +138,13 @@ impl Runner {
                 continue;
             }
             self.save_state(&app, now, &state).await;
-            self.states.insert(app, state);
+            self.publish_overrides(&app, &state);
+            self.states.insert(app.clone(), state);
             if decisions.iter().any(|d| d.executed) {
                 crate::reconcile::test_pause("decision-journaled").await;
             }
             for decision in decisions {
-                log_decision(&decision);
+                log_decision(&decision, self.held(&app, &decision));
                 self.web.stats.count_decision(&decision);
                 if decision.executed && self.executor.send(decision.clone()).await.is_err() {
                     tracing::error!("executor has stopped; decision not carried out");
@@ -165,20 +181,78 @@ impl Runner {
                 kept.push(decision);
                 continue;
             }
-            let key = (app.to_owned(), decision.action.to_string());
-            let fresh = self
-                .blocked_seen
-                .get(&key)
-                .is_none_or(|at| now.since(*at) >= BLOCKED_REPEAT);
-            if fresh {
-                self.blocked_seen.insert(key.clone(), now);
+            let key = (app.to_owned(), hold_key(&decision.action));
+            let held = self.blocked_seen.entry(key.clone()).or_insert(Held {
+                first: now,
+                last_journaled: now,
+                times: 0,
+            });
+            held.times += 1;
+            let due = now.since(held.last_journaled) >= BLOCKED_REPEAT;
+            if held.times == 1 || due {
+                held.last_journaled = now;
                 kept.push(decision);
             }
             still_blocked.push(key);
         }
-        self.blocked_seen
-            .retain(|key, _| key.0 != app || still_blocked.contains(key));
+        self.blocked_seen.retain(|key, held| {
+            let keep = key.0 != app || still_blocked.contains(key);
+            if !keep && held.times > 1 {
+                tracing::info!(
+                    app,
+                    "no longer held: {} (held {} times since {})",
+                    key.1,
+                    held.times,
+                    clock(held.first)
+                );
+            }
+            keep
+        });
         kept
+    }
+
+    /// How often `decision`'s action has been held so far, when it is a repeat.
+    fn held(&self, app: &str, decision: &Decision) -> Option<Held> {
+        if !decision.is_blocked() {
+            return None;
+        }
+        let key = (app.to_owned(), hold_key(&decision.action));
+        self.blocked_seen.get(&key).copied().filter(|h| h.times > 1)
+    }
+
+    /// Raises the one alert of an app's error episode (journaled, then sent like any alert).
+    async fn announce_app_error(
+        &self,
+        app: &str,
+        config: &policy::Config,
+        now: Timestamp,
+    ) -> Option<Decision> {
+        let error = {
+            let mut fleet = self.ingest.fleet.lock().ok()?;
+            let error = fleet.app_mut(app).status.error.as_mut()?;
+            if error.announced {
+                return None;
+            }
+            error.announced = true;
+            error.clone()
+        };
+        let dry_run = self.web.modes.dry_run(app, config);
+        let alert = policy::notify::app_error(app, error.kind, &error.message, dry_run, now);
+        if !self.journal(std::slice::from_ref(&alert)).await {
+            return None;
+        }
+        log_decision(&alert, None);
+        if alert.executed && self.executor.send(alert.clone()).await.is_err() {
+            tracing::error!("executor has stopped; alert not sent");
+        }
+        Some(alert)
+    }
+
+    /// Shows the manual-change overrides in force on the dashboard until they end.
+    fn publish_overrides(&self, app: &str, state: &PolicyState) {
+        if let Ok(mut fleet) = self.ingest.fleet.lock() {
+            fleet.app_mut(app).status.overrides = state.overrides.clone();
+        }
     }
 
     pub(crate) async fn journal(&self, decisions: &[Decision]) -> bool {
@@ -245,16 +319,38 @@ impl Runner {
     }
 }
 
-fn log_decision(decision: &Decision) {
-    let mode = if decision.dry_run {
-        "dry-run"
-    } else if decision.is_blocked() {
-        "blocked"
-    } else {
-        "act"
-    };
-    tracing::info!(app = %decision.app, mode, "{} — {}", decision.action, decision.reason);
-    for blocked in &decision.blocked {
-        tracing::info!(app = %decision.app, "  not done because of {blocked}");
+/// What makes two held decisions "the same": a scale held at a bound keeps being proposed
+/// with a changing target, and is one hold per process type and direction.
+fn hold_key(action: &Action) -> String {
+    match action {
+        Action::ScaleFormation {
+            process_type,
+            from,
+            to,
+        } => {
+            let direction = if to > from { "up" } else { "down" };
+            format!("scale {process_type} {direction}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// One line in words (`restart web.3 (memory …)`, `held: scale web 6 → 8 — deploy freeze …`);
+/// a hold seen before is summarised with how often and since when.
+fn log_decision(decision: &Decision, held: Option<Held>) {
+    let app = &decision.app;
+    match held {
+        Some(h) => tracing::info!(
+            app,
+            "still {decision} (held {} times since {})",
+            h.times,
+            clock(h.first)
+        ),
+        None => match &decision.action {
+            Action::Alert { severity, .. } if *severity != policy::Severity::Info => {
+                tracing::warn!(app, "{decision}")
+            }
+            _ => tracing::info!(app, "{decision}"),
+        },
     }
 }

@@ -6,7 +6,11 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use clap::Subcommand;
+use dynopilot_core::Clock;
+use dynopilot_heroku::{ApiKey, ClientConfig, HerokuClient, HerokuError, RequestBudget};
 use dynopilot_server::config::Config;
 
 #[derive(Debug, Subcommand)]
@@ -15,6 +19,10 @@ pub enum ConfigCommand {
     Check {
         /// Config file; default `$DYNOPILOT_CONFIG`, else the environment alone.
         file: Option<PathBuf>,
+        /// Also ask the Platform API (with the configured key) whether each listed app can be
+        /// seen, and report access problems before `dynopilot run` meets them.
+        #[arg(long)]
+        online: bool,
     },
     /// Print the effective configuration (defaults, file and environment) as TOML, with each
     /// value's origin; secrets are masked.
@@ -41,7 +49,7 @@ fn run_with(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let (ConfigCommand::Check { file } | ConfigCommand::Show { file }) = &cmd;
+    let (ConfigCommand::Check { file, .. } | ConfigCommand::Show { file }) = &cmd;
     let config = match Config::load_file(file.as_deref(), env) {
         Ok(config) => config,
         Err(errors) => {
@@ -52,6 +60,12 @@ fn run_with(
         }
     };
     match cmd {
+        ConfigCommand::Check { online: true, .. } => {
+            let problems = check_online(&config, out)?;
+            if problems > 0 {
+                anyhow::bail!("{problems} app(s) cannot be watched with this API key");
+            }
+        }
         ConfigCommand::Check { .. } => writeln!(
             out,
             "{}: ok ({} app(s) listed, discovery {}, {:?} store, listening on {})",
@@ -68,6 +82,58 @@ fn run_with(
         ConfigCommand::Show { .. } => out.write_all(config.show().as_bytes())?,
     }
     Ok(())
+}
+
+/// Looks up every listed app (and, with discovery on, the account's app list) through the
+/// Platform API; prints one line per app and returns how many cannot be watched.
+fn check_online(config: &Config, out: &mut dyn Write) -> anyhow::Result<usize> {
+    let Some(api_key) = &config.heroku.api_key else {
+        anyhow::bail!("--online needs the Heroku API key: set HEROKU_API_KEY or heroku.api_key");
+    };
+    let mut heroku = ClientConfig::new(ApiKey::new(api_key.expose().to_owned()));
+    heroku.base_url = config.heroku.base_url.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let clock: Arc<dyn Clock> = Arc::new(dynopilot_clock::SystemClock);
+        let budget = Arc::new(RequestBudget::new(Arc::clone(&clock)));
+        let client = HerokuClient::new(heroku, clock, budget)?;
+        let mut problems = 0;
+        if config.discovery.enabled {
+            match client.apps_list().await {
+                Ok(apps) => writeln!(out, "discovery: ok ({} app(s) visible)", apps.len())?,
+                Err(e) => {
+                    problems += 1;
+                    writeln!(out, "discovery: cannot list apps: {e}")?;
+                }
+            }
+        }
+        for app in &config.apps {
+            match client.app_info(&app.name).await {
+                Ok(_) => writeln!(out, "app {}: ok", app.name)?,
+                Err(e) => {
+                    problems += 1;
+                    writeln!(out, "app {}: {} — {}", app.name, e.kind(), access_hint(&e))?;
+                }
+            }
+        }
+        Ok(problems)
+    })
+}
+
+/// What an access error means for the person running the check.
+fn access_hint(e: &HerokuError) -> String {
+    match e {
+        HerokuError::NotFound { .. } => {
+            "no such app visible to this API key (check the name and the key's access)".to_owned()
+        }
+        HerokuError::Forbidden { .. } => {
+            "the key's user may not use this app (add them as a collaborator)".to_owned()
+        }
+        HerokuError::Unauthorized { .. } => "Heroku rejected the API key".to_owned(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -105,6 +171,7 @@ mod tests {
         let (ok, _, err) = run_on(
             ConfigCommand::Check {
                 file: Some(path.clone()),
+                online: false,
             },
             &env(&[]),
         );
@@ -119,7 +186,13 @@ mod tests {
     #[test]
     fn check_accepts_env_alone_and_show_masks_the_api_key() {
         let vars = env(&[("HEROKU_API_KEY", "hk-secret-value")]);
-        let (ok, out, _) = run_on(ConfigCommand::Check { file: None }, &vars);
+        let (ok, out, _) = run_on(
+            ConfigCommand::Check {
+                file: None,
+                online: false,
+            },
+            &vars,
+        );
         assert!(ok);
         assert!(out.contains("discovery on"), "{out}");
         let (ok, out, _) = run_on(ConfigCommand::Show { file: None }, &vars);

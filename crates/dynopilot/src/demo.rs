@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use dynopilot_core::Clock;
 use dynopilot_core::policy::{
-    self, ConfigDuration, MemoryGuardConfig, MemoryThreshold, ProcessTypeConfig, ZombieConfig,
+    self, ConfigDuration, EscalationConfig, MemoryGuardConfig, MemoryThreshold, ProcessTypeConfig,
+    ZombieConfig,
 };
 use dynopilot_core::scaling::{HorizontalConfig, Signal, TargetConfig};
 use dynopilot_heroku::{ApiKey, ClientConfig, HerokuClient, LOG_RUNTIME_METRICS, RequestBudget};
@@ -46,18 +47,21 @@ pub enum DemoError {
     Drain(#[from] dynopilot_heroku::HerokuError),
 }
 
-/// Web traffic: calm, then a surge to ~3× what two dynos can serve, then calm again, every
-/// six minutes, so scaling up and back down both show within a few minutes.
+/// Seconds between two traffic surges.
+const SURGE_EVERY_S: f64 = 180.0;
+
+/// Web traffic: calm, then from 20 s a surge to ~3× what two dynos can serve for 45 s, then
+/// calm again, every three minutes, so scaling up and back down both show within two minutes.
 fn demo_traffic() -> TrafficPattern {
     let mut points = Vec::new();
-    for cycle in 0..40 {
-        let t = f64::from(cycle) * 360.0;
+    for cycle in 0..120 {
+        let t = f64::from(cycle) * SURGE_EVERY_S;
         points.extend([
             (t, 60.0),
-            (t + 45.0, 60.0),
-            (t + 60.0, 700.0),
-            (t + 200.0, 700.0),
-            (t + 215.0, 60.0),
+            (t + 20.0, 60.0),
+            (t + 25.0, 700.0),
+            (t + 65.0, 700.0),
+            (t + 70.0, 60.0),
         ]);
     }
     TrafficPattern::Trace { points }
@@ -73,8 +77,9 @@ pub fn demo_workload() -> WorkloadConfig {
     for process in &mut model.process_types {
         if process.name == "worker" {
             process.quantity = 2;
-            // About 5 MB/s: a worker crosses 85 % of its 512 MB within about a minute.
-            process.memory.leak_mb_per_hour = 18_000.0;
+            // About 10 MB/s: a worker crosses 85 % of its 512 MB within its second
+            // runtime-metrics sample (they come every 20 s), about 40 s after boot.
+            process.memory.leak_mb_per_hour = 36_000.0;
         }
     }
     model
@@ -82,19 +87,21 @@ pub fn demo_workload() -> WorkloadConfig {
 
 pub fn demo_policy() -> policy::Config {
     let mut config = policy::Config::new(DEMO_APP);
-    config.guardrails.deploy_freeze = ConfigDuration::from_secs(20);
     config.guardrails.restart_budget_per_hour = 30;
-    config.guardrails.dyno_restart_cooldown = ConfigDuration::from_secs(60);
+    // Each scale is already printed as a decision; a second "scaled" alert line is noise here.
+    config.notify.scaled = false;
+    // Short, so the second worker's turn comes within the demo's first two minutes.
+    config.guardrails.dyno_restart_cooldown = ConfigDuration::from_secs(30);
     let autoscale = TargetConfig {
         signal: Signal::ServiceP95,
         target: 250.0,
         tolerance: 0.2,
         up_stabilization: SignedDuration::ZERO,
-        down_stabilization: SignedDuration::from_secs(60),
+        down_stabilization: SignedDuration::from_secs(20),
         max_step_up: None,
         max_step_down: Some(2),
         up_cooldown: SignedDuration::from_secs(20),
-        down_cooldown: SignedDuration::from_secs(60),
+        down_cooldown: SignedDuration::from_secs(20),
         max_sample_age: SignedDuration::from_secs(30),
     };
     let web = ProcessTypeConfig {
@@ -105,13 +112,21 @@ pub fn demo_policy() -> policy::Config {
         autoscale: Some(HorizontalConfig::Target(autoscale)),
         ..ProcessTypeConfig::default()
     };
+    // The leak outlives restarts: after two memory restarts within ten minutes the next step
+    // is one size up (to Standard-2X, the largest allowed), then an alert.
     let worker = ProcessTypeConfig {
         memory_guard: Some(MemoryGuardConfig {
             threshold: MemoryThreshold::PercentOfQuota(85.0),
-            samples: 2,
-            cooldown: ConfigDuration::from_secs(60),
+            samples: 1,
+            cooldown: ConfigDuration::from_secs(30),
             ..MemoryGuardConfig::default()
         }),
+        escalation: Some(EscalationConfig {
+            restarts: 2,
+            window: ConfigDuration::from_mins(10),
+            upsize: true,
+        }),
+        max_size: Some("Standard-2X".to_owned()),
         zombie: Some(ZombieConfig::default()),
         ..ProcessTypeConfig::default()
     };
@@ -183,28 +198,77 @@ fn drain_secret(seed: i64) -> String {
     out
 }
 
+/// The demo's data directory: a fresh one in the temp directory, removed when the demo ends
+/// (also on an error), unless the user named a store file to keep.
+struct DemoDir {
+    store: PathBuf,
+    remove: Option<PathBuf>,
+}
+
+impl DemoDir {
+    fn new(store: Option<PathBuf>) -> std::io::Result<Self> {
+        if let Some(store) = store {
+            return Ok(DemoDir {
+                store,
+                remove: None,
+            });
+        }
+        let dir = std::env::temp_dir().join(format!("dynopilot-demo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(DemoDir {
+            store: dir.join("demo.sqlite"),
+            remove: Some(dir),
+        })
+    }
+}
+
+impl Drop for DemoDir {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.remove
+            && let Err(e) = std::fs::remove_dir_all(dir)
+        {
+            eprintln!("could not remove the demo directory {}: {e}", dir.display());
+        }
+    }
+}
+
+/// What to watch for, printed before the decisions start.
+const STORY: &str = "\
+What happens next (decisions are printed as they are made, in words):
+  ~20 s   web traffic surges: `scale web 2 → 8 (service p95 … ms > 250 ms)`, capped at max 8
+  ~40 s   the leaking workers run out of memory: worker.1 is restarted, worker.2 is held
+          (`held: restart worker.2 — last healthy dyno …`) and restarted once worker.1 is back
+  ~85 s   the leak persists after two restarts: `resize worker Standard-1X → Standard-2X`
+  ~95 s   the surge is over: `scale web 8 → 6 (service p95 … ms ≤ 250 ms)`, then 6 → 4 → 3
+The surge repeats every three minutes.";
+
 /// The `dynopilot demo` command: starts everything, prints what to open, runs until Ctrl-C.
 pub fn run(port: u16, store_path: Option<PathBuf>) -> anyhow::Result<()> {
     crate::logging::init();
+    let dir = DemoDir::new(store_path)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let clock: Arc<dyn Clock> = Arc::new(dynopilot_clock::SystemClock);
-        let store_path = store_path.unwrap_or_else(|| std::env::temp_dir().join(format!("dynopilot-demo-{}.sqlite", std::process::id())));
-        let options = DemoOptions { listen: SocketAddr::from(([127, 0, 0, 1], port)), store_path };
+        let options = DemoOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], port)),
+            store_path: dir.store.clone(),
+        };
         let demo = start(options, clock).await?;
         println!("dynopilot demo: a simulated Heroku app `{DEMO_APP}` (web + worker) watched by dynopilot.");
         println!("  dashboard          {}/", demo.daemon.base_url());
         println!("  simulated Heroku   {} (API key {})", demo.sim.base_url, demo.sim.token);
         println!("  store              {}", demo.store_url);
-        println!("Traffic surges every 6 minutes and the workers leak memory. Watch the decisions below;");
-        println!("each line says what dynopilot did and why. Ctrl-C stops.");
+        println!("{STORY}");
+        println!("Ctrl-C stops (and removes the demo's temporary files).");
         tokio::signal::ctrl_c().await?;
         println!("stopping…");
         demo.daemon.shutdown().await;
         demo.sim.shutdown();
-        Ok(())
-    })
+        Ok::<(), anyhow::Error>(())
+    })?;
+    drop(dir);
+    Ok(())
 }

@@ -73,6 +73,9 @@ pub fn propose(
                 Reason::Autoscale {
                     process_type: process_type.to_owned(),
                     explanation: rec.reason.to_string(),
+                    signal: rec.reason.signal,
+                    value: rec.reason.value,
+                    target: rec.reason.target,
                 },
             ));
         }
@@ -104,6 +107,9 @@ pub fn propose(
                 Reason::Autoscale {
                     process_type: process_type.to_owned(),
                     explanation: format!("vertical: {}", rec.reason),
+                    signal: None,
+                    value: None,
+                    target: None,
                 },
             ));
         }

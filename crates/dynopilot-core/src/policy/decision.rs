@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::scaling::Signal;
 use crate::time::Timestamp;
 
 use super::config::{MemoryThreshold, Metric, Severity};
@@ -186,7 +187,16 @@ pub enum Reason {
     },
     Autoscale {
         process_type: String,
+        /// The algorithm's rule and arithmetic, for whoever wants the formula.
         explanation: String,
+        /// The signal, its measured value and the target it was compared with, when the
+        /// algorithm had them: the short form people read (`queue p95 180 ms > 100 ms`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<Signal>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<f64>,
     },
     /// A notification about another decision or event; `event` says what happened.
     Notify { event: String },
@@ -213,57 +223,53 @@ impl Reason {
     }
 }
 
+/// In words, without the dyno or process type the action already names: a decision reads
+/// `restart web.3 (memory 1,130 MB ≥ 1,024 MB in 3 samples in a row)`.
 impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::MemoryOver {
-                dyno,
                 measure,
                 value_mb,
                 threshold,
                 threshold_mb,
                 quota_mb,
                 samples,
+                ..
             } => {
-                let limit = match threshold {
-                    MemoryThreshold::PercentOfQuota(p) => format!("{p}% of {quota_mb:.0} MB"),
-                    MemoryThreshold::Mb(_) => format!("{threshold_mb:.0} MB"),
+                let what = if measure == "rss+swap" {
+                    "memory (rss+swap)"
+                } else {
+                    "memory"
                 };
-                write!(
-                    f,
-                    "{dyno} {measure} {value_mb:.0} MB ≥ {limit} for {samples} samples"
-                )
+                write!(f, "{what} {} MB ≥ {} MB", mb(*value_mb), mb(*threshold_mb))?;
+                if let MemoryThreshold::PercentOfQuota(p) = threshold {
+                    write!(f, " ({p}% of {} MB)", mb(*quota_mb))?;
+                }
+                match samples {
+                    1 => f.write_str(" in the latest sample"),
+                    n => write!(f, " in {n} samples in a row"),
+                }
             }
-            Reason::MemoryError { dyno, code, at } => write!(f, "{dyno} reported {code} at {at}"),
-            Reason::NoMetrics {
-                dyno,
-                silent,
-                limit,
-            } => {
-                write!(
-                    f,
-                    "{dyno} is up but sent no runtime metrics for {silent} (limit {limit})"
-                )
+            Reason::MemoryError { code, at, .. } => {
+                write!(f, "{code} {} at {}", error_words(code), clock(*at))
+            }
+            Reason::NoMetrics { silent, limit, .. } => {
+                write!(f, "no runtime metrics for {silent}, limit {limit}")
             }
             Reason::StuckStarting {
-                dyno,
-                starting,
-                limit,
-            } => {
-                write!(f, "{dyno} starting for {starting} (boot limit {limit})")
-            }
-            Reason::Crashed { dyno, since } => write!(f, "{dyno} crashed since {since}"),
+                starting, limit, ..
+            } => write!(f, "still starting after {starting}, boot limit {limit}"),
+            Reason::Crashed { since, .. } => write!(f, "crashed at {}", clock(*since)),
             Reason::RestartCounter {
-                dyno,
                 count,
                 threshold,
                 ttl,
-            } => {
-                write!(
-                    f,
-                    "{dyno} reported {count} failures within {ttl} (threshold {threshold})"
-                )
-            }
+                ..
+            } => write!(
+                f,
+                "the app asked for a restart {count} times within {ttl}, threshold {threshold}"
+            ),
             Reason::RuleCodes {
                 rule,
                 target,
@@ -273,7 +279,7 @@ impl fmt::Display for Reason {
                 window,
             } => write!(
                 f,
-                "rule {rule}: {target} had {count} × {} within {window} (at least {at_least})",
+                "rule {rule}: {count} × {} on {target} within {window}, at least {at_least}",
                 codes.join("|")
             ),
             Reason::RuleMetric {
@@ -304,18 +310,81 @@ impl fmt::Display for Reason {
                 next,
             } => write!(
                 f,
-                "{process_type} needed {restarts} memory restarts within {window}; escalating: {next}"
+                "{restarts} memory restarts of {process_type} within {window} did not fix the leak; next: {next}"
             ),
             Reason::Autoscale {
-                process_type,
                 explanation,
-            } => {
-                write!(f, "{process_type}: {explanation}")
-            }
+                signal,
+                value,
+                target,
+                ..
+            } => match (signal, value, target) {
+                (Some(signal), Some(value), Some(target)) => {
+                    let cmp = if value > target { ">" } else { "≤" };
+                    let show = |v: f64| {
+                        if signal.is_latency() && v.is_finite() {
+                            format!("{} ms", mb(v))
+                        } else {
+                            signal.show(v)
+                        }
+                    };
+                    write!(
+                        f,
+                        "{} {} {cmp} {}",
+                        signal_words(*signal),
+                        show(*value),
+                        show(*target)
+                    )
+                }
+                _ => f.write_str(explanation),
+            },
             Reason::Notify { event } => f.write_str(event),
             Reason::Manual { who, note } if note.is_empty() => write!(f, "requested by {who}"),
             Reason::Manual { who, note } => write!(f, "requested by {who}: {note}"),
         }
+    }
+}
+
+/// A whole number of megabytes with thousands separators: `1,130`.
+pub fn mb(value: f64) -> String {
+    let whole = value.round();
+    if !whole.is_finite() {
+        return format!("{value}");
+    }
+    let digits = format!("{}", whole.abs() as u64);
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if whole < 0.0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `12:04:10`: the time of day (UTC) people compare with the clock on the wall.
+pub fn clock(t: Timestamp) -> String {
+    t.to_jiff().strftime("%H:%M:%S").to_string()
+}
+
+fn signal_words(signal: Signal) -> &'static str {
+    match signal {
+        Signal::QueueTimeP95 => "queue p95",
+        Signal::ServiceP95 => "service p95",
+        Signal::LoadPerDyno => "load per dyno",
+        Signal::JobsPerDyno => "jobs per dyno",
+        Signal::ProbeLatency => "probe latency",
+    }
+}
+
+fn error_words(code: &str) -> &'static str {
+    match code {
+        "R14" => "(memory quota exceeded)",
+        "R15" => "(memory quota vastly exceeded)",
+        _ => "reported",
     }
 }
 
@@ -363,9 +432,38 @@ pub struct Blocked {
     pub detail: String,
 }
 
+/// `deploy freeze until 12:04:10 (release v42)`: each detail is written to follow the
+/// guardrail's name.
 impl fmt::Display for Blocked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.guardrail, self.detail)
+        write!(f, "{} {}", self.guardrail, self.detail)
+    }
+}
+
+/// One line in words: `restart web.3 (memory …)`, `held: scale web 6 → 8 — deploy freeze
+/// until 12:04:10 (release v42)`, `alert [topic] message`; a dry run says so at the end.
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Action::Alert { topic, message, .. } = &self.action {
+            write!(f, "alert [{topic}] {message}")?;
+        } else if self.blocked.is_empty() {
+            write!(f, "{} ({})", self.action, self.reason)?;
+            for limit in &self.limited_by {
+                write!(f, " — limited by {limit}")?;
+            }
+        } else {
+            write!(f, "held: {} — ", self.action)?;
+            for (i, blocked) in self.blocked.iter().enumerate() {
+                if i > 0 {
+                    f.write_str("; ")?;
+                }
+                write!(f, "{blocked}")?;
+            }
+        }
+        if self.dry_run && self.blocked.is_empty() && !matches!(self.action, Action::Alert { .. }) {
+            f.write_str(" [dry-run: not carried out]")?;
+        }
+        Ok(())
     }
 }
 
@@ -405,8 +503,91 @@ mod tests {
         };
         assert_eq!(
             r.to_string(),
-            "web.2 rss+swap 540 MB ≥ 90% of 512 MB for 3 samples"
+            "memory (rss+swap) 540 MB ≥ 461 MB (90% of 512 MB) in 3 samples in a row"
         );
         assert_eq!(r.policy(), "memory guard");
+    }
+
+    fn decision(action: Action, reason: Reason, blocked: Vec<Blocked>) -> Decision {
+        Decision {
+            id: stable_id(&["x"]),
+            app: "shop".into(),
+            at: Timestamp::from_secs(0),
+            executed: blocked.is_empty(),
+            dry_run: false,
+            blocked,
+            limited_by: Vec::new(),
+            action,
+            reason,
+        }
+    }
+
+    #[test]
+    fn a_restart_says_what_and_why_in_words() {
+        let d = decision(
+            Action::RestartDyno {
+                dyno: "web.3".into(),
+                instance_id: None,
+            },
+            Reason::MemoryOver {
+                dyno: "web.3".into(),
+                measure: "memory_total".into(),
+                value_mb: 1130.2,
+                threshold: MemoryThreshold::Mb(1024.0),
+                threshold_mb: 1024.0,
+                quota_mb: 1024.0,
+                samples: 6,
+            },
+            Vec::new(),
+        );
+        assert_eq!(
+            d.to_string(),
+            "restart web.3 (memory 1,130 MB ≥ 1,024 MB in 6 samples in a row)"
+        );
+    }
+
+    #[test]
+    fn a_scale_names_the_signal_against_its_target_not_the_formula() {
+        let reason = Reason::Autoscale {
+            process_type: "web".into(),
+            explanation: "target: desired = ceil(4 × 180ms / 100ms) = 8".into(),
+            signal: Some(Signal::QueueTimeP95),
+            value: Some(180.0),
+            target: Some(100.0),
+        };
+        let scale = |from, to| Action::ScaleFormation {
+            process_type: "web".into(),
+            from,
+            to,
+        };
+        let d = decision(scale(4, 6), reason.clone(), Vec::new());
+        assert_eq!(d.to_string(), "scale web 4 → 6 (queue p95 180 ms > 100 ms)");
+        let held = decision(
+            scale(6, 8),
+            reason,
+            vec![Blocked {
+                guardrail: Guardrail::DeployFreeze,
+                detail: format!(
+                    "until {} (release v42)",
+                    clock(Timestamp::from_secs(12 * 3600 + 4 * 60 + 10))
+                ),
+            }],
+        );
+        assert_eq!(
+            held.to_string(),
+            "held: scale web 6 → 8 — deploy freeze until 12:04:10 (release v42)"
+        );
+        let mut dry = decision(scale(4, 6), held.reason.clone(), Vec::new());
+        dry.dry_run = true;
+        assert!(dry.to_string().ends_with("[dry-run: not carried out]"));
+    }
+
+    #[test]
+    fn megabytes_group_thousands() {
+        assert_eq!(mb(0.4), "0");
+        assert_eq!(mb(999.0), "999");
+        assert_eq!(mb(1130.4), "1,130");
+        assert_eq!(mb(14_336.0), "14,336");
+        assert_eq!(mb(-2048.0), "-2,048");
     }
 }

@@ -61,7 +61,7 @@ pub fn evaluate(
 ) -> (Vec<Decision>, PolicyState) {
     let mut state = previous.clone();
     prune(config, &mut state, now);
-    detect_manual_changes(config, observed, &mut state, now);
+    let announcements = detect_manual_changes(config, observed, &mut state, now);
 
     let tz = schedule::time_zone(&config.time_zone);
     let empty = ProcessTypeState::default();
@@ -128,7 +128,10 @@ pub fn evaluate(
             outcome.limited,
         ));
     }
-    let alerts = notify::notifications(config, observed, &mut state, &decisions, &bounds, now);
+    let mut alerts = announcements;
+    alerts.extend(notify::notifications(
+        config, observed, &mut state, &decisions, &bounds, now,
+    ));
     decisions.extend(alerts.into_iter().map(|(action, reason)| {
         decision(config, action, reason, now, dry_run, Vec::new(), Vec::new())
     }));
@@ -375,16 +378,18 @@ fn prune(config: &Config, state: &mut PolicyState, now: Timestamp) {
 }
 
 /// A formation that changed after dynopilot's last change and differs from what dynopilot
-/// set was changed by someone else: leave that process type alone until the override expires.
+/// set was changed by someone else: leave that process type alone until the override expires,
+/// and say so (one `manual-override` alert per change, naming the expiry).
 fn detect_manual_changes(
     config: &Config,
     observed: &ObservedState,
     state: &mut PolicyState,
     now: Timestamp,
-) {
+) -> Vec<(Action, Reason)> {
+    let mut announcements = Vec::new();
     let hands_off = config.guardrails.manual_override;
     if hands_off.as_millis() <= 0 {
-        return;
+        return announcements;
     }
     for (name, pt) in &observed.process_types {
         let Some(f) = &pt.formation else { continue };
@@ -411,6 +416,7 @@ fn detect_manual_changes(
             let until = f.updated_at.plus(hands_off.get());
             if until > now {
                 state.overrides.insert(name.clone(), until);
+                announcements.push(notify::manual_override(name, set, f, until));
             }
             // Adopt the new formation so the same change is not detected again.
             state.formations.insert(
@@ -423,4 +429,5 @@ fn detect_manual_changes(
             );
         }
     }
+    announcements
 }

@@ -10,7 +10,7 @@ use crate::size::DynoSize;
 use crate::time::Timestamp;
 
 use super::config::Config;
-use super::decision::{Action, Blocked, Guardrail};
+use super::decision::{Action, Blocked, Guardrail, clock};
 use super::schedule::Bounds;
 use super::state::{DynoLifecycle, ObservedState, PolicyState};
 
@@ -202,15 +202,13 @@ impl<'a> Guardrails<'a> {
         if !changes_formation || freeze.as_millis() <= 0 {
             return;
         }
-        if let Some(release) = self.observed.latest_release() {
+        // A release from before dynopilot started watching is history, not a deploy.
+        if let Some(release) = self.observed.latest_watched_release() {
             let until = release.at.plus(freeze.get());
             if self.now < until {
                 out.blocked.push(Blocked {
                     guardrail: Guardrail::DeployFreeze,
-                    detail: format!(
-                        "release v{} at {}; frozen until {until}",
-                        release.version, release.at
-                    ),
+                    detail: format!("until {} (release v{})", clock(until), release.version),
                 });
             }
         }
@@ -231,7 +229,10 @@ impl<'a> Guardrails<'a> {
         {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::ManualOverride,
-                detail: format!("{ty} was changed outside dynopilot; hands off until {until}"),
+                detail: format!(
+                    "until {} ({ty} was changed outside dynopilot)",
+                    clock(*until)
+                ),
             });
         }
     }
@@ -254,7 +255,7 @@ impl<'a> Guardrails<'a> {
         }
         let note = Blocked {
             guardrail: Guardrail::Bounds,
-            detail: format!("wanted {to}, bounds {}..={} ({})", b.min, b.max, b.source),
+            detail: format!("(wanted {to}, allowed {}..={}, {})", b.min, b.max, b.source),
         };
         if clamped == *from {
             out.blocked.push(note);
@@ -282,7 +283,7 @@ impl<'a> Guardrails<'a> {
         let (Ok(max), Ok(target)) = (DynoSize::lookup(max_name), DynoSize::lookup(to)) else {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::MaxSize,
-                detail: format!("cannot compare `{to}` with max size `{max_name}`"),
+                detail: format!("(cannot compare `{to}` with max size `{max_name}`)"),
             });
             return;
         };
@@ -290,7 +291,7 @@ impl<'a> Guardrails<'a> {
         if target.ladder_key() > max.ladder_key() {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::MaxSize,
-                detail: format!("{} is larger than max size {}", target.name, max.name),
+                detail: format!("({} is larger than {})", target.name, max.name),
             });
         }
     }
@@ -328,7 +329,7 @@ impl<'a> Guardrails<'a> {
                 let note = Blocked {
                     guardrail: Guardrail::CostBudget,
                     detail: format!(
-                        "{to} × {} would cost ${:.2}/h, budget ${budget:.2}/h",
+                        "(${budget:.2}/h; {to} × {} would cost ${:.2}/h)",
                         size.name,
                         base + f64::from(*to) * price
                     ),
@@ -356,7 +357,7 @@ impl<'a> Guardrails<'a> {
                     out.blocked.push(Blocked {
                         guardrail: Guardrail::CostBudget,
                         detail: format!(
-                            "{q} × {} would cost ${after:.2}/h, budget ${budget:.2}/h",
+                            "(${budget:.2}/h; {q} × {} would cost ${after:.2}/h)",
                             target.name
                         ),
                     });
@@ -372,7 +373,7 @@ impl<'a> Guardrails<'a> {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::RestartBudget,
                 detail: format!(
-                    "{} restarts in the last hour, budget {budget}",
+                    "spent ({} restarts in the last hour, budget {budget})",
                     self.restarts_in_hour
                 ),
             });
@@ -441,14 +442,15 @@ impl<'a> Guardrails<'a> {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::DynoCooldown,
                 detail: format!(
-                    "{dyno} was restarted at {at}; next restart allowed at {}",
-                    at.plus(cooldown)
+                    "until {} ({dyno} was restarted at {})",
+                    clock(at.plus(cooldown)),
+                    clock(at)
                 ),
             });
         } else if self.restarted_now.contains(dyno) {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::DynoCooldown,
-                detail: format!("{dyno} is already being restarted"),
+                detail: format!("({dyno} is already being restarted)"),
             });
         }
     }
@@ -476,7 +478,7 @@ impl<'a> Guardrails<'a> {
         if healthy_others == 0 {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::LastHealthyDyno,
-                detail: format!("{dyno} is the last healthy {ty} dyno"),
+                detail: format!("({dyno} is the only healthy {ty} dyno left)"),
             });
         }
     }

@@ -7,9 +7,67 @@ use std::collections::BTreeMap;
 use crate::time::Timestamp;
 
 use super::config::{Config, Severity};
-use super::decision::{Action, Decision, Guardrail, Reason};
+use super::decision::{Action, Decision, Guardrail, Reason, clock, stable_id};
 use super::schedule::Bounds;
-use super::state::{ObservedState, PolicyState};
+use super::state::{Formation, ObservedState, PolicyState, SetFormation};
+
+/// The alert topic of a formation change made outside dynopilot.
+pub const MANUAL_OVERRIDE_TOPIC: &str = "manual-override";
+/// The alert topic of an app dynopilot cannot reach through the Platform API.
+pub const APP_ERROR_TOPIC: &str = "app-error";
+
+/// Announces a formation change made outside dynopilot and how long dynopilot keeps its hands
+/// off that process type.
+pub fn manual_override(
+    process_type: &str,
+    was: &SetFormation,
+    now: &Formation,
+    until: Timestamp,
+) -> (Action, Reason) {
+    let change = if was.size.eq_ignore_ascii_case(&now.size) {
+        format!("{} → {} dynos", was.quantity, now.quantity)
+    } else {
+        format!(
+            "{}×{} → {}×{}",
+            was.quantity, was.size, now.quantity, now.size
+        )
+    };
+    let message = format!(
+        "{process_type} changed outside dynopilot ({change}); hands off {process_type} until {}",
+        clock(until)
+    );
+    let reason = Reason::Notify {
+        event: message.clone(),
+    };
+    let action = Action::Alert {
+        topic: MANUAL_OVERRIDE_TOPIC.to_owned(),
+        severity: Severity::Warning,
+        message,
+    };
+    (action, reason)
+}
+
+/// The one alert raised when `app` becomes unreachable (the key cannot see it, a 403, the app
+/// was deleted); the runner sends it, since the app's policies are not evaluated meanwhile.
+pub fn app_error(app: &str, kind: &str, message: &str, dry_run: bool, now: Timestamp) -> Decision {
+    let message = format!("{app} is in error ({kind}): {message}; retrying with backoff");
+    let action = Action::Alert {
+        topic: APP_ERROR_TOPIC.to_owned(),
+        severity: Severity::Critical,
+        message: message.clone(),
+    };
+    Decision {
+        id: stable_id(&[app, &now.as_millis().to_string(), APP_ERROR_TOPIC, &message]),
+        app: app.to_owned(),
+        at: now,
+        executed: !dry_run,
+        dry_run,
+        blocked: Vec::new(),
+        limited_by: Vec::new(),
+        action,
+        reason: Reason::Notify { event: message },
+    }
+}
 
 /// Alerts (action and reason) to add after the guardrails ran, in a deterministic order.
 pub fn notifications(
@@ -74,7 +132,7 @@ pub fn notifications(
                 wanted.push((
                     topic,
                     Severity::Warning,
-                    format!("blocked `{}` ({}): {b}", d.action, d.reason),
+                    format!("blocked: {} ({}) — {b}", d.action, d.reason),
                     true,
                 ));
             }
@@ -86,7 +144,7 @@ pub fn notifications(
             wanted.push((
                 format!("scaled:{process_type}"),
                 Severity::Info,
-                format!("{}: {}", d.action, d.reason),
+                d.to_string(),
                 false,
             ));
         }

@@ -60,6 +60,9 @@ pub struct ObservedState {
     pub api_failures: Vec<ApiFailure>,
     /// Where this app's log lines come from and since when dynopilot has been hearing them.
     pub log_source: LogSourceState,
+    /// When dynopilot started watching this app: releases created before are history, not a
+    /// deploy to react to (`None`: every release counts).
+    pub watching_since: Option<Timestamp>,
 }
 
 impl ObservedState {
@@ -70,6 +73,14 @@ impl ObservedState {
 
     pub fn latest_release(&self) -> Option<&Release> {
         self.releases.iter().max_by_key(|r| r.at)
+    }
+
+    /// The newest release created while dynopilot was watching, if any.
+    pub fn latest_watched_release(&self) -> Option<&Release> {
+        self.releases
+            .iter()
+            .filter(|r| self.watching_since.is_none_or(|since| r.at >= since))
+            .max_by_key(|r| r.at)
     }
 }
 

@@ -324,6 +324,9 @@ async fn fill_journal(
                 "service p95 {:.0} ms against a target",
                 shape.median_ms * 4.5
             ),
+            signal: None,
+            value: None,
+            target: None,
         };
         let dry_run = rng.chance(0.05);
         let decision = Decision {

@@ -34,6 +34,8 @@ pub struct AppState {
     retired: BTreeMap<String, Vec<String>>,
     /// The dyno list lines are checked against, and what was counted as not actionable.
     lines: actionable::Actionability,
+    /// Access errors and active overrides, for the dashboard (`crate::access`).
+    pub status: crate::access::AppStatus,
 }
 
 /// Every app's state, keyed by app name.

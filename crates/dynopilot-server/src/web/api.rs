@@ -50,13 +50,14 @@ impl WebState {
         let observed = self.observed(app);
         let mode = self.modes.label(app, config);
         let modes = &self.modes;
+        let now = self.clock.now();
         let mut summary = summary::app_summary(
             app,
             mode,
             config,
             &observed,
             |ty| modes.paused(app, ty),
-            self.clock.now(),
+            now,
         );
         summary.observation.lines_not_actionable = self
             .ingest
@@ -68,7 +69,17 @@ impl WebState {
                     .map(|a| observation::line_counts(a.not_actionable()))
             })
             .unwrap_or_else(|| observation::line_counts(&Default::default()));
-        Ok(summary)
+        Ok(summary.with_status(&self.status(app), now))
+    }
+
+    /// The app's access error and overrides in force (see `crate::access`).
+    pub fn status(&self, app: &str) -> crate::access::AppStatus {
+        self.ingest
+            .fleet
+            .lock()
+            .ok()
+            .and_then(|f| f.app(app).map(|a| a.status.clone()))
+            .unwrap_or_default()
     }
 
     /// Sends a control to the runner and waits for its answer.

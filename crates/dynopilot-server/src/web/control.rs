@@ -174,7 +174,7 @@ pub fn block_paused(modes: &Modes, decisions: &mut [Decision]) {
         if let Some(who) = modes.paused(&d.app, ty) {
             d.blocked.push(Blocked {
                 guardrail: Guardrail::Paused,
-                detail: format!("autoscaling of {ty} paused by {who}"),
+                detail: format!("(autoscaling of {ty} paused by {who})"),
             });
             d.executed = false;
         }

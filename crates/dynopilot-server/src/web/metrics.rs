@@ -182,7 +182,30 @@ pub fn render(state: &WebState) -> String {
     executor(&mut out, state);
     fleet(&mut out, state);
     super::observation::render_metrics(&mut out, state);
+    app_errors(&mut out, state);
     out.0
+}
+
+/// `dynopilot_app_error{app,kind}`: 1 while an app cannot be reached (kind `not_found`,
+/// `forbidden`, `unauthorized`), else 0 with kind `none`, so every configured app has a series.
+fn app_errors(out: &mut Out, state: &WebState) {
+    let Ok(fleet) = state.ingest.fleet.lock() else {
+        return;
+    };
+    out.family(
+        "dynopilot_app_error",
+        "gauge",
+        "1 while the app cannot be reached through the Platform API, by kind.",
+    );
+    for app in state.apps.keys() {
+        let error = fleet.app(app).and_then(|a| a.status.error.as_ref());
+        let (kind, value) = error.map_or(("none", 0.0), |e| (e.kind, 1.0));
+        out.sample(
+            "dynopilot_app_error",
+            &[("app", app.as_str()), ("kind", kind)],
+            value,
+        );
+    }
 }
 
 fn ingest(out: &mut Out, state: &WebState) {

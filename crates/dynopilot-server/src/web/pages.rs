@@ -100,6 +100,10 @@ struct Panel {
     blind: Vec<String>,
     /// Lines kept as history only, by reason, in words.
     not_actionable: Vec<String>,
+    /// Why the app is in error, or empty.
+    error: String,
+    /// Manual-change overrides in force, in words.
+    overrides: Vec<Bound>,
 }
 
 #[derive(Template)]
@@ -167,6 +171,27 @@ async fn panel(state: &WebState, app: &str, csrf: &str) -> Result<Panel, WebErro
             .map(|b| format!("{} of {} is blind: {}", b.policy, b.process_type, b.why))
             .collect(),
         not_actionable: observation::describe_counts(&summary.observation.lines_not_actionable),
+        error: summary.error.as_ref().map_or_else(String::new, |e| {
+            format!(
+                "{app} is in error since {} ({}): {}. Nothing is decided for it; next try at {}.",
+                view::clock_time(e.since),
+                e.kind,
+                e.message,
+                view::clock_time(e.retry_at)
+            )
+        }),
+        overrides: summary
+            .overrides
+            .iter()
+            .map(|o| Bound {
+                name: o.process_type.clone(),
+                text: format!(
+                    "{} was changed outside dynopilot: hands off until {}.",
+                    o.process_type,
+                    view::clock_time(o.until)
+                ),
+            })
+            .collect(),
     })
 }
 

@@ -23,6 +23,38 @@ pub struct AppSummary {
     pub dynos_total: usize,
     /// Log source, runtime metrics, blind policies and lines that could drive no action.
     pub observation: super::observation::ObservationView,
+    /// Set while the app cannot be reached through the Platform API (not visible to the key,
+    /// forbidden, deleted); nothing is decided for it meanwhile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<crate::access::AppError>,
+    /// Process types changed by hand, which dynopilot leaves alone until `until`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+}
+
+/// A manual-change override in force.
+#[derive(Clone, Debug, Serialize)]
+pub struct Override {
+    pub process_type: String,
+    #[serde(serialize_with = "super::api::rfc3339")]
+    pub until: Timestamp,
+}
+
+impl AppSummary {
+    /// Adds what is known about the app besides its observations.
+    pub fn with_status(mut self, status: &crate::access::AppStatus, now: Timestamp) -> Self {
+        self.error = status.error.clone();
+        self.overrides = status
+            .overrides
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(ty, until)| Override {
+                process_type: ty.clone(),
+                until: *until,
+            })
+            .collect();
+        self
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -140,6 +172,8 @@ pub fn app_summary(
         dollars_per_hour,
         process_types,
         observation: super::observation::view(config, observed),
+        error: None,
+        overrides: Vec::new(),
     }
 }
 

@@ -69,6 +69,8 @@ pub struct FleetRow {
     pub latency: String,
     pub latency_class: &'static str,
     pub last_decision: String,
+    /// `not_found: …` while the app cannot be reached; empty otherwise.
+    pub error: String,
 }
 
 pub fn fleet_row(s: &AppSummary, last: Option<&DecisionRecord>) -> FleetRow {
@@ -119,10 +121,19 @@ pub fn fleet_row(s: &AppSummary, last: Option<&DecisionRecord>) -> FleetRow {
         errors_class: level(errors, 1.0, 5.0),
         latency: format!("{label}{}", latency(p95, target)),
         latency_class: latency_class(p95, target),
-        last_decision: last.map_or_else(
-            || "none yet".to_owned(),
-            |d| format!("{} — {} ({})", date_time(d.at), d.reason, d.kind),
-        ),
+        last_decision: last.map_or_else(|| "none yet".to_owned(), decision_in_words),
+        error: s.error.as_ref().map_or_else(String::new, |e| {
+            format!("in error since {}: {}", clock_time(e.since), e.message)
+        }),
+    }
+}
+
+/// `14:03:07 UTC scale web 2 → 4 (service p95 900 ms > 250 ms)`: what was done or held, in
+/// the words the log uses; the journal's reason text if the record is not a decision we know.
+pub fn decision_in_words(d: &DecisionRecord) -> String {
+    match serde_json::from_value::<policy::Decision>(d.decision.clone()) {
+        Ok(decision) => format!("{} {decision}", clock_time(d.at)),
+        Err(_) => format!("{} {} ({})", clock_time(d.at), d.reason, d.kind),
     }
 }
 

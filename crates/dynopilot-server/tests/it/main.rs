@@ -11,6 +11,7 @@ mod fleet_actionable;
 mod heroku_attempts;
 mod http_limits;
 mod scenarios;
+mod scenarios_apps;
 mod scenarios_escalation;
 mod scenarios_observed;
 mod scenarios_restart;

@@ -227,7 +227,7 @@ async fn a_crashed_dyno_is_restarted_by_the_daemon_before_the_platform_cool_off(
         .find(|d| d.kind == "restart_dyno" && d.executed)
         .unwrap_or_else(|| panic!("no restart journaled: {decisions:?}"));
     assert!(
-        restart.reason.contains("web.2 crashed"),
+        restart.decision["action"]["dyno"] == "web.2" && restart.reason.contains("crashed"),
         "{}",
         restart.reason
     );

@@ -157,10 +157,69 @@ fn deploy_freeze_and_manual_override_hold_formation_changes() {
         f.quantity = 6;
         f.updated_at = t;
     });
+    // The change is announced once, with the expiry of the override.
+    let announced: Vec<String> = s
+        .decisions
+        .iter()
+        .filter_map(|d| match &d.action {
+            Action::Alert { topic, message, .. } if topic == "manual-override" => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        announced,
+        ["web changed outside dynopilot (3 → 6 dynos); hands off web until 12:40:00"]
+    );
     s.step("12:20:00", "web.2 H12", |o, t| error(o, "web.2", t, "H12"));
     s.step("12:40:00", "web.2 H12 (override expired)", |o, t| {
         error(o, "web.2", t, "H12")
     });
+    let alerts = |s: &Scenario| {
+        s.decisions
+            .iter()
+            .filter(
+                |d| matches!(&d.action, Action::Alert { topic, .. } if topic == "manual-override"),
+            )
+            .count()
+    };
+    assert_eq!(alerts(&s), 1, "announced once, not every tick");
+    insta::assert_snapshot!(s.transcript());
+}
+
+#[test]
+fn a_release_from_before_dynopilot_started_watching_freezes_nothing() {
+    let mut c = guarded(10);
+    c.rules.push(scale_rule(1));
+    let mut o = app(&[("web", 2, "Standard-1X")]);
+    // The app's last deploy was a minute before dynopilot started watching.
+    o.releases.push(Release {
+        at: at("11:59:00"),
+        version: 41,
+    });
+    o.watching_since = Some(at("12:00:00"));
+    let mut s = Scenario::new(c, o);
+    s.step("12:00:30", "web.1 H12", |o, t| error(o, "web.1", t, "H12"));
+    assert!(
+        s.decisions[0].blocked.is_empty(),
+        "history is not a deploy: {}",
+        s.transcript()
+    );
+    s.step(
+        "12:01:00",
+        "Heroku runs 3; release v42 while watching",
+        |o, t| {
+            let f = o.process_types.get_mut("web").unwrap();
+            let f = f.formation.as_mut().unwrap();
+            f.quantity = 3;
+            f.updated_at = at("12:00:31");
+            o.releases.push(Release { at: t, version: 42 })
+        },
+    );
+    s.step("12:01:30", "web.1 H12", |o, t| error(o, "web.1", t, "H12"));
+    let held = s.decisions.iter().find(|d| d.is_blocked()).unwrap();
+    assert_eq!(held.blocked[0].guardrail, Guardrail::DeployFreeze);
     insta::assert_snapshot!(s.transcript());
 }
 

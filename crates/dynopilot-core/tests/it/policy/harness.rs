@@ -134,15 +134,6 @@ impl Scenario {
 }
 
 pub fn render(d: &Decision) -> String {
-    let mut s = format!("{} ({}: {})", d.action, d.reason.policy(), d.reason);
-    for b in &d.limited_by {
-        s.push_str(&format!(" [limited by {b}]"));
-    }
-    for b in &d.blocked {
-        s.push_str(&format!(" [BLOCKED by {b}]"));
-    }
-    if d.dry_run {
-        s.push_str(" [dry-run]");
-    }
-    s
+    // The line the daemon logs, and the policy that proposed it.
+    format!("{d}  [{}]", d.reason.policy())
 }
