@@ -83,7 +83,7 @@ test("the app page draws charts with data and decisions as markers", async () =>
   const marker = page.locator(".chart[data-chart=memory] .marker").first();
   await marker.waitFor();
   const reason = await marker.getAttribute("data-reason");
-  assert.match(reason, /rule timeouts: web had \d+ × H12/);
+  assert.match(reason, /rule timeouts: \d+ × H12 on web/);
   await marker.dispatchEvent("click");
   assert.match(await page.innerText("#marker-detail"), /H12/);
   await shot("03-app");
@@ -107,7 +107,7 @@ test("pause stops the next scale decision from executing", async () => {
   assert.equal(blocked.executed, false);
   await page.goto(url + "/apps/shop");
   const row = page.locator("tr.decision.blocked").first();
-  assert.match(await row.innerText(), /paused: autoscaling of web paused by ops/);
+  assert.match(await row.innerText(), /held: paused \(autoscaling of web paused by ops\)/);
   const quantity = (s) => s.match(/up of (\d+)/)?.[1];
   assert.equal(quantity(await web.innerText()), quantity(before), "formation unchanged");
   await shot("04-paused");

@@ -390,7 +390,7 @@ impl<'a> Guardrails<'a> {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::RestartBudget,
                 detail: format!(
-                    "{used} {ty} restarts in the last hour, per-process-type budget {budget}"
+                    "spent ({used} {ty} restarts in the last hour, per-process-type budget {budget})"
                 ),
             });
         }
@@ -402,7 +402,7 @@ impl<'a> Guardrails<'a> {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::FormationBudget,
                 detail: format!(
-                    "{} formation changes in the last hour, budget {budget}",
+                    "spent ({} formation changes in the last hour, budget {budget})",
                     self.formation_changes_in_hour
                 ),
             });
@@ -424,8 +424,8 @@ impl<'a> Guardrails<'a> {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::RestartStorm,
                 detail: format!(
-                    "restarting {ty} dynos one at a time, {gap} apart; next at {}",
-                    last.plus(gap.get())
+                    "until {} ({ty} dynos are restarted one at a time, {gap} apart)",
+                    clock(last.plus(gap.get()))
                 ),
             });
         }

@@ -230,7 +230,7 @@ impl DecisionRow {
             .and_then(|p| p.blocked.first())
             .map(ToString::to_string);
         let (status, status_class) = match (&blocked, d.executed, d.dry_run) {
-            (Some(b), _, _) => (format!("blocked ({b})"), "blocked"),
+            (Some(b), _, _) => (format!("held: {b}"), "blocked"),
             (None, true, _) => ("executed".to_owned(), "executed"),
             (None, false, true) => ("dry run".to_owned(), "dry-run"),
             (None, false, false) => ("not executed".to_owned(), "blocked"),

@@ -185,7 +185,8 @@ async fn http_restart_requests_need_the_token_and_restart_through_the_counter() 
     assert!(
         decisions.iter().any(|d| d.kind == "restart_dyno"
             && d.executed
-            && d.reason.starts_with("web.1 reported 3")),
+            && d.decision["action"]["dyno"] == "web.1"
+            && d.reason.starts_with("the app asked for a restart 3 times")),
         "journaled as a restart-counter decision: {decisions:?}"
     );
     daemon.shutdown().await;

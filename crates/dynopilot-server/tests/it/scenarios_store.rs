@@ -201,7 +201,12 @@ async fn outage(store: Arc<dyn Store>, admin: &sqlx::PgPool, schema: &str) {
         .filter(|d| d.kind == "restart_dyno" && d.executed)
         .collect();
     assert_eq!(restarts.len(), 1, "{decisions:?}");
-    assert!(restarts[0].reason.contains("web.2 crashed"));
+    assert_eq!(restarts[0].decision["action"]["dyno"], "web.2");
+    assert!(
+        restarts[0].reason.contains("crashed"),
+        "{}",
+        restarts[0].reason
+    );
     let actions = store.actions("shop", range, 100).await.unwrap();
     assert!(
         actions
