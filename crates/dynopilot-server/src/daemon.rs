@@ -189,6 +189,8 @@ pub async fn start_with_web(
     web_state.budget = Some(Arc::clone(&budget));
     let writer_stats = Arc::clone(writer.stats());
     web_state.writer = Some(Arc::clone(&writer_stats));
+    let http_stats = Arc::new(HttpStats::default());
+    web_state.http = Some(Arc::clone(&http_stats));
     web_state.recorder = Arc::clone(&recorder.stats);
     let outcomes = Arc::clone(&web_state.outcomes);
     tasks.spawn(recorder.run(cancel.clone()));
@@ -212,7 +214,6 @@ pub async fn start_with_web(
     // --- end web module ---
     // Timeouts, header limits and connection caps: see http_server.
     http_server::raise_open_file_limit();
-    let http_stats = Arc::new(HttpStats::default());
     http.spawn(http_server::serve(
         listener,
         router,

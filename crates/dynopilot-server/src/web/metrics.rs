@@ -290,6 +290,9 @@ fn web(out: &mut Out, state: &WebState) {
             budget.remaining(),
         );
     }
+    if let Some(http) = &state.http {
+        http_connections(out, http);
+    }
     if let Some(w) = &state.writer {
         out.single(
             "dynopilot_store_items_written_total",
@@ -535,5 +538,35 @@ fn gauge_per_type(
             ];
             out.sample(name, &labels, v);
         }
+    }
+}
+
+/// Connection counters of the HTTP server: a flood shows as shed and refused connections.
+fn http_connections(out: &mut Out, http: &crate::http_server::HttpStats) {
+    let (accepted, shed, refused, header_timeouts) = http.totals();
+    let counters = [
+        (
+            "dynopilot_http_connections_accepted_total",
+            "Connections served normally.",
+            accepted,
+        ),
+        (
+            "dynopilot_http_connections_shed_total",
+            "Connections over the cap, served one request (503 unless /healthz).",
+            shed,
+        ),
+        (
+            "dynopilot_http_connections_refused_total",
+            "Connections answered 503 at once and closed: the shedding slots were full too.",
+            refused,
+        ),
+        (
+            "dynopilot_http_header_timeouts_total",
+            "Connections closed because no request head arrived in time (idle ones too).",
+            header_timeouts,
+        ),
+    ];
+    for (name, help, value) in counters {
+        out.single(name, "counter", help, value as f64);
     }
 }

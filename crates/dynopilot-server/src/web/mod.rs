@@ -47,6 +47,8 @@ pub struct WebState {
     pub runner: Arc<RunnerStats>,
     /// The Platform API budget, when there is a client (absent in page benches).
     pub budget: Option<Arc<RequestBudget>>,
+    /// The HTTP server's connection counters (shedding, refusals, head timeouts), when it runs.
+    pub http: Option<Arc<crate::http_server::HttpStats>>,
     /// The recorder's store writer, when it runs.
     pub writer: Option<Arc<WriterStats>>,
     pub recorder: Arc<recorder::RecorderStats>,
@@ -223,6 +225,7 @@ impl WebState {
             metrics: Arc::default(),
             runner: Arc::clone(&link.stats),
             budget: None,
+            http: None,
             writer: None,
             recorder: Arc::default(),
             outcomes: Arc::default(),

@@ -246,6 +246,26 @@ async fn over_the_connection_cap_healthz_answers_and_drains_get_503_with_retry_a
     let mut after = s.connect().await;
     let accepted = exchange(&mut after, &drain_post("5 hello")).await;
     assert_eq!(status(&accepted), "204", "{accepted}");
+    // The flood is visible to whoever scrapes /metrics.
+    let mut scrape = s.connect().await;
+    scrape
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let metrics = read_until_closed(&mut scrape, Duration::from_secs(5))
+        .await
+        .expect("a full /metrics answer");
+    assert_eq!(status(&metrics), "200", "{metrics}");
+    let counter = |name: &str| -> u64 {
+        let prefix = format!("{name} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map_or(0, |v| v as u64)
+    };
+    assert!(counter("dynopilot_http_connections_shed_total") >= shed_count);
+    assert!(counter("dynopilot_http_connections_refused_total") >= refused_count);
     s.stop().await;
 }
 
