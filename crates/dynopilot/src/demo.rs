@@ -112,8 +112,9 @@ pub fn demo_policy() -> policy::Config {
         autoscale: Some(HorizontalConfig::Target(autoscale)),
         ..ProcessTypeConfig::default()
     };
-    // The leak outlives restarts: after two memory restarts within ten minutes the next step
-    // is one size up (to Standard-2X, the largest allowed), then an alert.
+    // The leak outlives restarts: when a worker that was already restarted for memory in the
+    // last ten minutes needs it again, the next step is one size up (to Standard-2X, the
+    // largest allowed); past that size, an alert. Escalation counts per dyno.
     let worker = ProcessTypeConfig {
         memory_guard: Some(MemoryGuardConfig {
             threshold: MemoryThreshold::PercentOfQuota(85.0),
@@ -122,7 +123,7 @@ pub fn demo_policy() -> policy::Config {
             ..MemoryGuardConfig::default()
         }),
         escalation: Some(EscalationConfig {
-            restarts: 2,
+            restarts: 1,
             window: ConfigDuration::from_mins(10),
             upsize: true,
         }),
@@ -238,7 +239,7 @@ What happens next (decisions are printed as they are made, in words):
   ~20 s   web traffic surges: `scale web 2 → 8 (service p95 … ms > 250 ms)`, capped at max 8
   ~40 s   the leaking workers run out of memory: worker.1 is restarted, worker.2 is held
           (`held: restart worker.2 — last healthy dyno …`) and restarted once worker.1 is back
-  ~85 s   the leak persists after two restarts: `resize worker Standard-1X → Standard-2X`
+  ~85 s   worker.1 leaks again after its restart: `resize worker Standard-1X → Standard-2X`
   ~95 s   the surge is over: `scale web 8 → 6 (service p95 … ms ≤ 250 ms)`, then 6 → 4 → 3
 The surge repeats every three minutes.";
 

@@ -181,6 +181,9 @@ pub enum Reason {
     },
     Escalation {
         process_type: String,
+        /// The dyno whose memory restarts did not help (escalation counts per dyno).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dyno: Option<String>,
         restarts: u32,
         window: ConfigDuration,
         next: String,
@@ -305,13 +308,22 @@ impl fmt::Display for Reason {
             ),
             Reason::Escalation {
                 process_type,
+                dyno,
                 restarts,
                 window,
                 next,
-            } => write!(
-                f,
-                "{restarts} memory restarts of {process_type} within {window} did not fix the leak; next: {next}"
-            ),
+            } => {
+                let who = dyno.as_deref().unwrap_or(process_type);
+                let times = if *restarts == 1 {
+                    "restart"
+                } else {
+                    "restarts"
+                };
+                write!(
+                    f,
+                    "{restarts} memory {times} of {who} within {window} did not fix the leak; next: {next}"
+                )
+            }
             Reason::Autoscale {
                 explanation,
                 signal,

@@ -160,6 +160,7 @@ fn escalate(
     let process_type = ctx.process_type;
     let reason = |next: String| Reason::Escalation {
         process_type: process_type.to_owned(),
+        dyno: Some(dyno.to_owned()),
         restarts: u32::try_from(history.len()).unwrap_or(u32::MAX),
         window: esc.window,
         next,
