@@ -272,6 +272,19 @@ macro_rules! journal {
             let outcome: String = row.try_get("outcome").map_err(get)?;
             let attempt: i64 = row.try_get("attempt").map_err(get)?;
             let finished: Option<i64> = row.try_get("finished_at").map_err(get)?;
+            let error: Option<String> = row.try_get("error").map_err(get)?;
+            // A state this version does not know (a newer dynopilot, a hand edit) is listed as
+            // unsettled with what it says, not a failed read: reconciliation reports such rows
+            // and never acts on them, and the rest of the journal stays readable.
+            let (outcome, error) = match crate::ActionOutcome::parse(&outcome) {
+                Some(known) => (known, error),
+                None => (
+                    crate::ActionOutcome::Unknown,
+                    Some(format!(
+                        "the journal holds an outcome this version does not know (`{outcome}`); it is reported and not acted on"
+                    )),
+                ),
+            };
             Ok(crate::ActionRecord {
                 decision_id: row.try_get("decision_id").map_err(get)?,
                 attempt: u32::try_from(attempt).map_err(|e| crate::StoreError::corrupt("actions", e))?,
@@ -279,10 +292,8 @@ macro_rules! journal {
                     row.try_get("started_at").map_err(get)?,
                 ),
                 finished_at: finished.map(dynopilot_core::Timestamp::from_millis),
-                outcome: crate::ActionOutcome::parse(&outcome).ok_or_else(|| {
-                    crate::StoreError::corrupt("actions", format!("unknown outcome {outcome:?}"))
-                })?,
-                error: row.try_get("error").map_err(get)?,
+                outcome,
+                error,
             })
         }
     };

@@ -47,6 +47,27 @@ async fn an_unknown_outcome_word_is_returned_as_text_not_an_error() {
     assert_eq!(unfinished.len(), 1);
     assert_eq!(unfinished[0].outcome, "paused-by-operator");
     assert_eq!(unfinished[0].known_outcome(), None);
+    // The journal listing stays readable: the row shows as unsettled and says why.
+    let listed = store
+        .actions(
+            "shop",
+            dynopilot_store::TimeRange::new(
+                Timestamp::from_secs(0),
+                Timestamp::from_secs(2_000_000_000),
+            ),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].outcome, ActionOutcome::Unknown);
+    assert!(
+        listed[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("`paused-by-operator`")),
+        "{listed:?}"
+    );
     store.close().await.unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
 }
