@@ -102,6 +102,10 @@ pub struct LogSourceState {
     pub last_reconnect: Option<Timestamp>,
     /// The first line the source delivered after `listening_since`: proof that it works.
     pub first_line_at: Option<Timestamp>,
+    /// The newest line the source delivered (reception time). A dyno is silent only while the
+    /// source delivers other lines: when the whole source goes quiet, that is the source's
+    /// outage, not every dyno's. `None`: not tracked, silence runs up to now.
+    pub last_line_at: Option<Timestamp>,
     /// Whether `log-runtime-metrics` is on for the app (memory and load samples).
     pub runtime_metrics: Availability,
 }
@@ -114,6 +118,7 @@ impl Default for LogSourceState {
             listening_since: Some(Timestamp::EPOCH),
             last_reconnect: None,
             first_line_at: Some(Timestamp::EPOCH),
+            last_line_at: None,
             runtime_metrics: Availability::Unknown,
         }
     }
@@ -126,6 +131,7 @@ impl LogSourceState {
             listening_since: None,
             last_reconnect: None,
             first_line_at: None,
+            last_line_at: None,
             runtime_metrics: Availability::Unknown,
         }
     }
@@ -158,6 +164,13 @@ impl LogSourceState {
         if self.listening_since.is_some() && self.first_line_at.is_none() {
             self.first_line_at = Some(now);
         }
+        self.last_line_at = Some(self.last_line_at.map_or(now, |t| t.max(now)));
+    }
+
+    /// Up to when silence can be told apart from a quiet source: the newest line heard, or
+    /// `now` when lines are not tracked.
+    pub fn heard_until(&self, now: Timestamp) -> Timestamp {
+        self.last_line_at.map_or(now, |t| t.min(now))
     }
 
     /// False only when `log-runtime-metrics` is known to be off.

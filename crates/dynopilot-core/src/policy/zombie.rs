@@ -39,7 +39,14 @@ pub fn propose(
             .get(name)
             .is_some_and(|at| *at >= dyno.since);
         let reason = match dyno.lifecycle {
-            DynoLifecycle::Up => silent(name, dyno, cfg.no_metrics_for, observed_since, state, now),
+            DynoLifecycle::Up => silent(
+                name,
+                dyno,
+                cfg.no_metrics_for,
+                observed_since,
+                state,
+                log.heard_until(now),
+            ),
             DynoLifecycle::Starting if !restarted_since => {
                 let starting = now.since(dyno.since.max(observed_since));
                 (starting >= cfg.boot_limit.get()).then(|| Reason::StuckStarting {
@@ -72,13 +79,16 @@ pub fn propose(
     out
 }
 
+/// How long `dyno` stayed silent while the source was demonstrably delivering (`heard_until`
+/// is the source's newest line), counted from the newest of its last metrics, becoming up,
+/// our own listening and our last restart.
 fn silent(
     name: &str,
     dyno: &DynoState,
     limit: ConfigDuration,
     observed_since: Timestamp,
     state: &PolicyState,
-    now: Timestamp,
+    heard_until: Timestamp,
 ) -> Option<Reason> {
     // Silence counts from the newest of: last metrics, becoming up, our last restart, and the
     // start of our own uninterrupted listening.
@@ -89,7 +99,7 @@ fn silent(
     if let Some(at) = state.last_restart.get(name) {
         heard = heard.max(*at);
     }
-    let silent = now.since(heard);
+    let silent = heard_until.since(heard);
     (silent >= limit.get()).then(|| Reason::NoMetrics {
         dyno: name.to_owned(),
         silent: as_config(silent),

@@ -73,6 +73,57 @@ fn a_reconnect_starts_the_silence_window_over() {
 }
 
 #[test]
+fn a_source_gone_quiet_as_a_whole_proves_no_dyno_silent() {
+    // The drain stops at 12:01 (Heroku-side outage, removed drain): every dyno goes quiet at
+    // once. That is the source's silence, not three zombies.
+    let mut obs = app(&[("web", 3, "Standard-1X")]);
+    obs.log_source = listening("12:00:00");
+    let mut s = Scenario::new(zombie_config(), obs);
+    let all_report = |o: &mut dynopilot_core::policy::ObservedState, t| {
+        for dyno in ["web.1", "web.2", "web.3"] {
+            memory(o, dyno, t, 200.0, 512.0);
+        }
+        o.log_source.heard(t);
+    };
+    s.step("12:00:30", "every dyno reports", all_report);
+    s.step(
+        "12:01:00",
+        "every dyno reports, then the source stops",
+        all_report,
+    );
+    for hms in ["12:04:00", "12:10:00", "13:00:00"] {
+        s.step(hms, "nothing arrives from the source", |_, _| {});
+    }
+    assert!(s.decisions.is_empty(), "{}", s.transcript());
+
+    // Once lines flow again, a dyno that stays silent while the others report is a zombie.
+    let only_two = |o: &mut dynopilot_core::policy::ObservedState, t| {
+        memory(o, "web.1", t, 200.0, 512.0);
+        memory(o, "web.2", t, 200.0, 512.0);
+        o.log_source.heard(t);
+        o.log_source.last_reconnect = o.log_source.last_reconnect.or(Some(t));
+    };
+    s.step(
+        "13:00:30",
+        "the source is back; web.3 stays silent",
+        only_two,
+    );
+    s.step(
+        "13:03:29",
+        "web.3 silent 2m59s while the others report",
+        only_two,
+    );
+    assert!(s.decisions.is_empty(), "{}", s.transcript());
+    s.step(
+        "13:03:30",
+        "web.3 silent 3m while the others report",
+        only_two,
+    );
+    let restarts: Vec<String> = s.decisions.iter().map(|d| d.action.to_string()).collect();
+    assert_eq!(restarts, ["restart web.3"], "{}", s.transcript());
+}
+
+#[test]
 fn a_source_that_never_delivered_a_line_proves_no_silence() {
     let mut obs = app(&[("web", 2, "Standard-1X")]);
     obs.log_source = LogSourceState {
