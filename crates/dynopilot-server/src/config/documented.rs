@@ -75,19 +75,18 @@ fn documented_app() -> RawApp {
     }
 }
 
+/// Monday to Friday, for the example's office-hours schedule and resize window.
+fn weekdays() -> Vec<Weekday> {
+    Weekday::ALL[..5].to_vec()
+}
+
 fn web() -> ProcessTypeConfig {
     ProcessTypeConfig {
         min: Some(2),
         max: Some(10),
         max_size: Some("performance-m".to_owned()),
         schedule: vec![ScheduleEntry {
-            days: vec![
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-            ],
+            days: weekdays(),
             from: "08:00".to_owned(),
             to: "20:00".to_owned(),
             min: 4,
@@ -105,13 +104,7 @@ fn web() -> ProcessTypeConfig {
             max_size: Some("performance-m".to_owned()),
             ladder: Some(vec!["standard-1x".to_owned(), "standard-2x".to_owned()]),
             windows: vec![ResizeWindow {
-                days: vec![
-                    Weekday::Mon,
-                    Weekday::Tue,
-                    Weekday::Wed,
-                    Weekday::Thu,
-                    Weekday::Fri,
-                ],
+                days: weekdays(),
                 from: "08:00".to_owned(),
                 to: "20:00".to_owned(),
             }],
