@@ -268,6 +268,7 @@ pub async fn start_with_web(
         tasks.spawn(tail(
             client.clone(),
             ingest.clone(),
+            Arc::clone(&clock),
             app.name.clone(),
             cancel.clone(),
         ));
@@ -324,8 +325,19 @@ async fn check_apps(
     }
 }
 
-/// Tails one app's log session until cancelled, reconnecting as Heroku ends sessions.
-async fn tail(client: HerokuClient, ingest: Ingest, app: String, cancel: CancellationToken) {
+/// Longest pause before a log-session tail that gave up is started again.
+const TAIL_RETRY_CAP: Duration = Duration::from_secs(300);
+
+/// Tails one app's log session until cancelled, reconnecting as Heroku ends sessions. When the
+/// client gives up (the API unreachable, the app gone), the tail starts again after a growing
+/// pause: a log source that stopped for good would leave the app unobserved for good.
+async fn tail(
+    client: HerokuClient,
+    ingest: Ingest,
+    clock: Arc<dyn Clock>,
+    app: String,
+    cancel: CancellationToken,
+) {
     let create = LogSessionCreate {
         tail: Some(true),
         lines: Some(0),
@@ -336,17 +348,29 @@ async fn tail(client: HerokuClient, ingest: Ingest, app: String, cancel: Cancell
             ingest.metrics.count_dropped("unparseable_session_line", 1);
         }
     };
-    match client
-        .stream_logs(
-            &app,
-            create,
-            &LogStreamOptions::default(),
-            &cancel,
-            &mut on_line,
-        )
-        .await
-    {
-        Ok(_) => {}
-        Err(e) => tracing::error!(app, error = %e, "log session tail gave up"),
+    let mut pause = Duration::from_secs(30);
+    loop {
+        let ended = client
+            .stream_logs(
+                &app,
+                create.clone(),
+                &LogStreamOptions::default(),
+                &cancel,
+                &mut on_line,
+            )
+            .await;
+        match ended {
+            Ok(dynopilot_heroku::StreamEnd::Cancelled) => return,
+            Ok(_) => tracing::warn!(app, "log session ended; starting a new one"),
+            Err(e) => {
+                tracing::error!(app, error = %e, retry_in = ?pause, "log session tail gave up; starting it again after a pause")
+            }
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = clock.sleep(pause) => {}
+        }
+        ingest.source_reconnected(&app);
+        pause = (pause * 2).min(TAIL_RETRY_CAP);
     }
 }

@@ -57,6 +57,15 @@ impl Ingest {
         }
     }
 
+    /// `app`'s log source starts over now (a new log session after the old one gave up): lines
+    /// of the gap may be lost, so silence before now proves nothing.
+    pub fn source_reconnected(&self, app: &str) {
+        let now = self.clock.now();
+        if let Ok(mut fleet) = self.fleet.lock() {
+            fleet.app_mut(app).observed.log_source.last_reconnect = Some(now);
+        }
+    }
+
     /// Applies one `heroku logs` line (`TIMESTAMP SOURCE[PROCESS]: MESSAGE`, from a log session
     /// or stdin) to `app`; false when it is not one, for the caller to count under its reason.
     pub fn apply_log_line(&self, app: &str, line: &[u8]) -> bool {
