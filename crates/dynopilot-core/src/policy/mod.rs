@@ -18,7 +18,7 @@ pub mod restart_counter;
 pub mod rule_config;
 pub mod rules;
 pub mod schedule;
-mod serde_ts;
+pub mod serde_ts;
 pub mod state;
 pub mod storm;
 pub mod zombie;
