@@ -331,14 +331,17 @@ impl HerokuClient {
 
     /// Opens a log session's `logplex_url` for streaming. The API key is NOT sent: the URL is
     /// on another host and carries its own credentials.
-    pub(crate) async fn open_stream(&self, url: &str) -> Result<reqwest::Response, HerokuError> {
+    pub(crate) async fn open_stream(
+        &self,
+        url: &str,
+        event_stream: bool,
+    ) -> Result<reqwest::Response, HerokuError> {
         let url = Url::parse(url).map_err(|e| HerokuError::invalid(format!("bad log URL: {e}")))?;
-        let response = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .map_err(HerokuError::transport)?;
+        let mut request = self.http.get(url);
+        if event_stream {
+            request = request.header(reqwest::header::ACCEPT, "text/event-stream");
+        }
+        let response = request.send().await.map_err(HerokuError::transport)?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);

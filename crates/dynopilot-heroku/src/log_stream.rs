@@ -1,7 +1,9 @@
 //! Streaming a log session as lines, reconnecting when Heroku ends a tailing session.
 //!
 //! A log session's `logplex_url` answers a chunked text body, one log line per `\n`, with
-//! single NUL bytes sent as heartbeats. Heroku closes tailing sessions after a while (about
+//! single NUL bytes sent as heartbeats; asked with `Accept: text/event-stream` (as the official
+//! CLI's EventSource does) it answers Server-Sent Events instead, one `data:` field per line.
+//! Both are read, by the answer's `Content-Type`. Heroku closes tailing sessions after a while (about
 //! 15 minutes), so with `tail` set we create a fresh session and carry on. Reconnects ask for
 //! `lines: 0` by default so the backlog is not replayed (which would double-count events).
 
@@ -60,6 +62,73 @@ impl LineSplitter {
     }
 }
 
+/// Turns a Server-Sent Events stream into log lines: each `data:` field is one line; comments
+/// (`:` heartbeats), `id:`, `event:`, `retry:` and the blank lines between events are dropped.
+#[derive(Debug, Default)]
+pub struct EventStreamSplitter {
+    lines: LineSplitter,
+}
+
+impl EventStreamSplitter {
+    pub fn new() -> Self {
+        EventStreamSplitter::default()
+    }
+
+    /// Feeds one chunk; `emit` receives each log line carried by a `data:` field.
+    pub fn push(&mut self, chunk: &[u8], emit: &mut dyn FnMut(&str)) {
+        self.lines.push(chunk, &mut |field| data_field(field, emit));
+    }
+
+    /// Emits a final unterminated field, if it is data.
+    pub fn finish(&mut self, emit: &mut dyn FnMut(&str)) {
+        self.lines.finish(&mut |field| data_field(field, emit));
+    }
+}
+
+fn data_field(field: &str, emit: &mut dyn FnMut(&str)) {
+    if let Some(value) = field.strip_prefix("data:") {
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        if !value.is_empty() {
+            emit(value);
+        }
+    }
+}
+
+/// One session's body, split by the framing its `Content-Type` names.
+enum Splitter {
+    Plain(LineSplitter),
+    Events(EventStreamSplitter),
+}
+
+impl Splitter {
+    fn for_response(response: &reqwest::Response) -> Splitter {
+        let events = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("text/event-stream"));
+        if events {
+            Splitter::Events(EventStreamSplitter::new())
+        } else {
+            Splitter::Plain(LineSplitter::new())
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8], emit: &mut dyn FnMut(&str)) {
+        match self {
+            Splitter::Plain(s) => s.push(chunk, emit),
+            Splitter::Events(s) => s.push(chunk, emit),
+        }
+    }
+
+    fn finish(&mut self, emit: &mut dyn FnMut(&str)) {
+        match self {
+            Splitter::Plain(s) => s.finish(emit),
+            Splitter::Events(s) => s.finish(emit),
+        }
+    }
+}
+
 /// How [`HerokuClient::stream_logs`] behaves around reconnects.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogStreamOptions {
@@ -69,6 +138,8 @@ pub struct LogStreamOptions {
     pub reconnect_lines: Option<u32>,
     /// Give up after this many reconnects in a row that produced no data.
     pub max_failed_reconnects: u32,
+    /// Ask for Server-Sent Events (`Accept: text/event-stream`) instead of plain text.
+    pub event_stream: bool,
 }
 
 impl Default for LogStreamOptions {
@@ -77,6 +148,7 @@ impl Default for LogStreamOptions {
             idle_timeout: Duration::from_secs(30),
             reconnect_lines: Some(0),
             max_failed_reconnects: 10,
+            event_stream: false,
         }
     }
 }
@@ -157,9 +229,9 @@ impl HerokuClient {
     ) -> Result<SessionOutcome, HerokuError> {
         let mut response = tokio::select! {
             () = cancel.cancelled() => return Ok(SessionOutcome::Cancelled),
-            response = self.open_stream(url) => response?,
+            response = self.open_stream(url, options.event_stream) => response?,
         };
-        let mut splitter = LineSplitter::new();
+        let mut splitter = Splitter::for_response(&response);
         let mut got_data = false;
         loop {
             let chunk = tokio::select! {
@@ -175,7 +247,11 @@ impl HerokuClient {
                 splitter.finish(on_line);
                 return Ok(SessionOutcome::Ended { got_data });
             };
-            got_data |= chunk.iter().any(|&b| b != 0);
+            // Heartbeats (a NUL, or an SSE comment) are not data.
+            got_data |= match splitter {
+                Splitter::Plain(_) => chunk.iter().any(|&b| b != 0),
+                Splitter::Events(_) => chunk.windows(5).any(|w| w == b"data:"),
+            };
             splitter.push(&chunk, on_line);
         }
     }
@@ -217,6 +293,35 @@ mod tests {
             [
                 "2024-01-01T00:00:00+00:00 app[web.1]: hello",
                 "2024-01-01T00:00:01+00:00 heroku[router]: at=info",
+            ]
+        );
+    }
+
+    fn split_events(chunks: &[&[u8]]) -> Vec<String> {
+        let mut lines = Vec::new();
+        let mut splitter = EventStreamSplitter::new();
+        let mut emit = |l: &str| lines.push(l.to_string());
+        for chunk in chunks {
+            splitter.push(chunk, &mut emit);
+        }
+        splitter.finish(&mut emit);
+        lines
+    }
+
+    #[test]
+    fn event_stream_data_fields_are_lines_and_comments_are_dropped() {
+        let lines = split_events(&[
+            b":\n\n",
+            b"data: 2024-01-01T00:00:00+00:00 app[web.1]: hel",
+            b"lo\r\n\r\nid: 7\nevent: message\ndata:no-space\n\n",
+            b"retry: 1000\n:\n\ndata: last",
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "2024-01-01T00:00:00+00:00 app[web.1]: hello",
+                "no-space",
+                "last",
             ]
         );
     }

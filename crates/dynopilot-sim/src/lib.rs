@@ -171,6 +171,7 @@ fn build_world(config: &SimConfig, now: Timestamp) -> Result<World, SimError> {
             user_email: owner.email.clone(),
             user_id: owner.id.clone(),
             created_at: now,
+            config: app.config_vars.clone(),
         });
         world.apps.push(app);
     }

@@ -1,13 +1,17 @@
 //! Serving a log session's `logplex_url`: the backlog (`lines`, filtered by dyno and source),
 //! then with `tail` the live lines, NUL heartbeats while idle, and an end after a maximum
 //! duration, as Heroku ends sessions and clients must reconnect.
+//!
+//! A client sending `Accept: text/event-stream` (the official CLI reads `logplex_url` through an
+//! EventSource) gets Server-Sent Events: one `data:` event per line and comment heartbeats;
+//! anyone else gets plain chunked text with NUL heartbeats.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dynopilot_core::{Clock, Timestamp};
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -35,8 +39,63 @@ impl Default for SessionConfig {
     }
 }
 
+/// How the session's lines are framed on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// `line\n`, NUL heartbeats.
+    Plain,
+    /// `data: line\n\n`, `:` comment heartbeats.
+    EventStream,
+}
+
+impl Framing {
+    fn from_accept(headers: &HeaderMap) -> Framing {
+        let wants_events = headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/event-stream"));
+        if wants_events {
+            Framing::EventStream
+        } else {
+            Framing::Plain
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Framing::Plain => "text/plain; charset=utf-8",
+            Framing::EventStream => "text/event-stream; charset=utf-8",
+        }
+    }
+
+    fn push(self, out: &mut String, record: &LogRecord) {
+        let line = record.to_line();
+        match self {
+            Framing::Plain => out.push_str(&line),
+            Framing::EventStream => {
+                out.push_str("data: ");
+                out.push_str(line.trim_end_matches(['\r', '\n']));
+                out.push_str("\n\n");
+            }
+        }
+    }
+
+    fn heartbeat(self) -> Bytes {
+        match self {
+            Framing::Plain => Bytes::from_static(b"\0"),
+            Framing::EventStream => Bytes::from_static(b":\n\n"),
+        }
+    }
+}
+
 /// `GET /sessions/{id}`: single use; an unknown or already-read session is `404`.
-pub async fn stream(State(state): State<SimState>, Path(id): Path<String>) -> Response {
+pub async fn stream(
+    State(state): State<SimState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let framing = Framing::from_accept(&headers);
     let opened = {
         let mut world = state.world();
         world.sessions.remove(&id).and_then(|spec| {
@@ -50,9 +109,9 @@ pub async fn stream(State(state): State<SimState>, Path(id): Path<String>) -> Re
     };
     let mut first = String::new();
     for record in &backlog {
-        first.push_str(&record.to_line());
+        framing.push(&mut first, record);
     }
-    let headers = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
+    let headers = [(header::CONTENT_TYPE, framing.content_type())];
     if !spec.tail {
         return (StatusCode::OK, headers, first).into_response();
     }
@@ -66,6 +125,7 @@ pub async fn stream(State(state): State<SimState>, Path(id): Path<String>) -> Re
         last_sent: now,
         ends_at: now.plus(state.session.max_duration),
         cancel: state.cancel.clone(),
+        framing,
     };
     let body = futures_util::stream::unfold(tail, |mut tail| async move {
         let chunk = tail.next_chunk().await?;
@@ -83,6 +143,7 @@ struct Tail {
     last_sent: Timestamp,
     ends_at: Timestamp,
     cancel: CancellationToken,
+    framing: Framing,
 }
 
 impl Tail {
@@ -104,12 +165,14 @@ impl Tail {
                         return None;
                     }
                     self.last_sent = self.clock.now();
-                    return Some(Bytes::from_static(b"\0"));
+                    return Some(self.framing.heartbeat());
                 }
                 received = self.rx.recv() => match received {
                     Ok(record) if self.filter.matches(&record) => {
                         self.last_sent = self.clock.now();
-                        return Some(Bytes::from(record.to_line()));
+                        let mut out = String::new();
+                        self.framing.push(&mut out, &record);
+                        return Some(Bytes::from(out));
                     }
                     Ok(_) | Err(RecvError::Lagged(_)) => {}
                     Err(RecvError::Closed) => return None,

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::error::{ApiError, parse_json};
 use super::range::Key;
 use super::{Caller, SimState, app_mut, json, list, views};
+use crate::world::{AppliedAction, AppliedKind};
 
 pub async fn account(
     State(state): State<SimState>,
@@ -125,7 +126,15 @@ pub async fn feature_update(
         .ok_or_else(|| ApiError::not_found("feature"))?;
     feature.enabled = update.enabled;
     feature.updated_at = now;
-    Ok(json(StatusCode::OK, &views::feature(feature)))
+    let body = views::feature(feature);
+    let change = if update.enabled {
+        "enabled"
+    } else {
+        "disabled"
+    };
+    let action = AppliedAction::new(AppliedKind::FeatureUpdate, &app.name, &body.name, change);
+    caller.applied(&mut world, now, action);
+    Ok(json(StatusCode::OK, &body))
 }
 
 pub async fn releases_list(

@@ -3,6 +3,8 @@
 //! `RateLimit-Remaining`, the action history).
 
 mod account;
+mod addons;
+mod config_vars;
 pub mod conn;
 mod dynos;
 pub mod error;
@@ -99,6 +101,34 @@ pub fn router(state: SimState) -> Router {
             get(account::feature_info).patch(account::feature_update),
         )
         .route("/apps/{app}/releases", get(account::releases_list))
+        .route(
+            "/apps/{app}/releases/{release}",
+            get(config_vars::release_info),
+        )
+        .route(
+            "/apps/{app}/releases/{release}/config-vars",
+            get(config_vars::release_config),
+        )
+        .route(
+            "/apps/{app}/config-vars",
+            get(config_vars::info).patch(config_vars::update),
+        )
+        .route("/users/{user}/apps", get(addons::user_apps))
+        .route("/account/features", get(addons::account_features))
+        .route("/account/features/{name}", get(addons::account_feature))
+        .route("/addons", get(addons::list_all))
+        .route("/apps/{app}/addons", get(addons::list_by_app))
+        .route("/apps/{app}/addons/{addon}", get(addons::info_by_app))
+        .route("/addon-attachments", get(addons::attachments_all))
+        .route(
+            "/apps/{app}/addon-attachments",
+            get(addons::attachments_by_app),
+        )
+        .route("/apps/{app}/collaborators", get(addons::collaborators))
+        .route(
+            "/apps/{app}/pipeline-couplings",
+            get(addons::pipeline_coupling),
+        )
         .route("/dyno-sizes", get(account::dyno_sizes))
         .route("/apps/{app}/available-dyno-sizes", get(account::dyno_sizes))
         .route(

@@ -101,7 +101,7 @@ pub fn feature(f: &Feature) -> WithExtras<AppFeature, FeatureExtras> {
         enabled: f.enabled,
         description: Some(f.description.clone()),
         doc_url: Some(format!("https://devcenter.heroku.com/articles/{}", f.name)),
-        state: Some("public".to_string()),
+        state: Some(f.state.to_string()),
         display_name: Some(f.name.clone()),
         created_at: t(f.created_at),
         updated_at: t(f.updated_at),

@@ -1,11 +1,13 @@
-//! One simulated app: its metadata, Labs features, releases, drains, one-off dynos, log
-//! history and the physics that runs its formation.
+//! One simulated app: its metadata, Labs features, config vars, add-ons, releases, drains,
+//! one-off dynos, log history and the physics that runs its formation.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dynopilot_core::Timestamp;
 
+use super::addon::Addon;
 use super::physics::Physics;
 use crate::drain::DrainOutlet;
 use crate::logs::{AppLog, LogRecord};
@@ -17,20 +19,25 @@ pub struct Feature {
     pub name: String,
     pub description: String,
     pub enabled: bool,
+    /// `general` for generally available features (`heroku features`), `beta` for Labs
+    /// (`heroku labs`).
+    pub state: &'static str,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
-/// The Labs features every simulated app has.
-pub const FEATURES: &[(&str, &str)] = &[
+/// The features every simulated app has: name, description, state.
+pub const FEATURES: &[(&str, &str, &str)] = &[
     (
         "log-runtime-metrics",
         "Emit dyno resource usage information into app logs",
+        "beta",
     ),
-    ("preboot", "Provide seamless web dyno deploys"),
+    ("preboot", "Provide seamless web dyno deploys", "general"),
     (
         "http-routing-2-dot-0",
         "Use Router 2.0 for routing HTTP requests",
+        "beta",
     ),
 ];
 
@@ -43,6 +50,8 @@ pub struct ReleaseRecord {
     pub user_email: String,
     pub user_id: String,
     pub created_at: Timestamp,
+    /// The config vars this release runs with.
+    pub config: BTreeMap<String, String>,
 }
 
 /// A log drain and the outlet its delivery task reads.
@@ -77,6 +86,8 @@ pub struct SimApp {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub features: Vec<Feature>,
+    pub config_vars: BTreeMap<String, String>,
+    pub addons: Vec<Addon>,
     pub physics: Box<dyn Physics>,
     pub releases: Vec<ReleaseRecord>,
     pub drains: Vec<Drain>,
@@ -98,17 +109,21 @@ impl SimApp {
     pub fn new(name: &str, owner_id: &str, physics: Box<dyn Physics>, now: Timestamp) -> SimApp {
         let features = FEATURES
             .iter()
-            .map(|(name, description)| Feature {
+            .map(|(name, description, state)| Feature {
                 id: uuid::Uuid::new_v4().to_string(),
                 name: (*name).to_string(),
                 description: (*description).to_string(),
                 enabled: false,
+                state,
                 created_at: now,
                 updated_at: now,
             })
             .collect();
+        let id = uuid::Uuid::new_v4().to_string();
+        let postgres = Addon::postgres(&id, name, now);
+        let config_vars = postgres.config.clone().into_iter().collect();
         SimApp {
-            id: uuid::Uuid::new_v4().to_string(),
+            id,
             name: name.to_string(),
             owner_id: owner_id.to_string(),
             region: "us".to_string(),
@@ -116,6 +131,8 @@ impl SimApp {
             created_at: now,
             updated_at: now,
             features,
+            config_vars,
+            addons: vec![postgres],
             physics,
             releases: Vec::new(),
             drains: Vec::new(),
@@ -174,6 +191,30 @@ impl SimApp {
             one_off.name.as_str(),
             "State changed from up to complete",
         ));
+    }
+
+    /// A new release with the current config vars, as Heroku makes on a config change:
+    /// the `app[api]` line saying what changed, then every dyno restarts onto it.
+    pub fn release(&mut self, now: Timestamp, description: &str, user: (&str, &str)) -> u64 {
+        let (user_id, user_email) = user;
+        self.emit(LogRecord::new(
+            now,
+            "app",
+            "api",
+            format!("{description} by user {user_email}"),
+        ));
+        let version = self.physics.release(now, description, user_email);
+        self.releases.push(ReleaseRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            version,
+            description: description.to_string(),
+            user_email: user_email.to_string(),
+            user_id: user_id.to_string(),
+            created_at: now,
+            config: self.config_vars.clone(),
+        });
+        self.updated_at = now;
+        version
     }
 
     pub fn feature(&self, name: &str) -> Option<&Feature> {

@@ -16,6 +16,8 @@ pub enum AppliedKind {
     StopProcessType,
     FormationUpdate,
     DynoCreate,
+    ConfigVarsUpdate,
+    FeatureUpdate,
 }
 
 /// A value before and after a change.

@@ -2,6 +2,7 @@
 //! sessions, the history of API calls and the record of writes that landed. Shared as
 //! `Arc<Mutex<World>>`; nothing awaits while holding the lock.
 
+pub mod addon;
 pub mod app;
 pub mod applied;
 pub mod physics;

@@ -101,3 +101,74 @@ async fn tailing_session_streams_new_lines_sends_heartbeats_and_ends() {
     let again = reqwest::get(&session.logplex_url).await.unwrap();
     assert_eq!(again.status(), 404);
 }
+
+/// The same backlog read as plain text and as Server-Sent Events gives the same lines; the
+/// simulator frames by `Accept`, the client reads by `Content-Type`.
+#[tokio::test]
+async fn our_client_reads_plain_text_and_event_stream_sessions_alike() {
+    let sim = Sim::start().await;
+    for i in 0..4 {
+        say(&sim, "app", "web.1", &format!("line {i}"));
+    }
+    let mut seen = Vec::new();
+    for event_stream in [false, true] {
+        let mut lines = Vec::new();
+        let options = LogStreamOptions {
+            event_stream,
+            ..LogStreamOptions::default()
+        };
+        let create = LogSessionCreate {
+            source: Some("app".into()),
+            dyno_name: Some("web.1".into()),
+            lines: Some(4),
+            ..LogSessionCreate::default()
+        };
+        let end = sim
+            .client()
+            .stream_logs(APP, create, &options, &CancellationToken::new(), &mut |l| {
+                lines.push(l.to_string());
+            })
+            .await
+            .unwrap();
+        assert_eq!(end, StreamEnd::Finished);
+        assert_eq!(lines.len(), 4, "event_stream={event_stream}: {lines:?}");
+        assert!(lines[3].ends_with(" app[web.1]: line 3"), "{}", lines[3]);
+        seen.push(lines);
+    }
+    assert_eq!(seen[0], seen[1]);
+}
+
+/// On the wire: `data:` events and comment heartbeats for `text/event-stream`, NULs otherwise.
+#[tokio::test]
+async fn event_stream_sessions_frame_lines_as_data_events() {
+    let sim = Sim::start().await;
+    say(&sim, "app", "web.1", "hello");
+    let created: serde_json::Value = sim
+        .raw(reqwest::Method::POST, &format!("/apps/{APP}/log-sessions"))
+        .json(&serde_json::json!({ "source": "app", "lines": 1 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = created["logplex_url"].as_str().unwrap();
+    let response = reqwest::Client::new()
+        .get(url)
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let body = response.text().await.unwrap();
+    assert!(body.starts_with("data: "), "{body:?}");
+    assert!(body.ends_with(" app[web.1]: hello\n\n"), "{body:?}");
+    assert_eq!(body.matches('\n').count(), 2, "{body:?}");
+}
