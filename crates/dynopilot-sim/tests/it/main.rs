@@ -10,5 +10,6 @@ mod api;
 mod drains;
 mod faults;
 mod harness;
+mod heroku_cli;
 mod log_sessions;
 mod schema;
