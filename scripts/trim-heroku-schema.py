@@ -7,7 +7,8 @@ import re
 import sys
 
 RESOURCES = ["account", "rate-limit", "app", "app-feature", "release", "dyno-size",
-             "formation", "dyno", "log-session", "log-drain"]
+             "formation", "dyno", "log-session", "log-drain", "add-on", "add-on-attachment",
+             "collaborator", "pipeline-coupling", "config-var", "account-feature"]
 
 def refs(node):
     text = json.dumps(node)

@@ -87,6 +87,9 @@ impl<'a> Checker<'a> {
         schema: &'a Value,
         fields: &serde_json::Map<String, Value>,
     ) {
+        if let Some(patterns) = schema.get("patternProperties").and_then(Value::as_object) {
+            self.check_pattern_properties(path, patterns, fields);
+        }
         let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
             return;
         };
@@ -99,6 +102,30 @@ impl<'a> Checker<'a> {
         if schema.get("strictProperties") == Some(&Value::Bool(true)) {
             for name in fields.keys().filter(|k| !properties.contains_key(*k)) {
                 self.problem(path, format!("property {name:?} is not in the schema"));
+            }
+        }
+    }
+}
+
+impl<'a> Checker<'a> {
+    /// Config vars: every key matches a pattern (only Heroku's `^\w+$` is known here) and its
+    /// value that pattern's schema.
+    fn check_pattern_properties(
+        &mut self,
+        path: &str,
+        patterns: &'a serde_json::Map<String, Value>,
+        fields: &serde_json::Map<String, Value>,
+    ) {
+        for (name, value) in fields {
+            let matching = patterns.iter().find(|(pattern, _)| match pattern.as_str() {
+                "^\\w+$" => {
+                    !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+                }
+                other => panic!("pattern {other} not understood by this checker"),
+            });
+            match matching {
+                Some((_, schema)) => self.check(&format!("{path}.{name}"), schema, value),
+                None => self.problem(path, format!("property {name:?} matches no pattern")),
             }
         }
     }
@@ -264,6 +291,78 @@ async fn every_endpoint_answers_in_herokus_documented_shape() {
             None,
             "log-drain",
             false,
+        ),
+        (Method::GET, "/users/~/apps".into(), None, "app", true),
+        (
+            Method::GET,
+            format!("/apps/{APP}/addons"),
+            None,
+            "add-on",
+            true,
+        ),
+        (Method::GET, "/addons".into(), None, "add-on", true),
+        (
+            Method::GET,
+            format!("/apps/{APP}/addons/DATABASE"),
+            None,
+            "add-on",
+            false,
+        ),
+        (
+            Method::GET,
+            "/addon-attachments".into(),
+            None,
+            "add-on-attachment",
+            true,
+        ),
+        (
+            Method::GET,
+            format!("/apps/{APP}/addon-attachments"),
+            None,
+            "add-on-attachment",
+            true,
+        ),
+        (
+            Method::GET,
+            format!("/apps/{APP}/collaborators"),
+            None,
+            "collaborator",
+            true,
+        ),
+        (
+            Method::GET,
+            format!("/apps/{APP}/config-vars"),
+            None,
+            "config-var",
+            false,
+        ),
+        (
+            Method::PATCH,
+            format!("/apps/{APP}/config-vars"),
+            Some(serde_json::json!({ "FOO": "bar", "DATABASE_URL": null })),
+            "config-var",
+            false,
+        ),
+        (
+            Method::GET,
+            format!("/apps/{APP}/releases/2"),
+            None,
+            "release",
+            false,
+        ),
+        (
+            Method::GET,
+            format!("/apps/{APP}/releases/1/config-vars"),
+            None,
+            "config-var",
+            false,
+        ),
+        (
+            Method::GET,
+            "/account/features".into(),
+            None,
+            "account-feature",
+            true,
         ),
     ];
 
