@@ -24,6 +24,7 @@ pub mod log_session;
 pub mod logs;
 pub mod ratelimit;
 pub mod rendezvous;
+pub mod rendezvous_tls;
 pub mod world;
 
 use std::net::SocketAddr;

@@ -1,13 +1,24 @@
-//! The rendezvous endpoint for one-off dynos: plain TCP on loopback. A client writes the
-//! secret and `\r\n`, the server answers `rendezvous\r\n`, then the dyno's output, then closes.
+//! The rendezvous endpoint for one-off dynos on loopback: TLS as on Heroku (a connection that
+//! opens with a TLS handshake), or plain TCP. A client writes the secret and `\r\n`, the
+//! server answers `rendezvous\r\n`, then (once the dyno has started) its output, then closes.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
+
+/// Between the banner and the output: the dyno starts once the client is attached. Clients
+/// (the official CLI among them) drop the first chunk they read as the banner, so the output
+/// must not share it.
+const START_DELAY: Duration = Duration::from_millis(50);
+
+/// Longest wait for the client's end of input once the output is sent.
+const LINGER: Duration = Duration::from_secs(1);
 
 /// Longest secret line accepted.
 const MAX_SECRET_BYTES: u64 = 512;
@@ -68,6 +79,7 @@ pub async fn start(
 ) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
+    let tls = crate::rendezvous_tls::acceptor().map_err(std::io::Error::other)?;
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -77,8 +89,9 @@ pub async fn start(
             let Ok((stream, _)) = accepted else { continue };
             let rendezvous = Arc::clone(&rendezvous);
             let on_attached = Arc::clone(&on_attached);
+            let tls = tls.clone();
             tokio::spawn(async move {
-                if let Err(err) = serve(stream, &rendezvous, &on_attached).await {
+                if let Err(err) = accept(stream, &tls, &rendezvous, &on_attached).await {
                     tracing::debug!(error = %err, "rendezvous connection failed");
                 }
             });
@@ -87,8 +100,23 @@ pub async fn start(
     Ok(addr)
 }
 
-async fn serve(
+/// Serves one connection, over TLS when it opens with a handshake.
+async fn accept(
     stream: TcpStream,
+    tls: &tokio_rustls::TlsAcceptor,
+    rendezvous: &Rendezvous,
+    on_attached: &OnAttached,
+) -> std::io::Result<()> {
+    let mut first = [0u8; 1];
+    if stream.peek(&mut first).await? == 1 && first[0] == crate::rendezvous_tls::HANDSHAKE_BYTE {
+        let stream = tls.accept(stream).await?;
+        return serve(stream, rendezvous, on_attached).await;
+    }
+    serve(stream, rendezvous, on_attached).await
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
     rendezvous: &Rendezvous,
     on_attached: &OnAttached,
 ) -> std::io::Result<()> {
@@ -106,10 +134,31 @@ async fn serve(
     };
     let mut stream = reader.into_inner();
     stream.write_all(b"rendezvous\r\n").await?;
+    stream.flush().await?;
+    tokio::time::sleep(START_DELAY).await;
     stream.write_all(&waiting.output).await?;
+    stream.flush().await?;
+    await_end_of_input(&mut stream).await;
     stream.shutdown().await?;
     on_attached(&waiting.dyno_id);
     Ok(())
+}
+
+/// Waits (at most [`LINGER`]) for the client's end of input, Ctrl-D (`0x04`) or a close, before
+/// the connection ends: the official CLI sends its stdin's end and fails if the dyno has hung
+/// up first; a client that sends nothing just waits a little longer for the close.
+async fn await_end_of_input<S: AsyncRead + Unpin>(stream: &mut S) {
+    let mut buf = [0u8; 256];
+    let _ = tokio::time::timeout(LINGER, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) if buf[..n].contains(&0x04) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
 }
 
 /// What a one-off dyno prints for `command`: `echo` echoes, `env`/`printenv` list the extra

@@ -72,7 +72,7 @@ impl Cli {
             .arg(&self.entry)
             .args(args)
             .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("PATH", self.path())
             .env("HOME", &self.home)
             .env("XDG_CACHE_HOME", self.home.join("cache"))
             .env("XDG_CONFIG_HOME", self.home.join("config"))
@@ -86,6 +86,19 @@ impl Cli {
             .env("COLUMNS", "200")
             .stdin(Stdio::null());
         command
+    }
+
+    /// The CLI's own `node_modules/.bin` first (its hooks spawn `heroku`), then the caller's.
+    fn path(&self) -> std::ffi::OsString {
+        let bin = self
+            .entry
+            .ancestors()
+            .nth(3)
+            .map(|modules| modules.join(".bin"))
+            .unwrap_or_default();
+        let rest = std::env::var_os("PATH").unwrap_or_default();
+        std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&rest)))
+            .unwrap_or(rest)
     }
 
     /// Runs to the end; panics with both streams when it fails.
@@ -437,5 +450,39 @@ async fn logs_show_the_backlog_and_tail_new_lines() {
     assert!(
         seen.last().unwrap().ends_with(" app[web.2]: live line"),
         "{seen:?}"
+    );
+}
+
+/// `heroku run` creates an attached one-off dyno and reads its output over TLS rendezvous; the
+/// CLI trusts the simulator's self-signed certificate through `NODE_EXTRA_CA_CERTS`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_attaches_to_a_one_off_dyno_through_rendezvous() {
+    let Some(entry) = heroku_cli() else { return };
+    let sim = Sim::start().await;
+    let cli = Cli::new(entry, &sim);
+    let cert = concat!(env!("CARGO_MANIFEST_DIR"), "/src/rendezvous_tls/cert.pem");
+    let mut command = cli.command(&["run", "-a", APP, "--", "echo", "hello from run"]);
+    command.env("NODE_EXTRA_CA_CERTS", cert);
+    let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let (stdout, stderr) = texts(&output);
+    assert!(
+        output.status.success(),
+        "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert_eq!(stdout.trim_end(), "hello from run", "stderr:\n{stderr}");
+    contains(
+        &stderr,
+        &format!("Running echo \"hello from run\" on {APP}... up, run."),
+    );
+    let created = applied(&sim, "dyno_create").await;
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert!(created[0].starts_with("run."), "{created:?}");
+    // Attached and done: the one-off dyno has left the dyno list.
+    let dynos = get(&sim, &format!("/apps/{APP}/dynos")).await;
+    assert!(
+        dynos.as_array().unwrap().iter().all(|d| d["type"] != "run"),
+        "{dynos}"
     );
 }
