@@ -1,6 +1,7 @@
 //! HTTPS log drains as Logplex delivers them: a bounded per-drain buffer (oldest dropped, an
-//! L10 line injected later), batches of octet-counted frames POSTed with the `Logplex-*`
-//! headers, and Logplex's retry rules (facts: heroku-platform.md §4).
+//! L10 line injected later), batches of octet-counted frames (at most 100 KB and 1,024
+//! messages; a single longer message goes alone) POSTed with the `Logplex-*` headers, and
+//! Logplex's retry rules (facts: heroku-platform.md §4).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +22,8 @@ use crate::logs::LogRecord;
 pub struct DrainConfig {
     pub buffer_size: usize,
     pub target_bytes: usize,
+    /// Most messages in one request.
+    pub batch_messages: usize,
     pub max_attempts: u32,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
@@ -32,6 +35,7 @@ impl Default for DrainConfig {
         DrainConfig {
             buffer_size: 1024,
             target_bytes: 102_400,
+            batch_messages: 1024,
             max_attempts: 3,
             connect_timeout: Duration::from_secs(3),
             request_timeout: Duration::from_secs(5),
@@ -84,9 +88,15 @@ impl DrainBuffer {
         self.queue.is_empty() && self.dropped == 0
     }
 
-    /// The next batch: an L10 notice first if messages were dropped, then queued messages up
-    /// to `target_bytes` (at least one) and the buffer size.
-    pub fn take_batch(&mut self, now: Timestamp, target_bytes: usize) -> Option<Batch> {
+    /// The next batch: an L10 notice first if messages were dropped, then queued messages
+    /// while the body stays within `target_bytes` (a first message longer than that goes
+    /// alone) and the count within `max_messages`.
+    pub fn take_batch(
+        &mut self,
+        now: Timestamp,
+        target_bytes: usize,
+        max_messages: usize,
+    ) -> Option<Batch> {
         if self.is_empty() {
             return None;
         }
@@ -100,11 +110,17 @@ impl DrainBuffer {
             self.dropped = 0;
             self.dropped_since = None;
         }
+        let mut frame = Vec::new();
         while let Some(record) = self.queue.front() {
-            if count > 0 && (body.len() >= target_bytes || count > self.capacity) {
+            if count >= max_messages.max(1) {
                 break;
             }
-            record.with_record(|r| encode::push_frame(&mut body, r));
+            frame.clear();
+            record.with_record(|r| encode::push_frame(&mut frame, r));
+            if count > 0 && body.len() + frame.len() > target_bytes {
+                break;
+            }
+            body.extend_from_slice(&frame);
             count += 1;
             self.queue.pop_front();
         }
@@ -230,9 +246,11 @@ pub async fn run_delivery(
         rng: SmallRng::seed_from_u64(seed),
     };
     loop {
-        let batch = outlet
-            .lock()
-            .take_batch(delivery.clock.now(), delivery.config.target_bytes);
+        let batch = outlet.lock().take_batch(
+            delivery.clock.now(),
+            delivery.config.target_bytes,
+            delivery.config.batch_messages,
+        );
         let Some(batch) = batch else {
             tokio::select! {
                 () = outlet.cancel.cancelled() => return,
@@ -341,7 +359,7 @@ mod tests {
             buffer.push(rec(i));
         }
         let batch = buffer
-            .take_batch(Timestamp::from_secs(1_700_000_001), 100_000)
+            .take_batch(Timestamp::from_secs(1_700_000_001), 100_000, 1024)
             .unwrap();
         assert_eq!(batch.count, 4);
         let parsed = dynopilot_logplex::parse_body(&batch.body);
@@ -359,23 +377,61 @@ mod tests {
         );
         assert_eq!(parsed.frames[0].process, "logplex");
         assert_eq!(&messages[1..], ["line 2", "line 3", "line 4"]);
-        assert!(buffer.take_batch(Timestamp::EPOCH, 100_000).is_none());
+        assert!(buffer.take_batch(Timestamp::EPOCH, 100_000, 1024).is_none());
     }
 
     #[test]
-    fn batches_stop_near_the_target_size() {
+    fn batches_stay_within_the_target_size() {
         let mut buffer = DrainBuffer::new(1024);
         for i in 0..100 {
             buffer.push(rec(i));
         }
-        let first = buffer.take_batch(Timestamp::EPOCH, 500).unwrap();
+        let first = buffer.take_batch(Timestamp::EPOCH, 500, 1024).unwrap();
         assert!(first.count > 1 && first.count < 100, "{}", first.count);
-        assert!(first.body.len() >= 500);
+        assert!(first.body.len() <= 500, "{}", first.body.len());
         let mut total = first.count;
-        while let Some(b) = buffer.take_batch(Timestamp::EPOCH, 500) {
+        while let Some(b) = buffer.take_batch(Timestamp::EPOCH, 500, 1024) {
+            assert!(b.body.len() <= 500, "{}", b.body.len());
             total += b.count;
         }
         assert_eq!(total, 100);
+    }
+
+    #[test]
+    fn a_message_longer_than_the_target_goes_alone() {
+        let mut buffer = DrainBuffer::new(16);
+        let long = LogRecord::new(Timestamp::EPOCH, "app", "web.1", "x".repeat(2_000));
+        buffer.push(Arc::new(long));
+        buffer.push(rec(1));
+        let first = buffer.take_batch(Timestamp::EPOCH, 500, 1024).unwrap();
+        assert_eq!(first.count, 1);
+        assert!(first.body.len() > 2_000);
+        assert_eq!(
+            buffer
+                .take_batch(Timestamp::EPOCH, 500, 1024)
+                .unwrap()
+                .count,
+            1
+        );
+    }
+
+    #[test]
+    fn a_batch_never_holds_more_than_the_message_limit_even_with_the_l10_notice() {
+        let mut buffer = DrainBuffer::new(1024);
+        for i in 0..1030 {
+            buffer.push(rec(i));
+        }
+        let first = buffer
+            .take_batch(Timestamp::EPOCH, usize::MAX, 1024)
+            .unwrap();
+        assert_eq!(first.count, 1024);
+        let parsed = dynopilot_logplex::parse_body(&first.body);
+        assert_eq!(parsed.frames.len(), 1024);
+        assert_eq!(parsed.frames[0].process, "logplex");
+        let rest = buffer
+            .take_batch(Timestamp::EPOCH, usize::MAX, 1024)
+            .unwrap();
+        assert_eq!(rest.count, 1);
     }
 
     #[test]

@@ -164,3 +164,64 @@ async fn overflow_drops_oldest_and_injects_l10() {
     assert_eq!(messages[1], "burst 15");
     assert_eq!(header(&r.got[0].0, "logplex-msg-count"), "11");
 }
+
+/// A flood the drain cannot keep up with: every request stays within Logplex's 100 KB and
+/// 1,024 messages, `Logplex-Msg-Count` matches the frames, each batch has its own frame id,
+/// and what was not delivered is accounted for by the L10 notice.
+#[tokio::test]
+async fn a_flood_arrives_in_bounded_batches_and_the_rest_is_reported_by_l10() {
+    let sim = Sim::with(SimConfig::empty().with_app(AppSpec::plain(APP, DEMO_EMAIL, 1, 0))).await;
+    let (url, got) = receiver(&[]).await;
+    sim.client().log_drain_add(APP, &url).await.unwrap();
+    let padding = "p".repeat(120);
+    let flood = 5_000;
+    // One thread: all of it is queued before the delivery task first runs.
+    for i in 0..flood {
+        say(&sim, &format!("flood {i} {padding}"));
+    }
+    let expected = DrainConfig::default().buffer_size;
+    sim.wait_until(Duration::from_millis(100), || {
+        let r = got.lock().unwrap();
+        let frames: usize = r
+            .got
+            .iter()
+            .map(|(h, _)| header(h, "logplex-msg-count").parse::<usize>().unwrap())
+            .sum();
+        frames > expected
+    })
+    .await;
+    let r = got.lock().unwrap();
+    let (mut delivered, mut dropped, mut ids) = (Vec::new(), 0u64, Vec::new());
+    for (headers, body) in &r.got {
+        assert!(body.len() <= 102_400, "batch of {} bytes", body.len());
+        let parsed = dynopilot_logplex::parse_body(body);
+        assert!(parsed.issues.is_empty(), "{:?}", parsed.issues);
+        let count: usize = header(headers, "logplex-msg-count").parse().unwrap();
+        assert_eq!(count, parsed.frames.len());
+        assert!(count <= 1024, "{count} messages in one batch");
+        ids.push(header(headers, "logplex-frame-id").to_owned());
+        for frame in &parsed.frames {
+            let message = String::from_utf8_lossy(frame.message);
+            if let Some(rest) = message.strip_prefix("Error L10 (output buffer overflow): ") {
+                assert_eq!(frame.process, "logplex");
+                dropped += rest.split(' ').next().unwrap().parse::<u64>().unwrap();
+            } else if let Some(rest) = message.strip_prefix("flood ") {
+                delivered.push(rest.split(' ').next().unwrap().parse::<u64>().unwrap());
+            }
+        }
+    }
+    assert!(r.got.len() >= 2, "{} batches", r.got.len());
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), r.got.len(), "a frame id reused across batches");
+    assert!(delivered.windows(2).all(|w| w[0] < w[1]), "out of order");
+    assert_eq!(delivered.last(), Some(&(flood - 1)));
+    // Every flood line was either delivered or counted as dropped (other lines of the world
+    // may be among the dropped too).
+    assert!(
+        delivered.len() as u64 + dropped >= flood,
+        "{} + {dropped}",
+        delivered.len()
+    );
+    assert!(dropped >= flood - expected as u64, "{dropped}");
+}
