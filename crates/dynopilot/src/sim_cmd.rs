@@ -96,6 +96,13 @@ pub fn run(args: &SimArgs) -> anyhow::Result<()> {
             handle.base_url,
             names.first().map_or("demo-app-1", String::as_str)
         )?;
+        writeln!(
+            out,
+            "Official CLI: HEROKU_HOST={} HEROKU_API_KEY={} heroku ps -a {} (see docs/simulator-heroku-cli.md)",
+            handle.base_url,
+            handle.token,
+            names.first().map_or("demo-app-1", String::as_str)
+        )?;
         writeln!(out, "Press Ctrl-C to stop.")?;
         drop(out);
         tokio::signal::ctrl_c().await?;

@@ -1,5 +1,5 @@
 //! The simulator's own record of writes that landed in the world (restarts, stops, formation
-//! changes, one-off dynos), with whether the client's answer was faulted. Served as JSON at
+//! changes, one-off dynos, config vars, features), with whether the client's answer was faulted. Served as JSON at
 //! `GET /_sim/actions` so tests and people can count what really happened.
 
 use dynopilot_core::Timestamp;
