@@ -1,15 +1,13 @@
 //! Config vars (`GET`/`PATCH /apps/{app}/config-vars`) and the releases a change makes
 //! (`GET /apps/{app}/releases/{version}` and its `config-vars`).
 
-use std::collections::BTreeMap;
-
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::error::{ApiError, parse_json};
+use super::error::ApiError;
 use super::{Caller, SimState, app_mut, json, views};
 use crate::world::{AppliedAction, AppliedKind, SimApp};
 
@@ -31,8 +29,8 @@ pub async fn update(
     Path(app): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let changes: BTreeMap<String, Option<String>> = parse_json(&body)?;
-    if let Some(bad) = changes.keys().find(|k| !valid_key(k)) {
+    let Changes(changes) = parse_changes(&body)?;
+    if let Some((bad, _)) = changes.iter().find(|(k, _)| !valid_key(k)) {
         return Err(ApiError::invalid_params(format!(
             "Invalid config var name: {bad}. Names may contain only letters, digits and _."
         )));
@@ -55,6 +53,46 @@ pub async fn update(
     Ok(json(StatusCode::OK, &body))
 }
 
+/// The request's changes in the order sent, which the release description keeps.
+struct Changes(Vec<(String, Option<String>)>);
+
+impl<'de> serde::Deserialize<'de> for Changes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Ordered;
+        impl<'de> serde::de::Visitor<'de> for Ordered {
+            type Value = Changes;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of config var names to strings or null")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Changes, A::Error> {
+                let mut changes = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Option<String>>()? {
+                    changes.push(entry);
+                }
+                Ok(Changes(changes))
+            }
+        }
+        d.deserialize_map(Ordered)
+    }
+}
+
+/// Like `parse_json`, but straight from the bytes so the order sent survives.
+fn parse_changes(body: &[u8]) -> Result<Changes, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Changes(Vec::new()));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::bad_request("Unable to parse JSON body.")
+        } else {
+            ApiError::invalid_params(format!("Invalid params: {e}"))
+        }
+    })
+}
+
 /// Heroku's `^\w+$`.
 fn valid_key(key: &str) -> bool {
     !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_')
@@ -62,7 +100,7 @@ fn valid_key(key: &str) -> bool {
 
 /// Applies the changes; the release description in Heroku's words (`Set A, B config vars`,
 /// `Remove C config vars`), or `None` when nothing changed.
-fn apply(app: &mut SimApp, changes: BTreeMap<String, Option<String>>) -> Option<String> {
+fn apply(app: &mut SimApp, changes: Vec<(String, Option<String>)>) -> Option<String> {
     let (mut set, mut removed) = (Vec::new(), Vec::new());
     for (key, value) in changes {
         match value {

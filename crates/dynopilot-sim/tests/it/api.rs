@@ -294,3 +294,58 @@ async fn one_off_dyno_output_arrives_through_rendezvous() {
         .unwrap();
     assert_eq!(missing_command.status(), 422);
 }
+
+/// Config vars: a change is a release named in Heroku's words (keys in the order sent) that
+/// restarts the dynos; bad names are `422`, bad JSON `400`, and an unchanged set makes no
+/// release.
+#[tokio::test]
+async fn config_var_changes_make_releases_and_bad_input_is_refused() {
+    let sim = Sim::start().await;
+    let path = format!("/apps/{APP}/config-vars");
+    let patch = |body: &'static str| {
+        sim.raw(Method::PATCH, &path)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+    let answer = patch(r#"{"ZED": "1", "ALPHA": "2", "DATABASE_URL": null}"#)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    let vars: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(vars, serde_json::json!({ "ZED": "1", "ALPHA": "2" }));
+    let releases = sim.client().releases_list(APP).await.unwrap();
+    let last = releases.last().unwrap();
+    assert_eq!(last.version, 2);
+    assert_eq!(
+        last.description.as_deref(),
+        Some("Set ZED, ALPHA config vars, Remove DATABASE_URL config vars")
+    );
+    sim.advance(Duration::from_secs(1));
+    let dynos = sim.client().dynos_list(APP).await.unwrap();
+    assert!(
+        dynos
+            .iter()
+            .all(|d| d.release.as_ref().map(|r| r.version) == Some(2)),
+        "{dynos:?}"
+    );
+    assert_eq!(patch(r#"{"ZED": "1"}"#).await.unwrap().status(), 200);
+    assert_eq!(sim.client().releases_list(APP).await.unwrap().len(), 2);
+    assert_eq!(patch(r#"{"BAD-NAME": "x"}"#).await.unwrap().status(), 422);
+    assert_eq!(patch(r#"{"ZED": 5}"#).await.unwrap().status(), 422);
+    assert_eq!(patch(r#"{"ZED": "#).await.unwrap().status(), 400);
+    let v1: serde_json::Value = sim
+        .raw(Method::GET, &format!("/apps/{APP}/releases/1/config-vars"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        v1["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .starts_with("postgres://")
+    );
+}

@@ -288,7 +288,7 @@ async fn config_labs_and_drain_changes_land_in_the_simulator() {
     contains(&config, &format!("=== {APP} Config Vars"));
     contains(&config, "DATABASE_URL:");
     let set = cli
-        .run(&["config:set", "FOO=bar", "LANG=en_US.UTF-8", "-a", APP])
+        .run(&["config:set", "LANG=en_US.UTF-8", "FOO=bar", "-a", APP])
         .await;
     let (stdout, stderr) = texts(&set);
     assert!(set.status.success(), "{stdout}\n{stderr}");
@@ -318,7 +318,7 @@ async fn config_labs_and_drain_changes_land_in_the_simulator() {
         descriptions,
         [
             "Initial release",
-            "Set FOO, LANG config vars",
+            "Set LANG, FOO config vars",
             "Remove FOO config vars"
         ]
     );
