@@ -137,7 +137,10 @@ fn addon_view(app: &SimApp, a: &Addon, expand_plan: bool) -> AddonView {
             name: a.plan.to_string(),
             price: expand_plan.then(price),
         },
-        provider_id: format!("resource{}@heroku.com", &a.id[..8]),
+        provider_id: format!(
+            "resource{}@heroku.com",
+            a.id.split('-').next().unwrap_or("")
+        ),
         provision_message: String::new(),
         state: "provisioned",
         updated_at: a.created_at.to_jiff(),

@@ -36,10 +36,10 @@ impl Addon {
             .filter(char::is_ascii_alphabetic)
             .take(14)
             .collect();
+        let hex: String = id.chars().filter(char::is_ascii_hexdigit).collect();
+        let (database, password) = hex.split_at(hex.len().min(8));
         let url = format!(
-            "postgres://u{user}:p{}@c5hilnj7pn10vb.cluster-abc.us-east-1.rds.amazonaws.com:5432/d{}",
-            &id[24..],
-            &id[..8]
+            "postgres://u{user}:p{password}@c5hilnj7pn10vb.cluster-abc.us-east-1.rds.amazonaws.com:5432/d{database}"
         );
         Addon {
             name: format!("postgresql-rigid-{digits:0>5}"),
