@@ -33,14 +33,16 @@ fn heroku_cli() -> Option<PathBuf> {
         return Some(path);
     }
     let why = format!(
-        "official heroku CLI suite needs node and {} (run scripts/install-heroku-cli.sh, or set DYNOPILOT_HEROKU_CLI)",
+        "node and {} are needed (run scripts/install-heroku-cli.sh, or set DYNOPILOT_HEROKU_CLI)",
         path.display()
     );
     assert!(
         std::env::var("DYNOPILOT_REQUIRE_SERVICES").as_deref() != Ok("1"),
-        "DYNOPILOT_REQUIRE_SERVICES=1 but the {why}"
+        "DYNOPILOT_REQUIRE_SERVICES=1 but for the official heroku CLI suite {why}"
     );
-    println!("SKIPPED: the {why}");
+    // One line for the whole suite, not one per test.
+    static SAID: std::sync::Once = std::sync::Once::new();
+    SAID.call_once(|| eprintln!("skipped the official heroku CLI suite: {why}"));
     None
 }
 
