@@ -124,6 +124,7 @@ impl Runner {
                 all.extend(self.announce_app_error(&app, config, now).await);
                 continue;
             }
+            self.expire_pauses(&app, now).await;
             let previous = self.states.get(&app).cloned().unwrap_or_default();
             // Dry-run may be switched from the dashboard; pauses block formation changes.
             let mut config = config.clone();
