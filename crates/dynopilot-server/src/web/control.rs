@@ -52,6 +52,11 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         force: bool,
     },
+    /// Restart every dyno of the app (`heroku ps:restart`).
+    RestartApp {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
+    },
 }
 
 impl Command {
@@ -60,7 +65,8 @@ impl Command {
         match self {
             Command::Scale { force, .. }
             | Command::RestartDyno { force, .. }
-            | Command::RestartProcessType { force, .. } => *force,
+            | Command::RestartProcessType { force, .. }
+            | Command::RestartApp { force } => *force,
             _ => false,
         }
     }
@@ -203,7 +209,8 @@ impl Modes {
             }
             Command::Scale { .. }
             | Command::RestartDyno { .. }
-            | Command::RestartProcessType { .. } => return None,
+            | Command::RestartProcessType { .. }
+            | Command::RestartApp { .. } => return None,
         };
         Some(message)
     }
@@ -374,6 +381,7 @@ fn manual_action(observed: &ObservedState, command: &Command) -> Result<Action, 
                 process_type: process_type.clone(),
             })
         }
+        Command::RestartApp { .. } => Ok(Action::RestartApp),
         Command::RestartDyno { dyno, .. } => {
             let state = observed
                 .dyno(dyno)
