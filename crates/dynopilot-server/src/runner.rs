@@ -90,6 +90,7 @@ impl Runner {
             self.web
                 .stats
                 .record_tick(took.as_millis().try_into().unwrap_or(u64::MAX));
+            self.web.stats.ticked_at(now, self.tick);
         }
     }
 

@@ -169,6 +169,12 @@ fn print_sizes_json() -> anyhow::Result<()> {
             })
         })
         .collect();
-    println!("{}", serde_json::to_string_pretty(&sizes)?);
+    use std::io::Write;
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&sizes)?
+    );
     Ok(())
 }

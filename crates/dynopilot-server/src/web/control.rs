@@ -400,6 +400,10 @@ fn manual_action(observed: &ObservedState, command: &Command) -> Result<Action, 
 pub struct RunnerStats {
     ticks: AtomicU64,
     last_tick_ms: AtomicU64,
+    /// When the last tick started (ms since the epoch; 0 before the first).
+    last_tick_at: std::sync::atomic::AtomicI64,
+    /// The runner's tick interval, in ms (0 until it first ticks).
+    tick_every_ms: AtomicU64,
     /// (action kind, mode) → decisions made.
     decisions: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
@@ -422,6 +426,25 @@ impl RunnerStats {
         if let Ok(mut d) = self.decisions.lock() {
             *d.entry((kind, mode)).or_default() += 1;
         }
+    }
+
+    /// The runner evaluated its apps at `at`; it does so every `every`.
+    pub fn ticked_at(&self, at: Timestamp, every: std::time::Duration) {
+        self.last_tick_at.store(at.as_millis(), Ordering::Relaxed);
+        let every = u64::try_from(every.as_millis()).unwrap_or(u64::MAX);
+        self.tick_every_ms.store(every, Ordering::Relaxed);
+    }
+
+    /// When the runner last ticked, if it has.
+    pub fn last_tick_at(&self) -> Option<Timestamp> {
+        let ms = self.last_tick_at.load(Ordering::Relaxed);
+        (ms != 0).then(|| Timestamp::from_millis(ms))
+    }
+
+    /// How long without a tick means the runner is stuck: three intervals, at least 30 s.
+    pub fn stuck_after(&self) -> std::time::Duration {
+        let every = std::time::Duration::from_millis(self.tick_every_ms.load(Ordering::Relaxed));
+        (every * 3).max(std::time::Duration::from_secs(30))
     }
 
     pub fn ticks(&self) -> u64 {

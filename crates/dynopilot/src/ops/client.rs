@@ -44,7 +44,12 @@ impl Daemon {
     }
 
     fn unreachable(&self, e: &reqwest::Error) -> Failure {
-        let cause = std::error::Error::source(e).map_or_else(|| e.to_string(), |s| s.to_string());
+        // The innermost cause says what happened (`Connection refused`); the outer ones do not.
+        let mut cause: &dyn std::error::Error = e;
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        let cause = cause.to_string();
         Failure::Unreachable {
             url: self.url.clone(),
             cause,
