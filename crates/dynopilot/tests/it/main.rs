@@ -5,4 +5,5 @@
 mod analyze;
 mod config;
 mod crash;
+mod ops;
 mod sim;
