@@ -104,12 +104,22 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // `dynopilot status --json | head`: the reader left; nothing is wrong.
+        Err(err) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             let message = dynopilot_server::config::redact_urls_in(&format!("{err:#}"));
             eprintln!("error: {message}");
             std::process::ExitCode::from(ops::exit_code(&err))
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn dispatch(command: Command) -> anyhow::Result<()> {
