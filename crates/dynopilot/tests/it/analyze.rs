@@ -235,3 +235,30 @@ fn no_progress_bar_when_output_is_not_a_terminal() {
     assert!(out.status.success());
     assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_progress_bar_on_a_large_file_in_a_terminal() {
+    // `script` runs the command on a pseudo-terminal: stdout and stderr are then terminals.
+    if Command::new("script").arg("--version").output().is_err() {
+        println!("skipped: `script` (util-linux) is not installed; install it to run this test");
+        return;
+    }
+    let line = "2026-03-01T12:00:00.000000+00:00 app[web.1]: hello\n";
+    let big = line.repeat(40 * 1024 * 1024 / line.len() + 1);
+    let path = tmp("big-tty.log", big.as_bytes());
+    let command = format!(
+        "{} analyze {}",
+        env!("CARGO_BIN_EXE_dynopilot"),
+        path.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success());
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("big-tty.log ["), "{screen}");
+    assert!(screen.contains("MiB"), "{screen}");
+}
