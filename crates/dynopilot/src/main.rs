@@ -4,6 +4,7 @@
 mod analyze;
 mod config_cmd;
 mod demo;
+mod drain_hint;
 mod logging;
 mod ops;
 mod run_cmd;
@@ -95,6 +96,9 @@ enum Command {
     },
     /// Print the man page (roff) generated from these definitions.
     Man,
+    /// Ask the daemon's `/healthz`: exit 0 when it answers 200, else 1 (or 3 when it does not
+    /// answer); for container health checks.
+    Healthcheck(ops::HealthArgs),
 }
 
 /// Errors are printed as their cause chain (`error: a: b`), never as a backtrace, whatever
@@ -142,6 +146,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             let mut cli = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cli, "dynopilot", &mut std::io::stdout());
         }
+        Command::Healthcheck(args) => ops::healthcheck(&args)?,
         Command::Man => {
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
                 .render(&mut std::io::stdout())?;

@@ -199,3 +199,35 @@ fn operator_commands_against_a_running_daemon() {
     let actions = cli(&config, &["scale", "-a", APP, "web=2"]);
     assert_eq!(actions.status.code(), Some(3), "{}", stderr(&actions));
 }
+
+#[test]
+fn the_first_start_prints_the_drain_to_add_without_the_secret() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ops-drain-hint");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sim = start_sim();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let config = config(&dir, &sim, &listen);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("log_source = \"none\"", "log_source = \"drain\"");
+    std::fs::write(&config, text).unwrap();
+    let secret = "drain-secret-for-the-hint-test-0123456789";
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dynopilot"));
+    command
+        .args(["run", "--config", config.to_str().unwrap()])
+        .env("HEROKU_API_KEY", &sim.token)
+        .env("DYNOPILOT_DRAIN_SECRET", secret)
+        .env("HEROKU_APP_NAME", "my-dynopilot")
+        .env("RUST_LOG", "info")
+        .env_remove("DYNOPILOT_TEST_PAUSE_AT");
+    let daemon = super::crash::Proc::spawn(command);
+    let line = daemon.line_with("heroku drains:add", Duration::from_secs(60));
+    assert!(
+        line.contains(&format!(
+            "heroku drains:add \"https://my-dynopilot.herokuapp.com/drain/$DYNOPILOT_DRAIN_SECRET\" -a {APP}"
+        )),
+        "{line}"
+    );
+    assert!(!line.contains(secret), "{line}");
+}
