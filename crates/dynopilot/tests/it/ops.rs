@@ -182,6 +182,11 @@ fn operator_commands_against_a_running_daemon() {
     assert_eq!(status["apps"][0]["summary"]["mode"], "paused");
     assert!(cli(&config, &["resume", "-a", APP]).status.success());
 
+    // The container health check: 200 from the running daemon.
+    let health = cli(&config, &["healthcheck"]);
+    assert!(health.status.success(), "{}", stderr(&health));
+    assert!(String::from_utf8_lossy(&health.stdout).contains(r#""status":"ok""#));
+
     // The daemon down: status reads the journal from the store and says so.
     daemon.kill();
     let out = cli(&config, &["status", "-a", APP]);
