@@ -18,8 +18,10 @@ pub fn public_url(env: &BTreeMap<String, String>) -> String {
     if let Some(name) = env.get("HEROKU_APP_NAME") {
         return format!("https://{name}.herokuapp.com");
     }
-    env.get("DYNOPILOT_PUBLIC_URL")
-        .map_or_else(|| "https://<this dynopilot's public host>".to_owned(), |u| u.trim_end_matches('/').to_owned())
+    env.get("DYNOPILOT_PUBLIC_URL").map_or_else(
+        || "https://<this dynopilot's public host>".to_owned(),
+        |u| u.trim_end_matches('/').to_owned(),
+    )
 }
 
 /// One `heroku drains:add` line per drain app.
@@ -48,8 +50,14 @@ pub async fn announce_on_first_start(
     }
     let ever = TimeRange::last(Duration::from_secs(400 * 86_400), now);
     for app in apps.iter().filter(|a| a.log_source == LogSource::Drain) {
-        let seen = store.events(&app.name, ever, 1).await.map(|e| !e.is_empty());
-        let decided = store.decisions(&app.name, ever, 1).await.map(|d| !d.is_empty());
+        let seen = store
+            .events(&app.name, ever, 1)
+            .await
+            .map(|e| !e.is_empty());
+        let decided = store
+            .decisions(&app.name, ever, 1)
+            .await
+            .map(|d| !d.is_empty());
         if seen.unwrap_or(true) || decided.unwrap_or(true) {
             return;
         }

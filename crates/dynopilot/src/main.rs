@@ -91,9 +91,7 @@ enum Command {
     /// Let autoscaling act again.
     Resume(ops::ResumeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        shell: clap_complete::Shell,
-    },
+    Completions { shell: clap_complete::Shell },
     /// Print the man page (roff) generated from these definitions.
     Man,
     /// Ask the daemon's `/healthz`: exit 0 when it answers 200, else 1 (or 3 when it does not

@@ -286,7 +286,9 @@ async fn healthz_answer(h: &Harness) -> (u16, serde_json::Value) {
 #[tokio::test]
 async fn healthz_is_503_with_the_reason_while_the_store_fails() {
     let h = Harness::loopback().await;
-    h.state.runner.ticked_at(at(0), std::time::Duration::from_secs(1));
+    h.state
+        .runner
+        .ticked_at(at(0), std::time::Duration::from_secs(1));
     assert_eq!(healthz_answer(&h).await.0, 200);
     h.state.store_health.failed(
         dynopilot_server::store_health::RECORDER,
@@ -297,7 +299,12 @@ async fn healthz_is_503_with_the_reason_while_the_store_fails() {
     assert_eq!(status, 503, "{json}");
     assert_eq!(json["status"], "degraded");
     assert_eq!(json["degraded"][0]["component"], "store");
-    assert!(json["degraded"][0]["error"].as_str().unwrap().contains("disk I/O error"));
+    assert!(
+        json["degraded"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("disk I/O error")
+    );
     h.state
         .store_health
         .succeeded(dynopilot_server::store_health::RECORDER, at(2));
@@ -308,7 +315,9 @@ async fn healthz_is_503_with_the_reason_while_the_store_fails() {
 async fn healthz_is_503_when_the_runner_stops_ticking() {
     let h = Harness::loopback().await;
     // Ticking every 20 s: stuck after three intervals without one.
-    h.state.runner.ticked_at(at(0), std::time::Duration::from_secs(20));
+    h.state
+        .runner
+        .ticked_at(at(0), std::time::Duration::from_secs(20));
     h.clock.set(at(59));
     assert_eq!(healthz_answer(&h).await.0, 200);
     h.clock.set(at(61));
@@ -316,7 +325,9 @@ async fn healthz_is_503_when_the_runner_stops_ticking() {
     assert_eq!(status, 503, "{json}");
     assert_eq!(json["degraded"][0]["component"], "runner");
     assert_eq!(json["degraded"][0]["seconds"], 61);
-    h.state.runner.ticked_at(at(61), std::time::Duration::from_secs(20));
+    h.state
+        .runner
+        .ticked_at(at(61), std::time::Duration::from_secs(20));
     assert_eq!(healthz_answer(&h).await.0, 200);
 }
 

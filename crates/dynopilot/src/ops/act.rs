@@ -29,7 +29,11 @@ impl std::str::FromStr for FormationChange {
         let (ty, n) = s
             .split_once('=')
             .ok_or_else(|| format!("`{s}` is not TYPE=COUNT (e.g. web=3)"))?;
-        if ty.is_empty() || !ty.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        if ty.is_empty()
+            || !ty
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
             return Err(format!("`{ty}` is not a process type name"));
         }
         if n.contains(':') {
@@ -150,7 +154,12 @@ pub fn pause(args: &PauseArgs) -> anyhow::Result<()> {
         seconds: args.duration.map(|d| d.as_secs()),
     };
     let types: Vec<&str> = args.process_type.iter().map(String::as_str).collect();
-    send(&args.connect, &args.app, &types_or_app(&types), vec![command])
+    send(
+        &args.connect,
+        &args.app,
+        &types_or_app(&types),
+        vec![command],
+    )
 }
 
 pub fn resume(args: &ResumeArgs) -> anyhow::Result<()> {
@@ -158,7 +167,12 @@ pub fn resume(args: &ResumeArgs) -> anyhow::Result<()> {
         process_type: args.process_type.clone(),
     };
     let types: Vec<&str> = args.process_type.iter().map(String::as_str).collect();
-    send(&args.connect, &args.app, &types_or_app(&types), vec![command])
+    send(
+        &args.connect,
+        &args.app,
+        &types_or_app(&types),
+        vec![command],
+    )
 }
 
 fn types_or_app<'a>(types: &'a [&'a str]) -> Check<'a> {
@@ -176,7 +190,12 @@ enum Check<'a> {
     Dyno(&'a str),
 }
 
-fn send(connect: &Connect, app: &str, check: &Check<'_>, commands: Vec<Command>) -> anyhow::Result<()> {
+fn send(
+    connect: &Connect,
+    app: &str,
+    check: &Check<'_>,
+    commands: Vec<Command>,
+) -> anyhow::Result<()> {
     let target = Target::resolve(connect)?;
     let answers = block_on(async {
         let mut daemon = Daemon::connect(&target).await?;

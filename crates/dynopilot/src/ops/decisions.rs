@@ -60,7 +60,9 @@ impl Journal {
             .get(&format!("/api/v1/apps/{app}/decisions?{query}"))
             .await?;
         let actions = daemon
-            .get(&format!("/api/v1/apps/{app}/actions?range={since}&limit=1000"))
+            .get(&format!(
+                "/api/v1/apps/{app}/actions?range={since}&limit=1000"
+            ))
             .await?;
         Ok(Journal {
             decisions: into_vec(decisions),
@@ -184,9 +186,18 @@ pub async fn from_store(
     let mut apps = Vec::new();
     for name in names {
         let reading = |what: &str| format!("reading the {what} of {name} from the store");
-        let decisions = store.decisions(&name, range, limit).await.with_context(|| reading("decisions"))?;
-        let actions = store.actions(&name, range, 1000).await.with_context(|| reading("actions"))?;
-        let events = store.events(&name, range, 200).await.with_context(|| reading("events"))?;
+        let decisions = store
+            .decisions(&name, range, limit)
+            .await
+            .with_context(|| reading("decisions"))?;
+        let actions = store
+            .actions(&name, range, 1000)
+            .await
+            .with_context(|| reading("actions"))?;
+        let events = store
+            .events(&name, range, 200)
+            .await
+            .with_context(|| reading("events"))?;
         let journal = Journal {
             decisions: decisions
                 .iter()

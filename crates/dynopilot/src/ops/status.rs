@@ -218,9 +218,7 @@ pub fn ps(args: &PsArgs) -> anyhow::Result<()> {
 
 async fn ps_report(target: &Target, app: &str) -> Result<Value, Failure> {
     let mut daemon = Daemon::connect(target).await?;
-    let formation = daemon
-        .get(&format!("/api/v1/apps/{app}/formation"))
-        .await?;
+    let formation = daemon.get(&format!("/api/v1/apps/{app}/formation")).await?;
     let dynos = daemon.get(&format!("/api/v1/apps/{app}/dynos")).await?;
     let journal = Journal::read(&mut daemon, app, "24h", 1000).await?;
     let restarts = journal.restarts_by_dyno();

@@ -34,9 +34,8 @@ pub struct Target {
 impl Target {
     pub fn resolve(connect: &Connect) -> anyhow::Result<Target> {
         let env: BTreeMap<String, String> = std::env::vars().collect();
-        let config = Config::load_file(connect.config.as_deref(), &env).map_err(|errors| {
-            dynopilot_server::config::redact_urls_in(&errors.to_string())
-        });
+        let config = Config::load_file(connect.config.as_deref(), &env)
+            .map_err(|errors| dynopilot_server::config::redact_urls_in(&errors.to_string()));
         let url = match (&connect.url, &config) {
             (Some(url), _) => url.trim_end_matches('/').to_owned(),
             (None, Ok(config)) => url_of(config.server.listen),

@@ -221,7 +221,10 @@ fn an_unreadable_file_is_a_clear_error_and_exits_non_zero() {
     let out = analyze(&[path.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot open") && err.contains("unreadable.log"), "{err}");
+    assert!(
+        err.contains("cannot open") && err.contains("unreadable.log"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -233,7 +236,11 @@ fn no_progress_bar_when_output_is_not_a_terminal() {
     let out = analyze(&[path.to_str().unwrap()], None);
     let _ = std::fs::remove_file(&path);
     assert!(out.status.success());
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

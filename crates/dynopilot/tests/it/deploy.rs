@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
 }
 
 fn read(path: &str) -> String {
@@ -25,7 +27,11 @@ fn the_systemd_unit_verifies_and_keeps_its_hardening() {
     ] {
         assert!(unit.contains(line), "the unit lost `{}`", line.trim());
     }
-    if Command::new("systemd-analyze").arg("--version").output().is_err() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         println!("skipped: systemd-analyze is not installed; install systemd to verify the unit");
         return;
     }
@@ -95,8 +101,5 @@ fn healthcheck_reads_port_and_fails_when_nothing_listens() {
         .unwrap();
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains(&format!("http://127.0.0.1:{port}")),
-        "{err}"
-    );
+    assert!(err.contains(&format!("http://127.0.0.1:{port}")), "{err}");
 }

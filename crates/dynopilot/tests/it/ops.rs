@@ -42,7 +42,11 @@ fn cli(config: &Path, args: &[&str]) -> Output {
 }
 
 fn json_of(out: &Output) -> Value {
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -87,22 +91,32 @@ fn operator_commands_against_a_running_daemon() {
     let daemon = start_daemon(&config, &sim, None);
     let cookie = cookie(&listen);
     // The formation and dyno list come from the first polls.
-    let api = wait_for("formation and dynos polled", Duration::from_secs(60), || {
-        let summary = get_json(&listen, &format!("/api/v1/apps/{APP}"), &cookie)?;
-        let web = summary["process_types"]
-            .as_array()?
-            .iter()
-            .find(|t| t["process_type"] == "web")?
-            .clone();
-        (web["quantity"].as_u64().is_some() && web["dynos_up"].as_u64() >= Some(1))
-            .then_some(summary)
-    });
+    let api = wait_for(
+        "formation and dynos polled",
+        Duration::from_secs(60),
+        || {
+            let summary = get_json(&listen, &format!("/api/v1/apps/{APP}"), &cookie)?;
+            let web = summary["process_types"]
+                .as_array()?
+                .iter()
+                .find(|t| t["process_type"] == "web")?
+                .clone();
+            (web["quantity"].as_u64().is_some() && web["dynos_up"].as_u64() >= Some(1))
+                .then_some(summary)
+        },
+    );
 
     // status --json: the dashboard API's view of the app.
     let status = json_of(&cli(&config, &["status", "-a", APP, "--json"]));
     assert_eq!(status["source"], "daemon");
     let summary = &status["apps"][0]["summary"];
-    for key in ["name", "mode", "process_types", "dynos_total", "dollars_per_hour"] {
+    for key in [
+        "name",
+        "mode",
+        "process_types",
+        "dynos_total",
+        "dollars_per_hour",
+    ] {
         assert_eq!(summary[key], api[key], "{key}: {summary} vs {api}");
     }
     let all = json_of(&cli(&config, &["status", "--json"]));
@@ -111,11 +125,26 @@ fn operator_commands_against_a_running_daemon() {
     assert_eq!(ps["dynos"][0]["restarts_24h"], 0, "{ps}");
 
     // Bad input: refused with a clear message, nothing journaled, nothing sent.
-    let before = (sim_actions(&sim, "formation_update"), manual_decisions(&config).len());
+    let before = (
+        sim_actions(&sim, "formation_update"),
+        manual_decisions(&config).len(),
+    );
     let cases: [(&[&str], i32, &str); 5] = [
-        (&["scale", "-a", APP, "web=abc"], 2, "`abc` is not a dyno count"),
-        (&["scale", "-a", "no-such-app", "web=3"], 1, "no app named no-such-app"),
-        (&["scale", "-a", APP, "wrk=3"], 1, "has no process type `wrk`"),
+        (
+            &["scale", "-a", APP, "web=abc"],
+            2,
+            "`abc` is not a dyno count",
+        ),
+        (
+            &["scale", "-a", "no-such-app", "web=3"],
+            1,
+            "no app named no-such-app",
+        ),
+        (
+            &["scale", "-a", APP, "wrk=3"],
+            1,
+            "has no process type `wrk`",
+        ),
         (&["restart", "-a", APP, "web.9"], 1, "has no dyno `web.9`"),
         (&["pause", "-a", APP, "--for", "soon"], 2, "not a span"),
     ];
@@ -125,7 +154,10 @@ fn operator_commands_against_a_running_daemon() {
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
     assert_eq!(
-        (sim_actions(&sim, "formation_update"), manual_decisions(&config).len()),
+        (
+            sim_actions(&sim, "formation_update"),
+            manual_decisions(&config).len()
+        ),
         before,
         "bad input did something"
     );
@@ -148,13 +180,17 @@ fn operator_commands_against_a_running_daemon() {
     wait_for("the scale lands on Heroku", Duration::from_secs(30), || {
         (sim_actions(&sim, "formation_update") > before.0).then_some(())
     });
-    let held = wait_for("the override hold shows in status", Duration::from_secs(60), || {
-        let status = json_of(&cli(&config, &["status", "-a", APP, "--json"]));
-        let overrides = status["apps"][0]["summary"]["overrides"].as_array()?.clone();
-        overrides
-            .into_iter()
-            .find(|o| o["process_type"] == "web")
-    });
+    let held = wait_for(
+        "the override hold shows in status",
+        Duration::from_secs(60),
+        || {
+            let status = json_of(&cli(&config, &["status", "-a", APP, "--json"]));
+            let overrides = status["apps"][0]["summary"]["overrides"]
+                .as_array()?
+                .clone();
+            overrides.into_iter().find(|o| o["process_type"] == "web")
+        },
+    );
     assert!(held["until"].as_str().is_some(), "{held}");
 
     // A guardrail's block exits 4 and does nothing; --force carries it out, journaled so.
@@ -170,7 +206,14 @@ fn operator_commands_against_a_running_daemon() {
         .filter(|d| d["kind"] == "restart_dyno")
         .collect();
     assert_eq!(restarts.len(), 3, "{restarts:?}");
-    assert!(restarts[0]["reason"].as_str().unwrap().contains("forced past"), "{:?}", restarts[0]);
+    assert!(
+        restarts[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("forced past"),
+        "{:?}",
+        restarts[0]
+    );
     assert_eq!(restarts[0]["executed"], true);
     assert_eq!(restarts[1]["executed"], false);
 
@@ -192,7 +235,10 @@ fn operator_commands_against_a_running_daemon() {
     let out = cli(&config, &["status", "-a", APP]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("cannot reach the daemon at http://"), "{text}");
+    assert!(
+        text.starts_with("cannot reach the daemon at http://"),
+        "{text}"
+    );
     assert!(text.contains("from the store"), "{text}");
     let stored = json_of(&cli(&config, &["status", "-a", APP, "--json"]));
     assert_eq!(stored["source"], "store");
