@@ -236,7 +236,13 @@ mod tests {
         );
         assert!(ok);
         assert!(out.contains("discovery on"), "{out}");
-        let (ok, out, _) = run_on(ConfigCommand::Show { file: None }, &vars);
+        let (ok, out, _) = run_on(
+            ConfigCommand::Show {
+                file: None,
+                json: false,
+            },
+            &vars,
+        );
         assert!(ok);
         assert!(!out.contains("hk-secret-value"));
         assert!(
