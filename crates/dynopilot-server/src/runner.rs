@@ -90,6 +90,7 @@ impl Runner {
             self.web
                 .stats
                 .record_tick(took.as_millis().try_into().unwrap_or(u64::MAX));
+            self.web.stats.ticked_at(now, self.tick);
         }
     }
 
@@ -124,6 +125,7 @@ impl Runner {
                 all.extend(self.announce_app_error(&app, config, now).await);
                 continue;
             }
+            self.expire_pauses(&app, now).await;
             let previous = self.states.get(&app).cloned().unwrap_or_default();
             // Dry-run may be switched from the dashboard; pauses block formation changes.
             let mut config = config.clone();

@@ -29,6 +29,9 @@ pub enum ConfigCommand {
     Show {
         /// Config file; default `$DYNOPILOT_CONFIG`, else the environment alone.
         file: Option<PathBuf>,
+        /// Print JSON: `{"source", "config", "origins": {"server.listen": "default", …}}`.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -49,7 +52,7 @@ fn run_with(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let (ConfigCommand::Check { file, .. } | ConfigCommand::Show { file }) = &cmd;
+    let (ConfigCommand::Check { file, .. } | ConfigCommand::Show { file, .. }) = &cmd;
     let config = match Config::load_file(file.as_deref(), env) {
         Ok(config) => config,
         Err(errors) => {
@@ -79,9 +82,47 @@ fn run_with(
             config.store.backend,
             config.server.listen
         )?,
-        ConfigCommand::Show { .. } => out.write_all(config.show().as_bytes())?,
+        ConfigCommand::Show { json: false, .. } => out.write_all(config.show().as_bytes())?,
+        ConfigCommand::Show { json: true, .. } => {
+            let shown = config.show();
+            let values: toml::Table = toml::from_str(&shown)?;
+            let report = serde_json::json!({
+                "source": config.source,
+                "config": values,
+                "origins": origins(&shown),
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        }
     }
     Ok(())
+}
+
+/// Each set key's origin, from the trailing comments of `Config::show` (`key = v  # origin`),
+/// keyed by dotted path; array tables are numbered (`apps[0].name`).
+fn origins(shown: &str) -> BTreeMap<String, String> {
+    let mut section = String::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for line in shown.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("[[").and_then(|l| l.strip_suffix("]]")) {
+            let n = counts.entry(name.to_owned()).or_default();
+            section = format!("{name}[{n}]");
+            *n += 1;
+        } else if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_owned();
+        } else if !line.starts_with('#')
+            && let Some((assignment, origin)) = line.rsplit_once("  # ")
+            && let Some((key, _)) = assignment.split_once(" = ")
+        {
+            let path = if section.is_empty() {
+                key.trim().to_owned()
+            } else {
+                format!("{section}.{}", key.trim())
+            };
+            out.insert(path, origin.trim().to_owned());
+        }
+    }
+    out
 }
 
 /// Looks up every listed app (and, with discovery on, the account's app list) through the
@@ -195,7 +236,13 @@ mod tests {
         );
         assert!(ok);
         assert!(out.contains("discovery on"), "{out}");
-        let (ok, out, _) = run_on(ConfigCommand::Show { file: None }, &vars);
+        let (ok, out, _) = run_on(
+            ConfigCommand::Show {
+                file: None,
+                json: false,
+            },
+            &vars,
+        );
         assert!(ok);
         assert!(!out.contains("hk-secret-value"));
         assert!(

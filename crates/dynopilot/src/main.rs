@@ -4,7 +4,9 @@
 mod analyze;
 mod config_cmd;
 mod demo;
+mod drain_hint;
 mod logging;
+mod ops;
 mod run_cmd;
 mod sim_cmd;
 
@@ -62,12 +64,39 @@ enum Command {
         stdin: Option<String>,
     },
     /// Print the dyno size table dynopilot uses (memory, compute, price, R15 kill point).
-    Sizes,
+    Sizes {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the simulated Heroku (Platform API, log sessions, drains) in real time with demo apps.
     ///
     /// `--faults` injects 5xx answers, 429 bursts, latency, dropped connections and
     /// apply-then-fail (the write lands, the answer is lost); see docs/simulator-faults.md.
     Sim(sim_cmd::SimArgs),
+    /// What the running daemon sees, per app: mode, formation, dynos, holds, blind policies,
+    /// recent decisions and alerts. Reads the store when the daemon does not answer.
+    Status(ops::StatusArgs),
+    /// The app's dynos, like `heroku ps`, with each dyno's memory, load and restarts.
+    Ps(ops::PsArgs),
+    /// The decision journal: what dynopilot (or a person) decided, why, and how it ended.
+    Decisions(ops::DecisionsArgs),
+    /// Scale process types by hand (`web=3`), through dynopilot's guardrails and journal.
+    Scale(ops::ScaleArgs),
+    /// Restart a dyno (`web.2`), a process type (`web`) or the whole app, through the
+    /// guardrails and journal.
+    Restart(ops::RestartArgs),
+    /// Stop autoscaling the app (or one process type), for a while with `--for`.
+    Pause(ops::PauseArgs),
+    /// Let autoscaling act again.
+    Resume(ops::ResumeArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff) generated from these definitions.
+    Man,
+    /// Ask the daemon's `/healthz`: exit 0 when it answers 200, else 1 (or 3 when it does not
+    /// answer); for container health checks.
+    Healthcheck(ops::HealthArgs),
 }
 
 /// Errors are printed as their cause chain (`error: a: b`), never as a backtrace, whatever
@@ -77,12 +106,22 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // `dynopilot status --json | head`: the reader left; nothing is wrong.
+        Err(err) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             let message = dynopilot_server::config::redact_urls_in(&format!("{err:#}"));
             eprintln!("error: {message}");
-            std::process::ExitCode::FAILURE
+            std::process::ExitCode::from(ops::exit_code(&err))
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn dispatch(command: Command) -> anyhow::Result<()> {
@@ -91,8 +130,25 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Demo { port, store } => demo::run(port, store)?,
         Command::Config(cmd) => config_cmd::run(cmd)?,
         Command::Run { config, stdin } => run_cmd::run(config.as_deref(), stdin)?,
-        Command::Sizes => print_sizes(),
+        Command::Sizes { json: false } => print_sizes(),
+        Command::Sizes { json: true } => print_sizes_json()?,
         Command::Sim(args) => sim_cmd::run(&args)?,
+        Command::Status(args) => ops::status(&args)?,
+        Command::Ps(args) => ops::ps(&args)?,
+        Command::Decisions(args) => ops::decisions(&args)?,
+        Command::Scale(args) => ops::scale(&args)?,
+        Command::Restart(args) => ops::restart(&args)?,
+        Command::Pause(args) => ops::pause(&args)?,
+        Command::Resume(args) => ops::resume(&args)?,
+        Command::Completions { shell } => {
+            let mut cli = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cli, "dynopilot", &mut std::io::stdout());
+        }
+        Command::Healthcheck(args) => ops::healthcheck(&args)?,
+        Command::Man => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut std::io::stdout())?;
+        }
     }
     Ok(())
 }
@@ -111,4 +167,27 @@ fn print_sizes() {
             s.r15_kill_mb()
         );
     }
+}
+
+fn print_sizes_json() -> anyhow::Result<()> {
+    let sizes: Vec<serde_json::Value> = dynopilot_core::SIZES
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "name": s.name,
+                "memory_mb": s.memory_mb,
+                "compute": s.compute,
+                "dollars_per_hour": s.dollars_per_hour(),
+                "r15_kill_mb": s.r15_kill_mb(),
+            })
+        })
+        .collect();
+    use std::io::Write;
+    // A closed pipe (`| head`) is not an error worth a message.
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{}",
+        serde_json::to_string_pretty(&sizes)?
+    );
+    Ok(())
 }

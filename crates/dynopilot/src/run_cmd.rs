@@ -82,6 +82,9 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
     web.allowed_hosts = config.server.allowed_hosts.clone();
     web.http = config.server.http.clone();
     let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    crate::drain_hint::announce_on_first_start(&settings.apps, store.as_ref(), &env, clock.now())
+        .await;
     let handle = daemon::start_with_web(settings, web, store, clock).await?;
     tracing::info!(apps = %names.join(", "), "dynopilot listening on {}", handle.base_url());
     if let Some(app) = stdin_app {

@@ -401,6 +401,24 @@ pub async fn control(
             message: "missing or wrong X-CSRF-Token header".to_owned(),
         });
     }
-    let reply = state.control(&app, command, &session.user).await?;
+    let who = operator(&session.user, &headers);
+    let reply = state.control(&app, command, &who).await?;
     Ok(Json(ControlView::new(&reply)?))
+}
+
+/// The header in which `dynopilot` CLI commands name the person at the terminal.
+pub const OPERATOR_HEADER: &str = "x-dynopilot-operator";
+
+/// Who asked, as journaled: the session's user, and the operator the CLI names (a claim
+/// made under that session, so the session's user always comes first).
+fn operator(user: &str, headers: &HeaderMap) -> String {
+    let named = headers
+        .get(OPERATOR_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && !v.chars().any(char::is_control));
+    match named {
+        Some(name) => format!("{user} (cli: {name})"),
+        None => user.to_owned(),
+    }
 }

@@ -20,9 +20,12 @@ use tokio::sync::oneshot;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
-    /// Stop executing formation changes (scale, resize) for the app or one process type.
+    /// Stop executing formation changes (scale, resize) for the app or one process type;
+    /// with `seconds`, autoscaling resumes by itself once that long has passed.
     Pause {
         process_type: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seconds: Option<u64>,
     },
     Resume {
         process_type: Option<String>,
@@ -30,13 +33,43 @@ pub enum Command {
     DryRun {
         on: bool,
     },
+    /// `force` carries the action out past the guardrails that would block or limit it; the
+    /// decision is journaled as forced, with what it overrode.
     Scale {
         process_type: String,
         quantity: u32,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
     },
     RestartDyno {
         dyno: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
     },
+    /// Restart every dyno of a process type (`heroku ps:restart web`).
+    RestartProcessType {
+        process_type: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
+    },
+    /// Restart every dyno of the app (`heroku ps:restart`).
+    RestartApp {
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        force: bool,
+    },
+}
+
+impl Command {
+    /// True when the person asked to override the guardrails.
+    pub fn forced(&self) -> bool {
+        match self {
+            Command::Scale { force, .. }
+            | Command::RestartDyno { force, .. }
+            | Command::RestartProcessType { force, .. }
+            | Command::RestartApp { force } => *force,
+            _ => false,
+        }
+    }
 }
 
 pub struct ControlRequest {
@@ -77,6 +110,12 @@ pub struct AppMode {
     pub paused_types: BTreeMap<String, String>,
     /// Dry-run set from the dashboard, overriding the config's `dry_run`.
     pub dry_run: Option<bool>,
+    /// When a timed pause of the whole app ends.
+    #[serde(serialize_with = "super::api::rfc3339_opt")]
+    pub paused_until: Option<Timestamp>,
+    /// When timed pauses of process types end.
+    #[serde(serialize_with = "serialize_until_map")]
+    pub types_paused_until: BTreeMap<String, Timestamp>,
 }
 
 impl Modes {
@@ -117,26 +156,41 @@ impl Modes {
         }
     }
 
-    /// Applies a mode command; `None` for commands that are actions, not modes.
-    pub fn apply(&self, app: &str, command: &Command, who: &str) -> Option<String> {
+    /// Applies a mode command at `now`; `None` for commands that are actions, not modes.
+    pub fn apply(&self, app: &str, command: &Command, who: &str, now: Timestamp) -> Option<String> {
         let who = who.to_owned();
         let message = match command {
-            Command::Pause { process_type: None } => {
-                self.update(app, |m| m.paused_by = Some(who));
-                "autoscaling paused".to_owned()
+            Command::Pause {
+                process_type: None,
+                seconds,
+            } => {
+                let until = seconds.map(|s| now.plus(std::time::Duration::from_secs(s)));
+                self.update(app, |m| {
+                    m.paused_by = Some(who);
+                    m.paused_until = until;
+                });
+                format!("autoscaling paused{}", until_words(until))
             }
             Command::Pause {
                 process_type: Some(ty),
+                seconds,
             } => {
+                let until = seconds.map(|s| now.plus(std::time::Duration::from_secs(s)));
                 self.update(app, |m| {
                     m.paused_types.insert(ty.clone(), who);
+                    match until {
+                        Some(t) => m.types_paused_until.insert(ty.clone(), t),
+                        None => m.types_paused_until.remove(ty),
+                    };
                 });
-                format!("autoscaling of {ty} paused")
+                format!("autoscaling of {ty} paused{}", until_words(until))
             }
             Command::Resume { process_type: None } => {
                 self.update(app, |m| {
                     m.paused_by = None;
+                    m.paused_until = None;
                     m.paused_types.clear();
+                    m.types_paused_until.clear();
                 });
                 "autoscaling resumed".to_owned()
             }
@@ -145,6 +199,7 @@ impl Modes {
             } => {
                 self.update(app, |m| {
                     m.paused_types.remove(ty);
+                    m.types_paused_until.remove(ty);
                 });
                 format!("autoscaling of {ty} resumed")
             }
@@ -152,10 +207,50 @@ impl Modes {
                 self.update(app, |m| m.dry_run = Some(*on));
                 format!("dry-run {}", if *on { "on" } else { "off" })
             }
-            Command::Scale { .. } | Command::RestartDyno { .. } => return None,
+            Command::Scale { .. }
+            | Command::RestartDyno { .. }
+            | Command::RestartProcessType { .. }
+            | Command::RestartApp { .. } => return None,
         };
         Some(message)
     }
+
+    /// Ends the timed pauses of `app` that are over at `now`; returns what resumed, in words.
+    pub fn expire(&self, app: &str, now: Timestamp) -> Vec<String> {
+        let mut resumed = Vec::new();
+        self.update(app, |m| {
+            if m.paused_until.is_some_and(|t| t <= now) {
+                m.paused_by = None;
+                m.paused_until = None;
+                resumed.push("autoscaling resumed: the timed pause ended".to_owned());
+            }
+            let over: Vec<String> = m
+                .types_paused_until
+                .iter()
+                .filter(|(_, t)| **t <= now)
+                .map(|(ty, _)| ty.clone())
+                .collect();
+            for ty in over {
+                m.types_paused_until.remove(&ty);
+                m.paused_types.remove(&ty);
+                resumed.push(format!(
+                    "autoscaling of {ty} resumed: the timed pause ended"
+                ));
+            }
+        });
+        resumed
+    }
+}
+
+fn serialize_until_map<S: serde::Serializer>(
+    map: &BTreeMap<String, Timestamp>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_map(map.iter().map(|(ty, t)| (ty, t.to_jiff().to_string())))
+}
+
+fn until_words(until: Option<Timestamp>) -> String {
+    until.map_or_else(String::new, |t| format!(" until {}", t.to_jiff()))
 }
 
 /// Blocks formation changes of paused process types: they are journaled as blocked, not run.
@@ -191,7 +286,8 @@ pub fn manual_decision(
     dry_run: bool,
     now: Timestamp,
 ) -> Result<Decision, String> {
-    let mut action = manual_action(observed, command)?;
+    let requested = manual_action(observed, command)?;
+    let mut action = requested.clone();
     let tz = schedule::time_zone(&config.time_zone);
     let bounds: BTreeMap<String, schedule::Bounds> = config
         .process_types
@@ -212,9 +308,16 @@ pub fn manual_decision(
     outcome
         .blocked
         .retain(|b| b.guardrail != Guardrail::ManualOverride);
+    let mut note = String::new();
+    if command.forced() {
+        note = forced_note(&outcome.blocked, &outcome.limited);
+        outcome.blocked.clear();
+        outcome.limited.clear();
+        action = requested;
+    }
     let reason = Reason::Manual {
         who: who.to_owned(),
-        note: String::new(),
+        note,
     };
     let id = format!(
         "manual-{:x}-{}",
@@ -234,6 +337,20 @@ pub fn manual_decision(
     })
 }
 
+/// What a forced decision overrode, for the journal: `forced past cooldown (…), max (…)`.
+fn forced_note(blocked: &[Blocked], limited: &[Blocked]) -> String {
+    let overridden: Vec<String> = blocked
+        .iter()
+        .chain(limited)
+        .map(ToString::to_string)
+        .collect();
+    if overridden.is_empty() {
+        "forced (no guardrail stood in the way)".to_owned()
+    } else {
+        format!("forced past {}", overridden.join(", "))
+    }
+}
+
 /// Makes manual decision ids unique within a millisecond.
 static MANUAL_SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -242,6 +359,7 @@ fn manual_action(observed: &ObservedState, command: &Command) -> Result<Action, 
         Command::Scale {
             process_type,
             quantity,
+            ..
         } => {
             let from = observed
                 .process_types
@@ -255,7 +373,16 @@ fn manual_action(observed: &ObservedState, command: &Command) -> Result<Action, 
                 to: *quantity,
             })
         }
-        Command::RestartDyno { dyno } => {
+        Command::RestartProcessType { process_type, .. } => {
+            if !observed.process_types.contains_key(process_type) {
+                return Err(format!("no process type named {process_type}"));
+            }
+            Ok(Action::RestartProcessType {
+                process_type: process_type.clone(),
+            })
+        }
+        Command::RestartApp { .. } => Ok(Action::RestartApp),
+        Command::RestartDyno { dyno, .. } => {
             let state = observed
                 .dyno(dyno)
                 .ok_or_else(|| format!("no dyno named {dyno}"))?;
@@ -273,6 +400,10 @@ fn manual_action(observed: &ObservedState, command: &Command) -> Result<Action, 
 pub struct RunnerStats {
     ticks: AtomicU64,
     last_tick_ms: AtomicU64,
+    /// When the last tick started (ms since the epoch; 0 before the first).
+    last_tick_at: std::sync::atomic::AtomicI64,
+    /// The runner's tick interval, in ms (0 until it first ticks).
+    tick_every_ms: AtomicU64,
     /// (action kind, mode) → decisions made.
     decisions: Mutex<BTreeMap<(String, &'static str), u64>>,
 }
@@ -295,6 +426,25 @@ impl RunnerStats {
         if let Ok(mut d) = self.decisions.lock() {
             *d.entry((kind, mode)).or_default() += 1;
         }
+    }
+
+    /// The runner evaluated its apps at `at`; it does so every `every`.
+    pub fn ticked_at(&self, at: Timestamp, every: std::time::Duration) {
+        self.last_tick_at.store(at.as_millis(), Ordering::Relaxed);
+        let every = u64::try_from(every.as_millis()).unwrap_or(u64::MAX);
+        self.tick_every_ms.store(every, Ordering::Relaxed);
+    }
+
+    /// When the runner last ticked, if it has.
+    pub fn last_tick_at(&self) -> Option<Timestamp> {
+        let ms = self.last_tick_at.load(Ordering::Relaxed);
+        (ms != 0).then(|| Timestamp::from_millis(ms))
+    }
+
+    /// How long without a tick means the runner is stuck: three intervals, at least 30 s.
+    pub fn stuck_after(&self) -> std::time::Duration {
+        let every = std::time::Duration::from_millis(self.tick_every_ms.load(Ordering::Relaxed));
+        (every * 3).max(std::time::Duration::from_secs(30))
     }
 
     pub fn ticks(&self) -> u64 {

@@ -52,7 +52,7 @@ impl Runner {
                 message: format!("no app named {app}"),
             };
         };
-        if let Some(message) = self.web.modes.apply(app, command, who) {
+        if let Some(message) = self.web.modes.apply(app, command, who, self.clock.now()) {
             tracing::info!(app, who, "{message}");
             self.record_control_event(app, &format!("{message} by {who}"))
                 .await;
@@ -115,6 +115,14 @@ impl Runner {
             target: dyno.clone(),
             policy: "manual".to_owned(),
         });
+    }
+
+    /// Ends timed pauses that are over, each announced in the log and as a control event.
+    pub(crate) async fn expire_pauses(&self, app: &str, now: dynopilot_core::Timestamp) {
+        for message in self.web.modes.expire(app, now) {
+            tracing::info!(app, "{message}");
+            self.record_control_event(app, &message).await;
+        }
     }
 
     async fn record_control_event(&self, app: &str, message: &str) {

@@ -100,10 +100,12 @@ pub async fn count_requests(
     response
 }
 
-/// `200` with `"status": "ok"`, or `200` with `"status": "degraded"` and the failing
-/// components during a store outage. Degraded is deliberately not a `503`: a load balancer
-/// must keep routing drains here, because ingest goes on and the writer holds what the store
-/// cannot take yet; decisions simply wait for the journal.
+/// `200` with `"status": "ok"` only while the store answers and the runner ticks; otherwise
+/// `503` with `"status": "degraded"` and each failing component with its reason (a store
+/// outage: since when, the parts that saw it, the last error; a stuck runner: when it last
+/// ticked). Heroku's router, Docker and systemd do not take an instance out of rotation on
+/// a `503`, so drains keep arriving; a balancer that does should probe `/metrics` instead
+/// (see docs/store-health.md).
 pub async fn healthz(State(state): State<WebState>) -> Response {
     let now = state.clock.now();
     let uptime = now.since(state.started_at).as_secs();
@@ -112,18 +114,52 @@ pub async fn healthz(State(state): State<WebState>) -> Response {
         "uptime_seconds": uptime,
         "runner_ticks": state.runner.ticks(),
     });
+    let mut failing = Vec::new();
     if let Some(outage) = state.store_health.outage() {
-        body["status"] = "degraded".into();
-        body["degraded"] = serde_json::json!([{
+        failing.push(serde_json::json!({
             "component": "store",
             "parts": outage.components,
             "since": outage.since.to_string(),
             "seconds": now.since(outage.since).as_secs(),
             "error": outage.last_error,
             "effect": "actions are held until the decision journal accepts them; drains are accepted and buffered",
-        }]);
+        }));
     }
-    axum::Json(body).into_response()
+    if let Some(stuck) = runner_stuck(&state, now) {
+        failing.push(stuck);
+    }
+    if failing.is_empty() {
+        return axum::Json(body).into_response();
+    }
+    body["status"] = "degraded".into();
+    body["degraded"] = failing.into();
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(body),
+    )
+        .into_response()
+}
+
+/// The runner's entry in `/healthz` when it has not ticked for too long (or, since start, not
+/// at all within that time).
+fn runner_stuck(state: &WebState, now: dynopilot_core::Timestamp) -> Option<serde_json::Value> {
+    let limit = state.runner.stuck_after();
+    let last = state.runner.last_tick_at();
+    let quiet = now.since(last.unwrap_or(state.started_at));
+    if quiet <= limit {
+        return None;
+    }
+    Some(serde_json::json!({
+        "component": "runner",
+        "last_tick": last.map(|t| t.to_string()),
+        "seconds": quiet.as_secs(),
+        "error": format!(
+            "the policy runner has not evaluated the apps for {} s (limit {} s)",
+            quiet.as_secs(),
+            limit.as_secs()
+        ),
+        "effect": "no decisions are made; drains are accepted",
+    }))
 }
 
 pub async fn metrics(State(state): State<WebState>) -> Response {

@@ -273,7 +273,10 @@ impl ControlForm {
         let ty = self.process_type.clone().filter(|t| !t.is_empty());
         let need = |what: &str| WebError::bad_request(format!("{what} is required"));
         Ok(match self.command.as_str() {
-            "pause" => Command::Pause { process_type: ty },
+            "pause" => Command::Pause {
+                process_type: ty,
+                seconds: None,
+            },
             "resume" => Command::Resume { process_type: ty },
             "dry_run" => Command::DryRun {
                 on: self.on.ok_or_else(|| need("on"))?,
@@ -281,9 +284,11 @@ impl ControlForm {
             "scale" => Command::Scale {
                 process_type: ty.ok_or_else(|| need("process_type"))?,
                 quantity: self.quantity.ok_or_else(|| need("quantity"))?,
+                force: false,
             },
             "restart_dyno" => Command::RestartDyno {
                 dyno: self.dyno.clone().ok_or_else(|| need("dyno"))?,
+                force: false,
             },
             other => return Err(WebError::bad_request(format!("unknown command {other}"))),
         })

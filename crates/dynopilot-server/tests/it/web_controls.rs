@@ -164,3 +164,84 @@ async fn the_control_form_redirects_back_with_the_outcome() {
     assert_eq!(location, "/apps/shop?msg=autoscaling%20paused");
     assert_eq!(h.state.modes.label("shop", &super::shop_policy()), "paused");
 }
+
+#[tokio::test]
+async fn a_timed_pause_ends_by_itself_and_says_so() {
+    let h = Harness::loopback().await;
+    h.observe_shop();
+    let reply = control(&h, r#"{"command":"pause","seconds":60}"#).await;
+    assert_eq!(reply["result"], "applied");
+    assert_eq!(
+        reply["message"],
+        "autoscaling paused until 2025-11-25T10:01:00Z"
+    );
+    h.runner.lock().await.tick_once(at(59)).await;
+    assert_eq!(h.state.modes.label("shop", &super::shop_policy()), "paused");
+    h.clock.set(at(61));
+    h.runner.lock().await.tick_once(at(61)).await;
+    assert_eq!(h.state.modes.label("shop", &super::shop_policy()), "active");
+    let events = h.get_json("/api/v1/apps/shop/events").await;
+    assert_eq!(
+        events[0]["message"],
+        "autoscaling resumed: the timed pause ended"
+    );
+}
+
+#[tokio::test]
+async fn a_forced_restart_passes_the_cooldown_and_is_journaled_as_forced() {
+    let mut h = Harness::loopback().await;
+    h.observe_shop();
+    let first = control(&h, r#"{"command":"restart_dyno","dyno":"web.1"}"#).await;
+    assert_eq!(first["decision"]["executed"], true, "{first}");
+    let again = control(&h, r#"{"command":"restart_dyno","dyno":"web.1"}"#).await;
+    assert_eq!(again["decision"]["executed"], false, "{again}");
+    assert!(again["message"].as_str().unwrap().contains("blocked"));
+    let forced = control(
+        &h,
+        r#"{"command":"restart_dyno","dyno":"web.1","force":true}"#,
+    )
+    .await;
+    assert_eq!(forced["decision"]["executed"], true, "{forced}");
+    let reason = forced["decision"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("requested by anonymous: forced past "),
+        "{reason}"
+    );
+    let mut sent = 0;
+    while let Ok(d) = h.executed.try_recv() {
+        if matches!(d.action, Action::RestartDyno { .. }) {
+            sent += 1;
+            assert!(matches!(d.reason, Reason::Manual { .. }));
+        }
+    }
+    assert_eq!(
+        sent, 2,
+        "the first and the forced restart reach the executor"
+    );
+}
+
+#[tokio::test]
+async fn a_process_type_restart_goes_to_the_executor_and_an_unknown_type_is_rejected() {
+    let mut h = Harness::loopback().await;
+    h.observe_shop();
+    let reply = control(
+        &h,
+        r#"{"command":"restart_process_type","process_type":"web"}"#,
+    )
+    .await;
+    assert_eq!(reply["result"], "decided", "{reply}");
+    let sent = h.executed.try_recv().unwrap();
+    assert_eq!(
+        sent.action,
+        Action::RestartProcessType {
+            process_type: "web".to_owned()
+        }
+    );
+    let reply = control(
+        &h,
+        r#"{"command":"restart_process_type","process_type":"wrk"}"#,
+    )
+    .await;
+    assert_eq!(reply["result"], "rejected");
+    assert_eq!(reply["message"], "no process type named wrk");
+}

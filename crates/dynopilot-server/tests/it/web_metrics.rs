@@ -275,3 +275,68 @@ async fn healthz_is_json() {
     let json = h.get_json("/healthz").await;
     assert_eq!(json["status"], "ok");
 }
+
+async fn healthz_answer(h: &Harness) -> (u16, serde_json::Value) {
+    let response = h.get("/healthz").await;
+    let status = response.status().as_u16();
+    let json = serde_json::from_slice(&super::body(response).await).unwrap();
+    (status, json)
+}
+
+#[tokio::test]
+async fn healthz_is_503_with_the_reason_while_the_store_fails() {
+    let h = Harness::loopback().await;
+    h.state
+        .runner
+        .ticked_at(at(0), std::time::Duration::from_secs(1));
+    assert_eq!(healthz_answer(&h).await.0, 200);
+    h.state.store_health.failed(
+        dynopilot_server::store_health::RECORDER,
+        &"disk I/O error",
+        at(1),
+    );
+    let (status, json) = healthz_answer(&h).await;
+    assert_eq!(status, 503, "{json}");
+    assert_eq!(json["status"], "degraded");
+    assert_eq!(json["degraded"][0]["component"], "store");
+    assert!(
+        json["degraded"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("disk I/O error")
+    );
+    h.state
+        .store_health
+        .succeeded(dynopilot_server::store_health::RECORDER, at(2));
+    assert_eq!(healthz_answer(&h).await.0, 200);
+}
+
+#[tokio::test]
+async fn healthz_is_503_when_the_runner_stops_ticking() {
+    let h = Harness::loopback().await;
+    // Ticking every 20 s: stuck after three intervals without one.
+    h.state
+        .runner
+        .ticked_at(at(0), std::time::Duration::from_secs(20));
+    h.clock.set(at(59));
+    assert_eq!(healthz_answer(&h).await.0, 200);
+    h.clock.set(at(61));
+    let (status, json) = healthz_answer(&h).await;
+    assert_eq!(status, 503, "{json}");
+    assert_eq!(json["degraded"][0]["component"], "runner");
+    assert_eq!(json["degraded"][0]["seconds"], 61);
+    h.state
+        .runner
+        .ticked_at(at(61), std::time::Duration::from_secs(20));
+    assert_eq!(healthz_answer(&h).await.0, 200);
+}
+
+#[tokio::test]
+async fn healthz_is_503_when_the_runner_never_ticked_within_30_s_of_start() {
+    let h = Harness::loopback().await;
+    assert_eq!(healthz_answer(&h).await.0, 200, "grace at start");
+    h.clock.set(at(31));
+    let (status, json) = healthz_answer(&h).await;
+    assert_eq!(status, 503, "{json}");
+    assert_eq!(json["degraded"][0]["last_tick"], serde_json::Value::Null);
+}

@@ -3,6 +3,7 @@
 
 mod input;
 mod json;
+mod progress;
 mod report;
 mod summary;
 
@@ -55,6 +56,13 @@ pub fn run(inputs: &[PathBuf], as_json: bool, out: &mut impl Write) -> anyhow::R
         out.write_all(report::render(&summary, &stats, inputs.len()).as_bytes())?;
     }
     out.flush()?;
+    // What was read is reported above; the exit code still says the input was not all read.
+    if let Some(first) = stats.read_errors.first() {
+        anyhow::bail!(
+            "{} read error(s); the first: {first}",
+            stats.read_errors.len()
+        );
+    }
     Ok(())
 }
 
@@ -63,7 +71,16 @@ fn open(path: &PathBuf) -> anyhow::Result<Box<dyn Read>> {
         return Ok(Box::new(io::stdin().lock()));
     }
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    Ok(Box::new(file))
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if meta.is_dir() {
+        anyhow::bail!(
+            "cannot read {}: it is a directory (give the log files in it)",
+            path.display()
+        );
+    }
+    Ok(progress::wrap(file, path, meta.len()))
 }
 
 /// With `--json` stdout is data, so problems go to stderr.

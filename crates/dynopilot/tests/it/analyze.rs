@@ -196,3 +196,76 @@ fn missing_file_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot open /no/such/file.log"), "{err}");
 }
+
+#[test]
+fn a_directory_is_a_clear_error_and_exits_non_zero() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("analyze-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = analyze(&[dir.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("it is a directory"), "{err}");
+    assert!(err.contains(dir.to_str().unwrap()), "{err}");
+}
+
+#[test]
+fn an_unreadable_file_is_a_clear_error_and_exits_non_zero() {
+    let path = tmp("unreadable.log", b"x\n");
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o000);
+    std::fs::set_permissions(&path, perms).unwrap();
+    if std::fs::File::open(&path).is_ok() {
+        println!("skipped: running as root, a mode-000 file is still readable");
+        return;
+    }
+    let out = analyze(&[path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot open") && err.contains("unreadable.log"),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_progress_bar_when_output_is_not_a_terminal() {
+    // 40 MB of lines: above the size that shows a bar on a terminal.
+    let line = "2026-03-01T12:00:00.000000+00:00 app[web.1]: hello\n";
+    let big = line.repeat(40 * 1024 * 1024 / line.len() + 1);
+    let path = tmp("big.log", big.as_bytes());
+    let out = analyze(&[path.to_str().unwrap()], None);
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_progress_bar_on_a_large_file_in_a_terminal() {
+    // `script` runs the command on a pseudo-terminal: stdout and stderr are then terminals.
+    if Command::new("script").arg("--version").output().is_err() {
+        println!("skipped: `script` (util-linux) is not installed; install it to run this test");
+        return;
+    }
+    let line = "2026-03-01T12:00:00.000000+00:00 app[web.1]: hello\n";
+    let big = line.repeat(40 * 1024 * 1024 / line.len() + 1);
+    let path = tmp("big-tty.log", big.as_bytes());
+    let command = format!(
+        "{} analyze {}",
+        env!("CARGO_BIN_EXE_dynopilot"),
+        path.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(out.status.success());
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("big-tty.log ["), "{screen}");
+    assert!(screen.contains("MiB"), "{screen}");
+}

@@ -14,7 +14,7 @@ use std::time::Duration;
 const APP: &str = "demo-app-1";
 
 /// One HTTP/1.1 exchange; returns (status, head, body).
-fn http(addr: &str, request: &str) -> Option<(u16, String, String)> {
+pub(crate) fn http(addr: &str, request: &str) -> Option<(u16, String, String)> {
     let mut stream = TcpStream::connect(addr).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
@@ -27,7 +27,7 @@ fn http(addr: &str, request: &str) -> Option<(u16, String, String)> {
     Some((status, head.to_owned(), body.to_owned()))
 }
 
-fn get(addr: &str, path: &str, cookie: &str) -> Option<(u16, String, String)> {
+pub(crate) fn get(addr: &str, path: &str, cookie: &str) -> Option<(u16, String, String)> {
     http(
         addr,
         &format!(
@@ -36,7 +36,7 @@ fn get(addr: &str, path: &str, cookie: &str) -> Option<(u16, String, String)> {
     )
 }
 
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
         k.eq_ignore_ascii_case(name).then(|| v.trim())
@@ -44,7 +44,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Chunked bodies (axum streams JSON that way sometimes): joins the chunks.
-fn unchunk(head: &str, body: &str) -> String {
+pub(crate) fn unchunk(head: &str, body: &str) -> String {
     if !header(head, "transfer-encoding").is_some_and(|v| v.contains("chunked")) {
         return body.to_owned();
     }
@@ -63,7 +63,7 @@ fn unchunk(head: &str, body: &str) -> String {
     out
 }
 
-fn get_json(addr: &str, path: &str, cookie: &str) -> Option<serde_json::Value> {
+pub(crate) fn get_json(addr: &str, path: &str, cookie: &str) -> Option<serde_json::Value> {
     let (status, head, body) = get(addr, path, cookie)?;
     if status != 200 {
         return None;
@@ -73,7 +73,7 @@ fn get_json(addr: &str, path: &str, cookie: &str) -> Option<serde_json::Value> {
 
 /// Polls `check` every 200 ms, about `limit` long (counted in polls: the workspace bans
 /// wall-clock reads outside the clock crate).
-fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let step = Duration::from_millis(200);
     for _ in 0..=limit.as_millis() / step.as_millis() {
         if let Some(v) = check() {
@@ -84,7 +84,7 @@ fn wait_for<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>
     panic!("not within about {limit:?}: {what}");
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -93,13 +93,13 @@ fn free_port() -> u16 {
 }
 
 /// A child process killed (SIGKILL) when dropped, with its stderr lines on a channel.
-struct Proc {
+pub(crate) struct Proc {
     child: Child,
     lines: mpsc::Receiver<String>,
 }
 
 impl Proc {
-    fn spawn(mut command: Command) -> Proc {
+    pub(crate) fn spawn(mut command: Command) -> Proc {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -124,7 +124,7 @@ impl Proc {
     }
 
     /// Waits for a line containing `needle` (at most `limit` between two lines).
-    fn line_with(&self, needle: &str, limit: Duration) -> String {
+    pub(crate) fn line_with(&self, needle: &str, limit: Duration) -> String {
         loop {
             match self.lines.recv_timeout(limit) {
                 Ok(line) if line.contains(needle) => return line,
@@ -135,7 +135,7 @@ impl Proc {
     }
 
     /// SIGKILL (what `Child::kill` sends on Unix) and reap.
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
@@ -148,13 +148,13 @@ impl Drop for Proc {
     }
 }
 
-struct Sim {
+pub(crate) struct Sim {
     _proc: Proc,
-    addr: String,
-    token: String,
+    pub(crate) addr: String,
+    pub(crate) token: String,
 }
 
-fn start_sim() -> Sim {
+pub(crate) fn start_sim() -> Sim {
     let port = free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_dynopilot"));
     command.args(["sim", "--port", &port.to_string()]);
@@ -181,7 +181,7 @@ fn config(dir: &Path, sim: &Sim, listen: &str, deadline: &str) -> PathBuf {
     path
 }
 
-fn start_daemon(config: &Path, sim: &Sim, pause_at: Option<&str>) -> Proc {
+pub(crate) fn start_daemon(config: &Path, sim: &Sim, pause_at: Option<&str>) -> Proc {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dynopilot"));
     command
         .args(["run", "--config", config.to_str().unwrap()])

@@ -5,4 +5,6 @@
 mod analyze;
 mod config;
 mod crash;
+mod deploy;
+mod ops;
 mod sim;
