@@ -154,7 +154,7 @@ fn build(config: &ChannelConfig) -> Result<Named, String> {
                 url: c.url.clone(),
                 timeout: c.timeout.get(),
             }),
-            vec![c.url.expose().to_owned()],
+            url_secrets(c.url.expose()),
         ),
         ChannelConfig::Webhook(c) => (
             Channel::Webhook(webhook::Webhook {
@@ -162,7 +162,11 @@ fn build(config: &ChannelConfig) -> Result<Named, String> {
                 secret: c.secret.clone(),
                 timeout: c.timeout.get(),
             }),
-            vec![c.url.expose().to_owned(), c.secret.expose().to_owned()],
+            {
+                let mut secrets = url_secrets(c.url.expose());
+                secrets.push(c.secret.expose().to_owned());
+                secrets
+            },
         ),
         ChannelConfig::Twilio(c) => (
             Channel::Twilio(twilio::Twilio {
@@ -192,6 +196,23 @@ fn build(config: &ChannelConfig) -> Result<Named, String> {
         ),
     };
     Ok(Named { channel, secrets })
+}
+
+/// A URL whose path or query is the token (Slack's `/services/T…/B…/X…`): the whole URL and
+/// each longer path segment and query value, since a receiver may echo any of them.
+fn url_secrets(url: &str) -> Vec<String> {
+    let mut out = vec![url.to_owned()];
+    let after_host = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or_default();
+    out.extend(
+        after_host
+            .split(['/', '?', '&', '=', '#'])
+            .filter(|part| part.len() >= 8)
+            .map(str::to_owned),
+    );
+    out
 }
 
 /// `reason` with every secret value (of four characters or more) replaced by the mask.
