@@ -1,6 +1,7 @@
 //! The `dynopilot` command line: argument parsing and wiring only; every capability lives in a
 //! library crate.
 
+mod alert_cmd;
 mod analyze;
 mod config_cmd;
 mod demo;
@@ -68,6 +69,9 @@ enum Command {
     /// `--faults` injects 5xx answers, 429 bursts, latency, dropped connections and
     /// apply-then-fail (the write lands, the answer is lost); see docs/simulator-faults.md.
     Sim(sim_cmd::SimArgs),
+    /// Alerts: send a test alert through the configured channels.
+    #[command(subcommand)]
+    Alert(alert_cmd::AlertCommand),
 }
 
 /// Errors are printed as their cause chain (`error: a: b`), never as a backtrace, whatever
@@ -93,6 +97,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Run { config, stdin } => run_cmd::run(config.as_deref(), stdin)?,
         Command::Sizes => print_sizes(),
         Command::Sim(args) => sim_cmd::run(&args)?,
+        Command::Alert(cmd) => alert_cmd::run(cmd)?,
     }
     Ok(())
 }
