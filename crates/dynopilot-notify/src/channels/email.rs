@@ -118,8 +118,10 @@ fn classify(e: &lettre::transport::smtp::Error) -> DeliveryError {
             reason,
         };
     }
-    if e.is_tls() {
-        return DeliveryError::permanent(format!("TLS error: {}", innermost(e)));
+    // rustls failures arrive as lettre's TLS kind or, during STARTTLS, as a connection error.
+    let cause = innermost(e);
+    if e.is_tls() || http::is_tls_words(&cause) {
+        return DeliveryError::permanent(format!("TLS error: {cause}"));
     }
     if e.is_timeout() {
         return DeliveryError::transient("timed out");

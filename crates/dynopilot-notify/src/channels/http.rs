@@ -61,7 +61,16 @@ pub fn transport_error(e: &reqwest::Error, timeout: Duration) -> DeliveryError {
     if e.is_timeout() {
         return DeliveryError::transient(format!("timed out after {}", secs(timeout)));
     }
-    DeliveryError::transient(describe_chain(e))
+    let reason = describe_chain(e);
+    // A certificate the client refuses will be refused again until someone fixes it.
+    let transient = !reason.starts_with("TLS error");
+    DeliveryError { transient, reason }
+}
+
+/// Whether an error message is about TLS or certificates (rustls' wording).
+pub fn is_tls_words(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake")
 }
 
 /// The innermost useful cause in words; reqwest's own message carries the URL, so only the
@@ -78,7 +87,7 @@ fn describe_chain(e: &reqwest::Error) -> String {
     }
     let last = causes.last().cloned().unwrap_or_default();
     let lower = last.to_ascii_lowercase();
-    if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    if is_tls_words(&last) {
         format!("TLS error: {last}")
     } else if lower.contains("dns") || lower.contains("resolve") {
         format!("cannot resolve the host: {last}")

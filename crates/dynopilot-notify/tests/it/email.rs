@@ -108,3 +108,23 @@ async fn a_server_that_is_down_is_a_transient_connection_refused() {
     assert!(err.transient, "{err:?}");
     assert_eq!(err.reason, "connection refused");
 }
+
+#[tokio::test]
+async fn a_certificate_nobody_vouches_for_is_a_tls_error_and_nothing_is_sent() {
+    for mode in ["starttls", "implicit"] {
+        let Some(server) = SmtpServer::start_tls(&format!("email_tls_{mode}"), None, mode) else {
+            return;
+        };
+        let mut table = email_table(server.port, Some(("alerts", "pw-over-tls")));
+        table["tls"] = json!(mode);
+        let ch = channels(&[("ops-email", table)]);
+        let err = ch.send("ops-email", &event()).await.unwrap_err();
+        assert!(!err.transient, "{mode}: {err:?}");
+        assert!(err.reason.starts_with("TLS error: "), "{mode}: {err:?}");
+        assert!(
+            err.reason.to_lowercase().contains("certificate"),
+            "{mode}: {err:?}"
+        );
+        assert!(server.messages(0).await.is_empty());
+    }
+}

@@ -367,3 +367,24 @@ fn decode(s: &str) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_times_out_transiently() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/in", listener.local_addr().unwrap());
+    // Accepts and holds connections without ever answering.
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let ch = channels(&[(
+        "audit",
+        json!({"type": "webhook", "url": url, "secret": "k3y-k3y", "timeout": "1s"}),
+    )]);
+    let err = ch.send("audit", &event()).await.unwrap_err();
+    assert!(err.transient, "{err:?}");
+    assert_eq!(err.reason, "timed out after 1s");
+    hold.abort();
+}

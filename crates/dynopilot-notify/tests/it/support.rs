@@ -169,6 +169,11 @@ impl SmtpServer {
     /// `None` (after one visible line) when Python with aiosmtpd is missing, unless
     /// `DYNOPILOT_REQUIRE_SERVICES=1`, where that fails the test.
     pub fn start(test: &str, auth: Option<(&str, &str)>) -> Option<SmtpServer> {
+        SmtpServer::start_tls(test, auth, "none")
+    }
+
+    /// `tls`: `none`, `starttls` or `implicit` (a self-signed certificate).
+    pub fn start_tls(test: &str, auth: Option<(&str, &str)>, tls: &str) -> Option<SmtpServer> {
         let Some(python) = python() else {
             let how = "run `python3 -m venv .tmp/pyenv && .tmp/pyenv/bin/pip install aiosmtpd==1.4.6` \
                        or set DYNOPILOT_TEST_PYTHON";
@@ -186,7 +191,7 @@ impl SmtpServer {
         std::fs::create_dir_all(&dir).unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/smtp_server.py");
         let mut cmd = std::process::Command::new(python);
-        cmd.arg(script).arg(&dir).arg("0");
+        cmd.arg(script).arg(&dir).arg("0").env("SMTP_TLS", tls);
         if let Some((user, password)) = auth {
             cmd.args([user, password]);
         }
