@@ -388,3 +388,24 @@ async fn a_receiver_that_never_answers_times_out_transiently() {
     assert_eq!(err.reason, "timed out after 1s");
     hold.abort();
 }
+
+#[tokio::test]
+async fn sms_sent_to_some_numbers_only_is_permanent_and_names_who_missed_it() {
+    let rx = Receiver::start(
+        vec![(201, r#"{"sid": "SM0001"}"#), (400, r#"{"code": 21211}"#)],
+        (201, "{}"),
+    )
+    .await;
+    let ch = channels(&[(
+        "sms",
+        json!({"type": "twilio", "account_sid": SID, "auth_token": "t0ken",
+               "from": "+15550001111", "to": ["+15550002222", "+15550003333"],
+               "base_url": rx.url}),
+    )]);
+    let err = ch.send("sms", &event()).await.unwrap_err();
+    assert!(!err.transient, "a retry would text +15550002222 twice: {err:?}");
+    assert_eq!(
+        err.reason,
+        r#"sent to 1, not to +15550003333: HTTP 400 Bad Request: {"code": 21211}"#
+    );
+}
