@@ -403,7 +403,10 @@ async fn sms_sent_to_some_numbers_only_is_permanent_and_names_who_missed_it() {
                "base_url": rx.url}),
     )]);
     let err = ch.send("sms", &event()).await.unwrap_err();
-    assert!(!err.transient, "a retry would text +15550002222 twice: {err:?}");
+    assert!(
+        !err.transient,
+        "a retry would text +15550002222 twice: {err:?}"
+    );
     assert_eq!(
         err.reason,
         r#"sent to 1, not to +15550003333: HTTP 400 Bad Request: {"code": 21211}"#
