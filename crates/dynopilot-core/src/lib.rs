@@ -5,12 +5,14 @@
 pub mod names;
 pub mod policy;
 pub mod scaling;
+pub mod secret;
 pub mod size;
 pub mod sketch;
 pub mod time;
 pub mod validate;
 
 pub use names::{DynoName, NameError, ProcessType};
+pub use secret::Secret;
 pub use size::{DynoSize, Generation, SIZES, SizeError};
 pub use sketch::LatencySketch;
 pub use time::{Clock, ManualClock, Timestamp};

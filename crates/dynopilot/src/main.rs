@@ -1,6 +1,7 @@
 //! The `dynopilot` command line: argument parsing and wiring only; every capability lives in a
 //! library crate.
 
+mod alert_cmd;
 mod analyze;
 mod config_cmd;
 mod demo;
@@ -97,6 +98,9 @@ enum Command {
     /// Ask the daemon's `/healthz`: exit 0 when it answers 200, else 1 (or 3 when it does not
     /// answer); for container health checks.
     Healthcheck(ops::HealthArgs),
+    /// Alerts: send a test alert through the configured channels.
+    #[command(subcommand)]
+    Alert(alert_cmd::AlertCommand),
 }
 
 /// Errors are printed as their cause chain (`error: a: b`), never as a backtrace, whatever
@@ -149,6 +153,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
                 .render(&mut std::io::stdout())?;
         }
+        Command::Alert(cmd) => alert_cmd::run(cmd)?,
     }
     Ok(())
 }

@@ -120,6 +120,7 @@ impl Builder<'_> {
         if drain.secret.is_none() {
             self.check_drain_users(&discovery, &apps);
         }
+        let alerts = self.alerts(raw);
         let mut template = template;
         if raw.dry_run {
             template.policy.guardrails.dry_run = true;
@@ -137,6 +138,7 @@ impl Builder<'_> {
             dry_run: raw.dry_run,
             discovery,
             apps,
+            alerts,
             template,
             origins: self.origins(),
         }

@@ -53,8 +53,81 @@ impl RawConfig {
                 defaults: Some(template),
             },
             apps: vec![documented_app()],
+            alerts: documented_alerts(),
             ..RawConfig::default()
         }
+    }
+}
+
+/// One channel of each type, every key set; `pager` is the channel the example rule names.
+fn documented_alerts() -> super::alerts::RawAlerts {
+    use dynopilot_notify::config::{
+        ChannelConfig, DEFAULT_HOOK_TIMEOUT, DEFAULT_PAGERDUTY_BASE_URL, DEFAULT_TIMEOUT,
+        DEFAULT_TWILIO_BASE_URL, EmailConfig, HookConfig, PagerDutyConfig, SlackConfig, SmtpTls,
+        TwilioConfig, WebhookConfig,
+    };
+    let secret = || Secret::new("example-secret-0123456789");
+    let channels = [
+        (
+            "ops-email",
+            ChannelConfig::Email(EmailConfig {
+                host: "smtp.example.com".to_owned(),
+                port: Some(587),
+                tls: SmtpTls::Starttls,
+                username: Some("alerts@example.com".to_owned()),
+                password: Some(secret()),
+                from: "dynopilot <alerts@example.com>".to_owned(),
+                to: vec!["ops@example.com".to_owned()],
+                timeout: DEFAULT_TIMEOUT,
+            }),
+        ),
+        (
+            "slack",
+            ChannelConfig::Slack(SlackConfig {
+                url: secret(),
+                timeout: DEFAULT_TIMEOUT,
+            }),
+        ),
+        (
+            "audit",
+            ChannelConfig::Webhook(WebhookConfig {
+                url: secret(),
+                secret: secret(),
+                timeout: DEFAULT_TIMEOUT,
+            }),
+        ),
+        (
+            "sms",
+            ChannelConfig::Twilio(TwilioConfig {
+                account_sid: "AC00000000000000000000000000000000".to_owned(),
+                auth_token: secret(),
+                from: "+15550001111".to_owned(),
+                to: vec!["+15550002222".to_owned()],
+                base_url: DEFAULT_TWILIO_BASE_URL.to_owned(),
+                timeout: DEFAULT_TIMEOUT,
+            }),
+        ),
+        (
+            "pager",
+            ChannelConfig::Pagerduty(PagerDutyConfig {
+                routing_key: secret(),
+                base_url: DEFAULT_PAGERDUTY_BASE_URL.to_owned(),
+                timeout: DEFAULT_TIMEOUT,
+            }),
+        ),
+        (
+            "on-restart",
+            ChannelConfig::Hook(HookConfig {
+                command: vec!["/app/bin/on-alert".to_owned(), "--json".to_owned()],
+                timeout: DEFAULT_HOOK_TIMEOUT,
+            }),
+        ),
+    ];
+    super::alerts::RawAlerts {
+        channels: channels
+            .into_iter()
+            .map(|(name, c)| (name.to_owned(), c))
+            .collect(),
     }
 }
 

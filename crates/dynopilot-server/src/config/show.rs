@@ -120,6 +120,12 @@ pub fn render(c: &Config) -> String {
         let _ = writeln!(out, "\n# app {} from {origin}", app.name);
         out.push_str(&to_toml(&BTreeMap::from([("apps", [ShowApp::from(app)])])));
     }
+    if !c.alerts.channels.is_empty() {
+        // Channel secrets (`Secret`) serialize as the mask.
+        let channels = BTreeMap::from([("channels", &c.alerts.channels)]);
+        out.push('\n');
+        out.push_str(&to_toml(&BTreeMap::from([("alerts", channels)])));
+    }
     out
 }
 
