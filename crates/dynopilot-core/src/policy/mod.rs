@@ -20,6 +20,7 @@ pub mod rules;
 pub mod schedule;
 pub mod serde_ts;
 pub mod state;
+pub mod status_checks;
 pub mod storm;
 pub mod zombie;
 
@@ -32,6 +33,7 @@ pub use config::{
 pub use decision::{Action, Blocked, Decision, Guardrail, Reason};
 pub use duration::ConfigDuration;
 pub use engine::evaluate;
+pub use status_checks::{CheckKind, CheckSample, CheckState, CheckStatus, GatesConfig};
 pub use state::{
     ApiFailure, Availability, DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample,
     LogSourceState, MemorySample, ObservedState, PolicyState, ProbeResult, ProcessTypeState,
