@@ -10,6 +10,7 @@ mod documented;
 mod env;
 mod error;
 mod locate;
+mod probes;
 mod raw;
 mod secret;
 mod serde_errors;
@@ -28,6 +29,10 @@ pub use error::{ConfigError, ConfigErrors, Location};
 pub use raw::{
     LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
     RawServer, RawStore,
+};
+pub use probes::{
+    AppProbes, CheckConfig, DEFAULT_PINGDOM_URL, PingdomConfig, ProbeConfig, RawCheck, RawPingdom,
+    RawProbe, Threshold,
 };
 pub use secret::{MASK, Secret, redact_url, redact_urls_in};
 pub use template::ResolvedPolicy;
@@ -133,6 +138,8 @@ pub struct AppConfig {
     /// `policy.app == name`; `policy.process_types` holds the listed types only: use
     /// `policy_for` with the types the app actually runs.
     pub resolved: ResolvedPolicy,
+    /// HTTP heartbeats, Pingdom and status checks (none for env and discovered apps).
+    pub probes: AppProbes,
 }
 
 impl AppConfig {
@@ -219,6 +226,7 @@ impl Config {
             origin: AppOrigin::Discovered,
             restart_request_token: self.server.restart_request_token.clone(),
             resolved,
+            probes: AppProbes::default(),
         }
     }
 
