@@ -13,11 +13,11 @@ use dynopilot_core::scaling::config::{
 };
 use jiff::SignedDuration;
 
+use super::probes::{RawCheck, RawPingdom, RawProbe, Threshold};
 use super::raw::{
     LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
     RawServer,
 };
-use super::probes::{RawCheck, RawPingdom, RawProbe, Threshold};
 use super::secret::Secret;
 use dynopilot_core::policy::CheckKind;
 

@@ -26,13 +26,13 @@ use dynopilot_core::policy::{self, ProcessTypeConfig};
 
 pub use env::{CONFIG_PATH_VAR, ENV_OVERRIDES};
 pub use error::{ConfigError, ConfigErrors, Location};
-pub use raw::{
-    LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
-    RawServer, RawStore,
-};
 pub use probes::{
     AppProbes, CheckConfig, DEFAULT_PINGDOM_URL, PingdomConfig, ProbeConfig, RawCheck, RawPingdom,
     RawProbe, Threshold,
+};
+pub use raw::{
+    LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
+    RawServer, RawStore,
 };
 pub use secret::{MASK, Secret, redact_url, redact_urls_in};
 pub use template::ResolvedPolicy;

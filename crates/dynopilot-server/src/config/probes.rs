@@ -194,7 +194,10 @@ impl Builder<'_> {
         for (i, raw) in app.checks.iter().enumerate() {
             let key = format!("{prefix}.checks[{i}]");
             if checks.iter().any(|c| c.name == raw.name) {
-                self.err(&format!("{key}.name"), format!("`{}` is used by another check", raw.name));
+                self.err(
+                    &format!("{key}.name"),
+                    format!("`{}` is used by another check", raw.name),
+                );
             }
             checks.push(self.check(&key, raw));
         }
@@ -225,7 +228,10 @@ impl Builder<'_> {
         }
         for header in raw.headers.keys() {
             if axum::http::HeaderName::from_bytes(header.as_bytes()).is_err() {
-                self.err(&format!("{key}.headers"), format!("`{header}` is not a header name"));
+                self.err(
+                    &format!("{key}.headers"),
+                    format!("`{header}` is not a header name"),
+                );
             }
         }
         self.process_type(&format!("{key}.process_type"), &raw.process_type);
@@ -251,7 +257,10 @@ impl Builder<'_> {
             self.err(&format!("{key}.api_token"), "required: a Pingdom API token");
         }
         if raw.check_ids.is_empty() {
-            self.err(&format!("{key}.check_ids"), "required: at least one check id");
+            self.err(
+                &format!("{key}.check_ids"),
+                "required: at least one check id",
+            );
         }
         let base_url = raw.base_url.trim_end_matches('/').to_owned();
         self.http_url(&format!("{key}.base_url"), &base_url);
@@ -276,18 +285,29 @@ impl Builder<'_> {
             CheckKind::Redis => &["redis://", "rediss://"],
             CheckKind::Postgres => &["postgres://", "postgresql://"],
         };
-        for (k, u) in [("url", Some(url)), ("replica_url", raw.replica_url.as_ref().map(Secret::expose))] {
+        for (k, u) in [
+            ("url", Some(url)),
+            ("replica_url", raw.replica_url.as_ref().map(Secret::expose)),
+        ] {
             if let Some(u) = u
                 && !schemes.iter().any(|s| u.starts_with(s))
             {
                 self.err(
                     &format!("{key}.{k}"),
-                    format!("`{}` is not a {} URL ({})", redact_url(u), raw.kind.as_str(), schemes.join(" or ")),
+                    format!(
+                        "`{}` is not a {} URL ({})",
+                        redact_url(u),
+                        raw.kind.as_str(),
+                        schemes.join(" or ")
+                    ),
                 );
             }
         }
         if raw.replica_url.is_some() && raw.kind != CheckKind::Postgres {
-            self.err(&format!("{key}.replica_url"), "only a postgres check has a replica");
+            self.err(
+                &format!("{key}.replica_url"),
+                "only a postgres check has a replica",
+            );
         }
         let interval = self.duration(&format!("{key}.interval"), raw.interval);
         let timeout = self.duration(&format!("{key}.timeout"), raw.timeout);
@@ -300,7 +320,11 @@ impl Builder<'_> {
             if !known.contains(&name.as_str()) {
                 self.err(
                     &tk,
-                    format!("a {} check measures {}, not `{name}`", raw.kind.as_str(), known.join(", ")),
+                    format!(
+                        "a {} check measures {}, not `{name}`",
+                        raw.kind.as_str(),
+                        known.join(", ")
+                    ),
                 );
                 continue;
             }
@@ -323,7 +347,10 @@ impl Builder<'_> {
             if let Some(v) = v
                 && !(v.is_finite() && v >= 0.0)
             {
-                self.err(&format!("{key}.{k}"), format!("must be a number ≥ 0 (got {v})"));
+                self.err(
+                    &format!("{key}.{k}"),
+                    format!("must be a number ≥ 0 (got {v})"),
+                );
             }
             if name.ends_with("_pct") && v.is_some_and(|v| v > 100.0) {
                 self.err(&format!("{key}.{k}"), "is a percentage: at most 100");
@@ -331,7 +358,11 @@ impl Builder<'_> {
         }
         if let (Some(degraded), Some(down)) = (t.degraded, t.down) {
             // Days left count down; every other value counts up.
-            let ordered = if name == "tls_days_left" { down <= degraded } else { down >= degraded };
+            let ordered = if name == "tls_days_left" {
+                down <= degraded
+            } else {
+                down >= degraded
+            };
             if !ordered {
                 self.err(
                     &format!("{key}.down"),
