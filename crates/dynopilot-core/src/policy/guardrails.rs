@@ -153,7 +153,12 @@ impl<'a> Guardrails<'a> {
         if to <= from {
             return;
         }
-        for detail in self.config.guardrails.gates.holds(process_type, self.observed) {
+        for detail in self
+            .config
+            .guardrails
+            .gates
+            .holds(process_type, self.observed)
+        {
             out.blocked.push(Blocked {
                 guardrail: Guardrail::DependencyGate,
                 detail,

@@ -33,9 +33,9 @@ pub use config::{
 pub use decision::{Action, Blocked, Decision, Guardrail, Reason};
 pub use duration::ConfigDuration;
 pub use engine::evaluate;
-pub use status_checks::{CheckKind, CheckSample, CheckState, CheckStatus, GatesConfig};
 pub use state::{
     ApiFailure, Availability, DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample,
     LogSourceState, MemorySample, ObservedState, PolicyState, ProbeResult, ProcessTypeState,
     QueueSample, Release, Ring, RouterWindow,
 };
+pub use status_checks::{CheckKind, CheckSample, CheckState, CheckStatus, GatesConfig};

@@ -10,9 +10,10 @@ use tokio::time::Instant;
 use super::{Context, TargetStats, record};
 use crate::config::ProbeConfig;
 
+/// The client has no timeout of its own: the run's `timeout` bounds it, and counts it.
 pub async fn run(cx: Context, probe: ProbeConfig) {
     let stats = cx.stats.target(&cx.app, &probe.name);
-    let client = match reqwest::Client::builder().timeout(probe.timeout).build() {
+    let client = match reqwest::Client::builder().build() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(app = %cx.app, probe = %probe.name, error = %e, "cannot build the probe's HTTP client; probe not run");

@@ -12,9 +12,10 @@ use tokio::time::Instant;
 use super::{Context, TargetStats, judge, record};
 use crate::config::CheckConfig;
 
+/// The client has no timeout of its own: the run's `timeout` bounds it, and counts it.
 pub async fn run(cx: Context, check: CheckConfig) {
     let stats = cx.stats.target(&cx.app, &check.name);
-    let client = match reqwest::Client::builder().timeout(check.timeout).build() {
+    let client = match reqwest::Client::builder().build() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(app = %cx.app, check = %check.name, error = %e, "cannot build the check's HTTP client; check not run");

@@ -152,10 +152,11 @@ fn gates_are_per_app_and_can_be_turned_off() {
         });
     }
     assert!(
-        s.decisions.iter().any(|d| matches!(
-            d.action,
-            Action::ScaleFormation { from: 2, to: 4, .. }
-        ) && d.executed),
+        s.decisions
+            .iter()
+            .any(
+                |d| matches!(d.action, Action::ScaleFormation { from: 2, to: 4, .. }) && d.executed
+            ),
         "{}",
         s.transcript()
     );
@@ -165,8 +166,12 @@ fn gates_are_per_app_and_can_be_turned_off() {
 fn a_failing_probe_alerts_once_and_its_recovery_once() {
     let mut s = Scenario::new(streak_web(), app(&[("web", 2, "Standard-1X")]));
     s.step("12:00:00", "probe ok 50ms", |o, t| probe(o, t, true, 50.0));
-    s.step("12:00:20", "probe timed out", |o, t| probe(o, t, false, 2000.0));
-    s.step("12:00:40", "probe timed out", |o, t| probe(o, t, false, 2000.0));
+    s.step("12:00:20", "probe timed out", |o, t| {
+        probe(o, t, false, 2000.0)
+    });
+    s.step("12:00:40", "probe timed out", |o, t| {
+        probe(o, t, false, 2000.0)
+    });
     s.step("12:01:00", "probe ok 50ms", |o, t| probe(o, t, true, 50.0));
     assert_eq!(topics(&s), ["probe-failing", "probe-recovered"]);
 }
@@ -175,7 +180,9 @@ fn topics(s: &Scenario) -> Vec<String> {
     s.decisions
         .iter()
         .filter_map(|d| match &d.action {
-            Action::Alert { topic, .. } if topic.starts_with("check-") || topic.starts_with("probe-") => {
+            Action::Alert { topic, .. }
+                if topic.starts_with("check-") || topic.starts_with("probe-") =>
+            {
                 Some(topic.clone())
             }
             _ => None,
