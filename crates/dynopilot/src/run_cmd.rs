@@ -82,8 +82,15 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
     web.allowed_hosts = config.server.allowed_hosts.clone();
     web.http = config.server.http.clone();
     let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
+    let probe_clock = Arc::clone(&clock);
     let handle = daemon::start_with_web(settings, web, store, clock).await?;
     tracing::info!(apps = %names.join(", "), "dynopilot listening on {}", handle.base_url());
+    // Heartbeats, Pingdom and status checks of the listed apps, off the runner's path.
+    let probes = names
+        .iter()
+        .filter_map(|n| Some((n.clone(), config.app(n)?.probes)))
+        .collect();
+    handle.spawn_probes(probes, &probe_clock);
     if let Some(app) = stdin_app {
         if !names.contains(&app) {
             bail!(
