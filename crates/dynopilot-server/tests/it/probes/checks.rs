@@ -170,6 +170,12 @@ async fn postgres_saturation_is_measured_and_holds_the_web_upscale_with_the_reas
     config.guardrails.deploy_freeze = policy::ConfigDuration::from_secs(0);
     let now = clock.now();
     let web = observed.process_types.entry("web".into()).or_default();
+    for dyno in ["web.1", "web.2"] {
+        let since = now.minus(Duration::from_secs(3600));
+        let up =
+            policy::DynoState::new(Some(format!("{dyno}-a")), policy::DynoLifecycle::Up, since);
+        web.dynos.insert(dyno.into(), up);
+    }
     web.formation = Some(policy::Formation {
         quantity: 2,
         size: "Standard-1X".into(),
