@@ -3,6 +3,7 @@
 //! saturated or down, and one alert per state transition of a check or a heartbeat probe.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -78,7 +79,9 @@ pub struct CheckSample {
 pub struct CheckStatus {
     pub kind: CheckKind,
     pub latest: Option<CheckSample>,
-    pub history: Ring<CheckSample>,
+    /// Shared, so the runner's copy of observed state each tick does not copy the history;
+    /// recording copies it only while such a copy is alive.
+    pub history: Arc<Ring<CheckSample>>,
 }
 
 impl CheckStatus {
@@ -86,13 +89,13 @@ impl CheckStatus {
         CheckStatus {
             kind,
             latest: None,
-            history: Ring::new(CHECK_HISTORY),
+            history: Arc::new(Ring::new(CHECK_HISTORY)),
         }
     }
 
     pub fn record(&mut self, sample: CheckSample) {
         self.latest = Some(sample.clone());
-        self.history.push(sample);
+        Arc::make_mut(&mut self.history).push(sample);
     }
 
     pub fn state(&self) -> Option<CheckState> {
