@@ -4,6 +4,7 @@
 
 mod checks;
 mod heartbeat;
+mod page;
 mod pingdom;
 mod scenario;
 mod support;
