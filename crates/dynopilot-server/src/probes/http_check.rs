@@ -1,6 +1,6 @@
 //! The http status check: the expected status and the latency against thresholds; a
-//! connection error or a timeout is down. TLS days left are not measured yet (the value is
-//! absent, so a `tls_days_left` threshold never fires).
+//! connection error or a timeout is down. For https, the days before the presented certificate
+//! expires (`tls_days_left`, see `tls.rs`); plain http has no such value.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use crate::config::CheckConfig;
 /// The client has no timeout of its own: the run's `timeout` bounds it, and counts it.
 pub async fn run(cx: Context, check: CheckConfig) {
     let stats = cx.stats.target(&cx.app, &check.name);
-    let client = match reqwest::Client::builder().build() {
+    let client = match reqwest::Client::builder().tls_info(true).build() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(app = %cx.app, check = %check.name, error = %e, "cannot build the check's HTTP client; check not run");
@@ -46,6 +46,13 @@ async fn once(
     let mut values = BTreeMap::from([("latency_ms".to_owned(), latency_ms)]);
     let sample = match answer {
         Ok(Ok(response)) if response.status().as_u16() == check.expect_status => {
+            let certificate = response
+                .extensions()
+                .get::<reqwest::tls::TlsInfo>()
+                .and_then(reqwest::tls::TlsInfo::peer_certificate);
+            if let Some(days) = certificate.and_then(|der| super::tls::days_left(der, at)) {
+                values.insert("tls_days_left".to_owned(), days);
+            }
             let (state, detail) = judge(&values, &check.thresholds);
             CheckSample {
                 at,

@@ -12,6 +12,7 @@ mod postgres;
 mod record;
 mod redis_check;
 mod stats;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;

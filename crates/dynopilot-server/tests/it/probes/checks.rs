@@ -203,3 +203,48 @@ async fn postgres_saturation_is_measured_and_holds_the_web_upscale_with_the_reas
     drop(held);
     running.stop().await;
 }
+
+#[tokio::test]
+async fn an_http_check_is_degraded_by_latency_and_down_on_a_wrong_status() {
+    let server = super::support::Heartbeat::start(60).await;
+    let slow = check(
+        "site",
+        CheckKind::Http,
+        &server.url(),
+        &[(
+            "latency_ms",
+            Threshold {
+                degraded: Some(40.0),
+                down: Some(10_000.0),
+            },
+        )],
+    );
+    let mut missing = check(
+        "missing",
+        CheckKind::Http,
+        &server.url().replace("/heartbeat", "/nope"),
+        &[],
+    );
+    missing.expect_status = 200;
+    let probes = AppProbes {
+        checks: vec![slow, missing],
+        ..AppProbes::default()
+    };
+    let running = Running::start("shop", probes, Arc::new(SystemClock));
+    eventually("both checks ran", Duration::from_secs(5), || {
+        state_of(&running, "site").is_some() && state_of(&running, "missing").is_some()
+    })
+    .await;
+    let checks = running.observed("shop").checks;
+    let site = checks["site"].latest.clone().unwrap();
+    assert_eq!(site.state, CheckState::Degraded, "{site:?}");
+    assert!(site.values["latency_ms"] >= 60.0);
+    assert!(
+        !site.values.contains_key("tls_days_left"),
+        "plain http has no certificate"
+    );
+    let missing = checks["missing"].latest.clone().unwrap();
+    assert_eq!(missing.state, CheckState::Down);
+    assert_eq!(missing.detail, "status 404, expected 200");
+    running.stop().await;
+}
