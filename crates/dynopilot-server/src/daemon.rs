@@ -92,6 +92,16 @@ impl DaemonHandle {
         format!("http://{}", self.addr)
     }
 
+    /// Starts the apps' heartbeats, Pingdom polls and status checks (`crate::probes`) as
+    /// tasks of the daemon, stopped with it.
+    pub fn spawn_probes(
+        &self,
+        apps: Vec<(String, crate::config::AppProbes)>,
+        clock: &Arc<dyn Clock>,
+    ) -> Arc<crate::probes::ProbeStats> {
+        crate::probes::spawn(apps, &self.ingest, clock, &self.tasks, &self.cancel)
+    }
+
     /// Ordered shutdown: stop accepting drains, then let the runner finish its tick and the
     /// executor its call, then close the store.
     pub async fn shutdown(self) {

@@ -22,6 +22,7 @@ pub mod file;
 pub mod http;
 pub mod log_session;
 pub mod logs;
+pub mod pingdom;
 pub mod ratelimit;
 pub mod rendezvous;
 pub mod rendezvous_tls;

@@ -85,8 +85,15 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
     let env: BTreeMap<String, String> = std::env::vars().collect();
     crate::drain_hint::announce_on_first_start(&settings.apps, store.as_ref(), &env, clock.now())
         .await;
+    let probe_clock = Arc::clone(&clock);
     let handle = daemon::start_with_web(settings, web, store, clock).await?;
     tracing::info!(apps = %names.join(", "), "dynopilot listening on {}", handle.base_url());
+    // Heartbeats, Pingdom and status checks of the listed apps, off the runner's path.
+    let probes = names
+        .iter()
+        .filter_map(|n| Some((n.clone(), config.app(n)?.probes)))
+        .collect();
+    handle.spawn_probes(probes, &probe_clock);
     if let Some(app) = stdin_app {
         if !names.contains(&app) {
             bail!(

@@ -31,6 +31,13 @@ impl Config {
         positive(v, &key(&gk, "restart_storm_gap"), g.restart_storm_gap);
         non_negative(v, &key(&gk, "deploy_freeze"), g.deploy_freeze);
         non_negative(v, &key(&gk, "manual_override"), g.manual_override);
+        if let Some(pct) = g.gates.postgres_connections_pct {
+            v.check(
+                pct.is_finite() && pct > 0.0 && pct <= 100.0,
+                key(&key(&gk, "gates"), "postgres_connections_pct"),
+                format!("must be a percentage in (0, 100] (got {pct})"),
+            );
+        }
         if let Some(budget) = g.cost_budget_per_hour {
             v.check(
                 budget.is_finite() && budget > 0.0,

@@ -304,6 +304,8 @@ pub struct GuardrailsConfig {
     pub manual_override: ConfigDuration,
     /// Compute and record decisions, but execute none.
     pub dry_run: bool,
+    /// Upscales held while a dependency check says more dynos would make it worse.
+    pub gates: super::status_checks::GatesConfig,
 }
 
 impl Default for GuardrailsConfig {
@@ -319,6 +321,7 @@ impl Default for GuardrailsConfig {
             deploy_freeze: ConfigDuration::from_mins(5),
             manual_override: ConfigDuration::from_mins(30),
             dry_run: false,
+            gates: super::status_checks::GatesConfig::default(),
         }
     }
 }

@@ -417,6 +417,8 @@ pub enum Guardrail {
     RestartStorm,
     /// Autoscaling of the app or process type was paused from the dashboard or API.
     Paused,
+    /// A dependency check (Postgres connections, Redis down) holds upscales.
+    DependencyGate,
 }
 
 impl fmt::Display for Guardrail {
@@ -433,6 +435,7 @@ impl fmt::Display for Guardrail {
             Guardrail::FormationBudget => "formation change budget",
             Guardrail::RestartStorm => "restart storm",
             Guardrail::Paused => "paused",
+            Guardrail::DependencyGate => "dependency gate",
         })
     }
 }

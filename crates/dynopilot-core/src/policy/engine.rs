@@ -24,7 +24,9 @@ use super::schedule;
 use super::state::{
     FormationChange, ObservedState, PolicyState, ProcessTypeState, RestartRecord, SetFormation,
 };
-use super::{autoscale, blind, memory_guard, notify, restart_counter, rules, storm, zombie};
+use super::{
+    autoscale, blind, memory_guard, notify, restart_counter, rules, status_checks, storm, zombie,
+};
 
 /// A decision before guardrails: what a policy wants and the cooldowns it sets if let through.
 #[derive(Clone, Debug)]
@@ -132,6 +134,7 @@ pub fn evaluate(
     alerts.extend(notify::notifications(
         config, observed, &mut state, &decisions, &bounds, now,
     ));
+    alerts.extend(status_checks::transitions(observed, &mut state));
     decisions.extend(alerts.into_iter().map(|(action, reason)| {
         decision(config, action, reason, now, dry_run, Vec::new(), Vec::new())
     }));

@@ -137,7 +137,33 @@ impl<'a> Guardrails<'a> {
         self.restart_storm(action, &mut out);
         self.dyno_cooldown(state, action, &mut out);
         self.last_healthy(action, &mut out);
+        self.dependency_gate(action, &mut out);
         out
+    }
+
+    fn dependency_gate(&self, action: &Action, out: &mut Outcome) {
+        let Action::ScaleFormation {
+            process_type,
+            from,
+            to,
+        } = action
+        else {
+            return;
+        };
+        if to <= from {
+            return;
+        }
+        for detail in self
+            .config
+            .guardrails
+            .gates
+            .holds(process_type, self.observed)
+        {
+            out.blocked.push(Blocked {
+                guardrail: Guardrail::DependencyGate,
+                detail,
+            });
+        }
     }
 
     /// Records an action that was let through.

@@ -20,6 +20,7 @@ pub mod rules;
 pub mod schedule;
 pub mod serde_ts;
 pub mod state;
+pub mod status_checks;
 pub mod storm;
 pub mod zombie;
 
@@ -37,3 +38,4 @@ pub use state::{
     LogSourceState, MemorySample, ObservedState, PolicyState, ProbeResult, ProcessTypeState,
     QueueSample, Release, Ring, RouterWindow,
 };
+pub use status_checks::{CheckKind, CheckSample, CheckState, CheckStatus, GatesConfig};

@@ -63,6 +63,8 @@ pub struct ObservedState {
     /// When dynopilot started watching this app: releases created before are history, not a
     /// deploy to react to (`None`: every release counts).
     pub watching_since: Option<Timestamp>,
+    /// Status checks of the app's dependencies (web endpoint, Redis, Postgres) by name.
+    pub checks: BTreeMap<String, super::status_checks::CheckStatus>,
 }
 
 impl ObservedState {
@@ -377,6 +379,10 @@ pub struct PolicyState {
     /// Formation changes (scale or resize) decided, newest last; pruned after an hour, for
     /// the formation-change budget.
     pub formation_changes: Vec<FormationChange>,
+    /// Last state seen per status check, so a transition alerts once.
+    pub check_states: BTreeMap<String, super::status_checks::CheckState>,
+    /// Last success seen per heartbeat probe, so failing and recovery alert once.
+    pub probe_ok: BTreeMap<String, bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -64,6 +64,9 @@ impl Builder<'_> {
             overrides.remove("name");
             overrides.remove("log_source");
             overrides.remove("restart_request_token");
+            for probe_key in ["probes", "pingdom", "checks"] {
+                overrides.remove(probe_key);
+            }
             let resolved = match template::resolve(&app.name, template_table, &overrides) {
                 Ok(r) => r,
                 Err(message) => {
@@ -77,6 +80,7 @@ impl Builder<'_> {
                 .filter(|issue| !template_issues.contains(issue))
                 .collect();
             self.issues(&prefix, &own);
+            let probes = self.app_probes(&prefix, app);
             let log_source = app.log_source.unwrap_or(discovery.log_source);
             if let Some(token) = &app.restart_request_token {
                 self.check_token(&format!("{prefix}.restart_request_token"), token);
@@ -90,6 +94,7 @@ impl Builder<'_> {
                     .clone()
                     .or_else(|| default_token.clone()),
                 resolved,
+                probes,
             });
         }
         apps
@@ -116,6 +121,7 @@ impl Builder<'_> {
                 origin: AppOrigin::Env,
                 restart_request_token: default_token.clone(),
                 resolved,
+                probes: Default::default(),
             });
         }
     }

@@ -13,11 +13,13 @@ use dynopilot_core::scaling::config::{
 };
 use jiff::SignedDuration;
 
+use super::probes::{RawCheck, RawPingdom, RawProbe, Threshold};
 use super::raw::{
     LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
     RawServer,
 };
 use super::secret::Secret;
+use dynopilot_core::policy::CheckKind;
 
 impl RawConfig {
     /// Defaults everywhere, optional keys filled with examples, and one app using every
@@ -145,7 +147,79 @@ fn documented_app() -> RawApp {
         process_type_defaults: None,
         process_types: BTreeMap::from([("web".to_owned(), web()), ("worker".to_owned(), worker())]),
         rules: rules(),
+        probes: BTreeMap::from([("heartbeat".to_owned(), heartbeat())]),
+        pingdom: Some(RawPingdom {
+            api_token: Secret::new("replace-me"),
+            check_ids: vec![12345],
+            ..RawPingdom::default()
+        }),
+        checks: checks(),
     }
+}
+
+fn heartbeat() -> RawProbe {
+    RawProbe {
+        url: "https://my-app.herokuapp.com/heartbeat".to_owned(),
+        body_contains: Some("ok".to_owned()),
+        headers: BTreeMap::from([("authorization".to_owned(), Secret::new("Bearer replace-me"))]),
+        ..RawProbe::default()
+    }
+}
+
+fn checks() -> Vec<RawCheck> {
+    let both = |degraded, down| Threshold {
+        degraded: Some(degraded),
+        down,
+    };
+    let check = |name: &str, kind, url: &str, thresholds: &[(&str, Threshold)]| RawCheck {
+        name: name.to_owned(),
+        kind,
+        url: Secret::new(url),
+        replica_url: None,
+        interval: ConfigDuration::from_secs(30),
+        timeout: ConfigDuration::from_secs(5),
+        expect_status: 200,
+        thresholds: thresholds
+            .iter()
+            .map(|(k, t)| ((*k).to_owned(), *t))
+            .collect(),
+    };
+    let mut db = check(
+        "db",
+        CheckKind::Postgres,
+        "postgres://user:password@db.example.com:5432/app",
+        &[
+            ("connections_pct", both(80.0, Some(98.0))),
+            ("longest_query_ms", both(30_000.0, None)),
+            ("replication_lag_ms", both(10_000.0, Some(60_000.0))),
+        ],
+    );
+    db.replica_url = Some(Secret::new(
+        "postgres://user:password@replica.example.com:5432/app",
+    ));
+    vec![
+        check(
+            "site",
+            CheckKind::Http,
+            "https://my-app.herokuapp.com/",
+            &[
+                ("latency_ms", both(500.0, Some(3000.0))),
+                ("tls_days_left", both(14.0, Some(2.0))),
+            ],
+        ),
+        check(
+            "cache",
+            CheckKind::Redis,
+            "rediss://:password@redis.example.com:6380",
+            &[
+                ("memory_pct", both(80.0, Some(95.0))),
+                ("connected_clients", both(180.0, None)),
+                ("evicted_keys", both(1.0, None)),
+                ("rejected_connections", both(1.0, None)),
+            ],
+        ),
+        db,
+    ]
 }
 
 /// Monday to Friday, for the example's office-hours schedule and resize window.

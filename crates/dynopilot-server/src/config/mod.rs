@@ -11,6 +11,7 @@ mod documented;
 mod env;
 mod error;
 mod locate;
+mod probes;
 mod raw;
 mod secret;
 mod serde_errors;
@@ -27,6 +28,10 @@ use dynopilot_core::policy::{self, ProcessTypeConfig};
 pub use alerts::{AlertsConfig, RawAlerts};
 pub use env::{CONFIG_PATH_VAR, ENV_OVERRIDES};
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use probes::{
+    AppProbes, CheckConfig, DEFAULT_PINGDOM_URL, PingdomConfig, ProbeConfig, RawCheck, RawPingdom,
+    RawProbe, Threshold,
+};
 pub use raw::{
     LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
     RawServer, RawStore,
@@ -137,6 +142,8 @@ pub struct AppConfig {
     /// `policy.app == name`; `policy.process_types` holds the listed types only: use
     /// `policy_for` with the types the app actually runs.
     pub resolved: ResolvedPolicy,
+    /// HTTP heartbeats, Pingdom and status checks (none for env and discovered apps).
+    pub probes: AppProbes,
 }
 
 impl AppConfig {
@@ -223,6 +230,7 @@ impl Config {
             origin: AppOrigin::Discovered,
             restart_request_token: self.server.restart_request_token.clone(),
             resolved,
+            probes: AppProbes::default(),
         }
     }
 

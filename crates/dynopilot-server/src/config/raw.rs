@@ -222,4 +222,12 @@ pub struct RawApp {
     pub process_types: BTreeMap<String, ProcessTypeConfig>,
     #[serde(default)]
     pub rules: Vec<RuleConfig>,
+    /// HTTP heartbeats by name (`[apps.probes.<name>]`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub probes: BTreeMap<String, super::probes::RawProbe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pingdom: Option<super::probes::RawPingdom>,
+    /// Status checks of the app's web endpoint, Redis and Postgres (`[[apps.checks]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<super::probes::RawCheck>,
 }

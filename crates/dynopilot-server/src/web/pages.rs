@@ -104,6 +104,8 @@ struct Panel {
     error: String,
     /// Manual-change overrides in force, in words.
     overrides: Vec<Bound>,
+    /// Status checks of the app's dependencies: state, last values, history.
+    checks: Vec<view::CheckRow>,
 }
 
 #[derive(Template)]
@@ -191,6 +193,11 @@ async fn panel(state: &WebState, app: &str, csrf: &str) -> Result<Panel, WebErro
                     view::clock_time(o.until)
                 ),
             })
+            .collect(),
+        checks: observed
+            .checks
+            .iter()
+            .map(|(name, c)| view::CheckRow::new(name, c))
             .collect(),
     })
 }

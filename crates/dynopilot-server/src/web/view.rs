@@ -279,3 +279,34 @@ pub fn bounds(config: &policy::Config, types: &[TypeSummary]) -> Vec<Bound> {
         })
         .collect()
 }
+
+/// One status check on the app page: its state and why, the last values, and the states of
+/// its recent runs, oldest first.
+pub struct CheckRow {
+    pub name: String,
+    pub kind: &'static str,
+    pub state: &'static str,
+    pub detail: String,
+    pub values: String,
+    pub history: Vec<&'static str>,
+}
+
+impl CheckRow {
+    pub fn new(name: &str, check: &dynopilot_core::policy::CheckStatus) -> Self {
+        let latest = check.latest.as_ref();
+        CheckRow {
+            name: name.to_owned(),
+            kind: check.kind.as_str(),
+            state: latest.map_or("not run yet", |s| s.state.as_str()),
+            detail: latest.map_or_else(String::new, |s| s.detail.clone()),
+            values: latest.map_or_else(String::new, |s| {
+                s.values
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
+            history: check.history.iter().map(|s| s.state.as_str()).collect(),
+        }
+    }
+}

@@ -5,6 +5,7 @@ mod bounds;
 mod env;
 mod errors;
 mod example;
+mod probes;
 mod show;
 
 use std::collections::BTreeMap;

@@ -10,6 +10,7 @@ mod fleet;
 mod fleet_actionable;
 mod heroku_attempts;
 mod http_limits;
+mod probes;
 mod scenarios;
 mod scenarios_apps;
 mod scenarios_escalation;

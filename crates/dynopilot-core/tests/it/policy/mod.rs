@@ -6,6 +6,7 @@
 mod autoscale;
 mod bounds;
 mod config;
+mod dependencies;
 mod guardrails;
 mod harness;
 mod memory_guard;
