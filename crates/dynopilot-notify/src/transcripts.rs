@@ -155,6 +155,9 @@ fn restarts_within_cooling_are_held_back_and_summarised_in_the_next_message() {
     );
 }
 
+/// Topic, severity, target, kind.
+type Expected = (&'static str, Severity, &'static str, EventKind);
+
 #[test]
 fn topics_from_each_kind_of_decision() {
     let mut capped = alert("c", "capped_at_max:web", Severity::Warning, at(9, 0));
@@ -164,7 +167,7 @@ fn topics_from_each_kind_of_decision() {
         guardrail: Guardrail::Bounds,
         detail: "x".into(),
     });
-    let cases: Vec<(Decision, Option<(&str, Severity, &str, EventKind)>)> = vec![
+    let cases: Vec<(Decision, Option<Expected>)> = vec![
         (
             restart("r", "web.1", at(9, 0)),
             Some(("restart", Severity::Warning, "web", EventKind::Trigger)),
