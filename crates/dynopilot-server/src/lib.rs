@@ -15,3 +15,4 @@ pub mod reconcile;
 pub mod runner;
 pub mod store_health;
 pub mod web;
+pub mod alerts;

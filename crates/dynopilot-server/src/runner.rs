@@ -278,6 +278,9 @@ impl Runner {
                 return false;
             }
         }
+        for decision in decisions {
+            self.web.alerts.decision(decision);
+        }
         if !decisions.is_empty() {
             health.succeeded(JOURNAL, self.clock.now());
             if self.journal_down.swap(false, Ordering::Relaxed) {

@@ -57,6 +57,8 @@ pub struct WebState {
     pub outcomes: Arc<crate::outcomes::Outcomes>,
     /// Store outages, shared with the runner: `/healthz` reports them.
     pub store_health: Arc<crate::store_health::StoreHealth>,
+    /// Alert delivery counters by channel and outcome (`/metrics`).
+    pub alerts: Arc<crate::alerts::AlertStats>,
 }
 
 /// Every route of the API as (method, path) in OpenAPI's path syntax; a test checks that
@@ -230,6 +232,7 @@ impl WebState {
             recorder: Arc::default(),
             outcomes: Arc::default(),
             store_health: Arc::clone(&link.store_health),
+            alerts: Arc::default(),
         }
     }
 
