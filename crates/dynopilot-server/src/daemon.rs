@@ -358,7 +358,11 @@ fn start_alerts(
     let (sender, receiver) = dispatcher.channel();
     tracker.spawn(dispatcher.run(receiver, cancel.clone()));
     let detail = format!("version {}", env!("CARGO_PKG_VERSION"));
-    sender.event(dynopilot_notify::lifecycle_event(true, clock.now(), &detail));
+    sender.event(dynopilot_notify::lifecycle_event(
+        true,
+        clock.now(),
+        &detail,
+    ));
     sender
 }
 

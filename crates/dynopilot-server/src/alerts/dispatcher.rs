@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use dynopilot_core::{Clock, Timestamp};
 use dynopilot_notify::{
-    AlertEvent, Cooling, Deliver, DeliveryError, EventSettings, Receipt, Routes, Verdict,
-    event_for,
+    AlertEvent, Cooling, Deliver, DeliveryError, EventSettings, Receipt, Routes, Verdict, event_for,
 };
 use dynopilot_store::{DeliveryRecord, DeliveryState, DeliveryUpdate, Store};
 use tokio::sync::mpsc;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod control;
 pub mod link;
 pub mod metrics;
+pub mod notifications;
 pub mod observation;
 pub mod pages;
 pub mod recorder;
@@ -75,6 +76,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/apps/{app}/controls"),
     ("post", "/api/v1/apps/{app}/restart-requests"),
     ("get", "/api/v1/openapi.yaml"),
+    ("get", "/api/v1/apps/{app}/notifications"),
 ];
 
 /// The web router. Dashboard and API need a session when `settings` say so; `/healthz`,
@@ -95,6 +97,7 @@ pub fn router(state: WebState) -> Router {
         .route("/api/v1/apps/{app}/actions", get(api::actions))
         .route("/api/v1/apps/{app}/events", get(api::events))
         .route("/api/v1/apps/{app}/controls", post(api::control))
+        .route("/api/v1/apps/{app}/notifications", get(notifications::list))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_session,
