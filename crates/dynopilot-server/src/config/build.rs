@@ -127,6 +127,7 @@ impl Builder<'_> {
                 app.resolved.policy.guardrails.dry_run = true;
             }
         }
+        let alerts = self.alerts(&raw.alerts);
         Config {
             source: self.loc.source().to_owned(),
             heroku,
@@ -137,6 +138,7 @@ impl Builder<'_> {
             dry_run: raw.dry_run,
             discovery,
             apps,
+            alerts,
             template,
             origins: self.origins(),
         }

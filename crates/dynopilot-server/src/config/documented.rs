@@ -53,8 +53,36 @@ impl RawConfig {
                 defaults: Some(template),
             },
             apps: vec![documented_app()],
+            alerts: documented_alerts(),
             ..RawConfig::default()
         }
+    }
+}
+
+/// `[alerts]` with one channel, a route and a default route.
+fn documented_alerts() -> super::alerts::RawAlerts {
+    use dynopilot_core::policy::{ConfigDuration, Severity};
+    let mut channel = toml::Table::new();
+    channel.insert("type".to_owned(), "webhook".into());
+    channel.insert(
+        "url".to_owned(),
+        "https://hooks.example.com/dynopilot".into(),
+    );
+    super::alerts::RawAlerts {
+        channels: [("ops".to_owned(), channel)].into_iter().collect(),
+        routes: vec![super::alerts::RawRoute {
+            topics: vec!["restart".to_owned(), "rule:*".to_owned()],
+            min_severity: Severity::Warning,
+            apps: vec!["my-app".to_owned()],
+            channels: vec!["ops".to_owned()],
+            cooling: Some(ConfigDuration::from_mins(5)),
+        }],
+        default_route: super::alerts::RawDefaultRoute {
+            channels: vec!["ops".to_owned()],
+            ..Default::default()
+        },
+        public_url: Some("https://dynopilot.example.com".to_owned()),
+        ..Default::default()
     }
 }
 

@@ -4,6 +4,7 @@
 //! `Config::load` is the one place text becomes a validated `Config`; it never reads the process
 //! environment (the binary passes it in) and reports every problem at once.
 
+mod alerts;
 mod apps;
 mod build;
 mod documented;
@@ -23,6 +24,7 @@ use std::time::Duration;
 
 use dynopilot_core::policy::{self, ProcessTypeConfig};
 
+pub use alerts::{AlertsConfig, RawAlerts, RawDefaultRoute, RawRetry, RawRoute};
 pub use env::{CONFIG_PATH_VAR, ENV_OVERRIDES};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use raw::{
@@ -50,6 +52,8 @@ pub struct Config {
     pub discovery: DiscoveryConfig,
     /// Apps listed in the file, then those named by `DYNOPILOT_APPS`.
     pub apps: Vec<AppConfig>,
+    /// Alert routing, cooling and retries (`[alerts]`).
+    pub alerts: AlertsConfig,
     /// What a discovered app gets (the template with nothing overridden).
     template: ResolvedPolicy,
     origins: BTreeMap<String, Origin>,

@@ -63,6 +63,7 @@ pub struct RawConfig {
     pub dashboard: RawDashboard,
     pub discovery: RawDiscovery,
     pub apps: Vec<RawApp>,
+    pub alerts: super::alerts::RawAlerts,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! Configuration loading, overrides and validation.
 
+mod alerts;
 mod bounds;
 mod env;
 mod errors;
