@@ -241,6 +241,29 @@ pub fn lifecycle_event(started: bool, at: Timestamp, detail: &str) -> AlertEvent
     }
 }
 
+/// The resolve of an `app-error`: `app` answers the Platform API again after `was_kind`
+/// (`not_found`, `forbidden` …). Shares the error's `dedup_key`, so a PagerDuty incident ends.
+pub fn app_reachable(app: &str, at: Timestamp, was_kind: &str) -> AlertEvent {
+    let message = format!("{app} is reachable again (was in error: {was_kind}); watching it");
+    AlertEvent {
+        id: stable_id(&[APP_REACHABLE, app, &at.as_millis().to_string()]),
+        kind: EventKind::Resolve,
+        topic: APP_REACHABLE.to_owned(),
+        severity: Severity::Info,
+        app: app.to_owned(),
+        process_type: None,
+        dyno: None,
+        decision_id: None,
+        title: format!("{app}: reachable again"),
+        message: message.clone(),
+        reasons: vec![message],
+        at,
+        dedup_key: dedup_key(APP_ERROR, app, APP_TARGET),
+        digest: None,
+        link: None,
+    }
+}
+
 /// The target an event's cooling and digest are kept for: the part of its `dedup_key` after
 /// the app and topic.
 pub fn target_of(event: &AlertEvent) -> &str {

@@ -450,3 +450,23 @@ fn events_are_stable_linked_and_in_words() {
     assert_eq!(started.app, "dynopilot");
     assert_eq!(started.message, "dynopilot started: version 1.2");
 }
+
+#[test]
+fn the_app_reachable_resolve_ends_the_app_error_condition() {
+    let error = event_for(
+        &alert("ae", "app-error", Severity::Critical, at(9, 0)),
+        &settings(),
+    )
+    .unwrap();
+    let back = topic::app_reachable("shop", at(9, 30), "forbidden");
+    assert_eq!(back.kind, EventKind::Resolve);
+    assert_eq!(back.topic, "app-reachable");
+    assert_eq!(back.dedup_key, error.dedup_key);
+    assert_eq!(
+        back.message,
+        "shop is reachable again (was in error: forbidden); watching it"
+    );
+    let mut cooling = Cooling::new();
+    assert_eq!(cooling.offer(&error, DEFAULT_COOLING), Verdict::Send(None));
+    assert_eq!(cooling.offer(&back, DEFAULT_COOLING), Verdict::Send(None));
+}

@@ -302,6 +302,7 @@ pub async fn start_with_alerts(
         apps: settings.apps.iter().map(|a| a.name.clone()).collect(),
         interval: settings.poll_interval,
         stats: outcomes,
+        alerts: alerts.clone(),
     };
     tasks.spawn(poller.run(cancel.clone()));
     for app in settings
