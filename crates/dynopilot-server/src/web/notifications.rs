@@ -87,3 +87,40 @@ pub async fn recent(
     let rows = state.store.deliveries(app, limit.clamp(1, 1000)).await?;
     Ok(rows.into_iter().map(NotificationView::new).collect())
 }
+
+/// Rows the app page shows.
+const PAGE_ROWS: u32 = 20;
+
+/// One delivery on the app page, in words.
+#[derive(Clone, Debug)]
+pub struct NotificationRow {
+    pub at: String,
+    pub topic: String,
+    pub channel: String,
+    pub title: String,
+    /// `sent`, `pending`, `failed`, `dropped_by_cooling`: also the row's CSS class.
+    pub outcome: &'static str,
+    /// Attempts and the receiver's answer or the failure.
+    pub detail: String,
+}
+
+/// The newest deliveries of `app`, for the app page.
+pub async fn rows(state: &WebState, app: &str) -> Result<Vec<NotificationRow>, WebError> {
+    let views = recent(state, app, PAGE_ROWS).await?;
+    Ok(views
+        .into_iter()
+        .map(|v| NotificationRow {
+            at: super::view::clock_time(v.created_at),
+            detail: match (v.attempts, v.detail) {
+                (0, _) => String::new(),
+                (1, Some(d)) => d,
+                (n, Some(d)) => format!("{d} (after {n} attempts)"),
+                (n, None) => format!("{n} attempts"),
+            },
+            title: v.title.unwrap_or_default(),
+            topic: v.topic,
+            channel: v.channel,
+            outcome: v.outcome,
+        })
+        .collect())
+}

@@ -104,6 +104,8 @@ struct Panel {
     error: String,
     /// Manual-change overrides in force, in words.
     overrides: Vec<Bound>,
+    /// Recent alert deliveries with their outcome, newest first.
+    notifications: Vec<super::notifications::NotificationRow>,
 }
 
 #[derive(Template)]
@@ -135,6 +137,7 @@ async fn panel(state: &WebState, app: &str, csrf: &str) -> Result<Panel, WebErro
     let recent = state.store.decisions(app, hour, 1000).await?;
     let restarts = recent.iter().filter(|d| counts_as_restart(d)).count();
     let mode = state.modes.get(app);
+    let notifications = super::notifications::rows(state, app).await?;
     let budget = config.guardrails.restart_budget_per_hour;
     let cost = match config.guardrails.cost_budget_per_hour {
         Some(b) => format!(
@@ -192,6 +195,7 @@ async fn panel(state: &WebState, app: &str, csrf: &str) -> Result<Panel, WebErro
                 ),
             })
             .collect(),
+        notifications,
     })
 }
 

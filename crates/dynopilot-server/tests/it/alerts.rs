@@ -549,6 +549,18 @@ async fn a_leak_in_the_simulator_ends_as_a_restart_alert_on_loopback() {
     assert_eq!(first["topic"], "restart", "{api}");
     assert_eq!(first["channel"], "hook");
     assert_eq!(first["outcome"], "sent");
+    let page = reqwest::get(format!("{}/apps/shop/panel", daemon.base_url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"<table class="notifications""#), "{page}");
+    assert!(
+        page.contains(r#"<tr class="notification sent"><td class="when">"#),
+        "{page}"
+    );
+    assert!(page.contains("<td>restart</td><td>hook</td><td>shop: restart web.1</td><td>sent</td><td>HTTP 200</td>"), "{page}");
 
     daemon.shutdown().await;
     assert!(
