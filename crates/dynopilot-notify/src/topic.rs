@@ -4,7 +4,7 @@
 
 use dynopilot_core::Timestamp;
 use dynopilot_core::policy::decision::clock;
-use dynopilot_core::policy::{Action, Decision, Severity};
+use dynopilot_core::policy::{Action, Decision, Reason, Severity};
 
 use crate::event::{AlertEvent, EventKind};
 
@@ -239,6 +239,50 @@ pub fn lifecycle_event(started: bool, at: Timestamp, detail: &str) -> AlertEvent
         digest: None,
         link: None,
     }
+}
+
+/// A rule's `webhook` action (`Action::RunHook { name }`): the rule's alert, sent to the
+/// channel called `name` whatever the routes say (the rule's own cooldown already applies).
+/// Returns the event and the channel.
+pub fn hook_event(decision: &Decision, settings: &EventSettings) -> Option<(AlertEvent, String)> {
+    let Action::RunHook { name } = &decision.action else {
+        return None;
+    };
+    if decision.is_blocked() {
+        return None;
+    }
+    let (topic, target) = match &decision.reason {
+        Reason::RuleCodes { rule, target, .. } | Reason::RuleMetric { rule, target, .. } => {
+            (format!("rule:{rule}"), target.clone())
+        }
+        _ => ("hook".to_owned(), APP_TARGET.to_owned()),
+    };
+    let message = decision.reason.to_string();
+    let dry = if decision.dry_run { " (dry run)" } else { "" };
+    let event = AlertEvent {
+        id: stable_id(&["hook", &decision.id, name]),
+        kind: EventKind::Trigger,
+        title: format!("{}: {message}{dry}", decision.app)
+            .chars()
+            .take(160)
+            .collect(),
+        severity: Severity::Warning,
+        app: decision.app.clone(),
+        process_type: decision.action.process_type().map(str::to_owned),
+        dyno: None,
+        decision_id: Some(decision.id.clone()),
+        message: message.clone(),
+        reasons: vec![message],
+        at: decision.at,
+        dedup_key: dedup_key(&topic, &decision.app, &target),
+        digest: None,
+        link: settings
+            .public_url
+            .as_deref()
+            .map(|base| decision_link(base, &decision.app, &decision.id)),
+        topic,
+    };
+    Some((event, name.clone()))
 }
 
 /// The resolve of an `app-error`: `app` answers the Platform API again after `was_kind`

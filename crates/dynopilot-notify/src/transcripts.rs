@@ -470,3 +470,32 @@ fn the_app_reachable_resolve_ends_the_app_error_condition() {
     assert_eq!(cooling.offer(&error, DEFAULT_COOLING), Verdict::Send(None));
     assert_eq!(cooling.offer(&back, DEFAULT_COOLING), Verdict::Send(None));
 }
+
+#[test]
+fn a_rule_webhook_action_goes_to_the_named_channel_as_the_rule_alert() {
+    let mut d = decision(
+        "w1",
+        "shop",
+        at(9, 0),
+        Action::RunHook {
+            name: "pager".into(),
+        },
+    );
+    d.reason = Reason::RuleCodes {
+        rule: "router-timeouts".into(),
+        target: "web".into(),
+        codes: vec!["H12".into()],
+        count: 12,
+        at_least: 10,
+        window: dynopilot_core::policy::ConfigDuration::from_mins(5),
+    };
+    let (event, channel) = topic::hook_event(&d, &settings()).unwrap();
+    assert_eq!(channel, "pager");
+    assert_eq!(event.topic, "rule:router-timeouts");
+    assert_eq!(event.dedup_key, "shop/rule:router-timeouts/web");
+    assert_eq!(
+        event.message,
+        "rule router-timeouts: 12 × H12 on web within 5m, at least 10"
+    );
+    assert!(topic::hook_event(&restart("r", "web.1", at(9, 0)), &settings()).is_none());
+}

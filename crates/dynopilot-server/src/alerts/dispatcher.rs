@@ -5,10 +5,12 @@
 //! never claimed again; a crash between the receiver's answer and that mark can repeat one
 //! message, with the same event id, so receivers can tell.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dynopilot_core::{Clock, Timestamp};
+use dynopilot_notify::topic::hook_event;
 use dynopilot_notify::{
     AlertEvent, Cooling, Deliver, DeliveryError, EventSettings, Receipt, Routes, Verdict, event_for,
 };
@@ -167,6 +169,13 @@ impl Dispatcher {
     /// Journals the deliveries of one hand-off: pending rows for the channels it is routed
     /// to, or `dropped_by_cooling` rows when its condition is cooling.
     async fn accept(&mut self, handoff: Handoff) {
+        if let Handoff::Decision(d) = &handoff
+            && let Some((event, channel)) = hook_event(d, &self.settings.events)
+        {
+            let channels = std::iter::once(channel).collect();
+            self.journal(&event, channels, DeliveryState::Pending).await;
+            return;
+        }
         let mut event = match handoff {
             Handoff::Decision(d) => match event_for(&d, &self.settings.events) {
                 Some(event) => event,
@@ -183,7 +192,6 @@ impl Dispatcher {
             return;
         }
         let verdict = self.cooling.offer(&event, routed.cooling);
-        let now = self.clock.now();
         let state = match verdict {
             Verdict::Send(digest) => {
                 event.digest = digest;
@@ -191,14 +199,25 @@ impl Dispatcher {
             }
             Verdict::Dropped => DeliveryState::DroppedByCooling,
         };
-        let json = match serde_json::to_value(&event) {
+        self.journal(&event, routed.channels, state).await;
+    }
+
+    /// One row per channel for `event`, in `state`.
+    async fn journal(
+        &mut self,
+        event: &AlertEvent,
+        channels: BTreeSet<String>,
+        state: DeliveryState,
+    ) {
+        let now = self.clock.now();
+        let json = match serde_json::to_value(event) {
             Ok(json) => json,
             Err(e) => {
                 tracing::error!(error = %e, event = %event.id, "alert event not serialisable");
                 return;
             }
         };
-        for channel in routed.channels {
+        for channel in channels {
             let row = DeliveryRecord {
                 event_id: event.id.clone(),
                 channel,

@@ -624,3 +624,61 @@ async fn a_hanging_channel_never_delays_the_runner_or_the_executor() {
     daemon.shutdown().await;
     sim.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_webhook_action_is_delivered_to_its_named_channel() {
+    let fast = FastClock::start(10);
+    let clock = fast.dyn_clock();
+    let store = dynopilot_store::open("sqlite::memory:").await.unwrap();
+    let receiver = Receiver::start().await;
+    let run = run_dispatcher(&store, &clock, &receiver);
+    let mut hook = restart("w1", "web.1", T0);
+    hook.action = Action::RunHook {
+        name: "pager".to_owned(),
+    };
+    hook.reason = policy::Reason::RuleCodes {
+        rule: "router-timeouts".to_owned(),
+        target: "web".to_owned(),
+        codes: vec!["H12".to_owned()],
+        count: 12,
+        at_least: 10,
+        window: policy::ConfigDuration::from_mins(5),
+    };
+    run.sender.decision(&hook);
+    fast.until(
+        "webhook action delivered",
+        Duration::from_secs(30),
+        async || receiver.received().len() == 1,
+    )
+    .await;
+    let (channel, event) = &receiver.received()[0];
+    assert_eq!(
+        channel, "pager",
+        "the rule names the channel; routes are not asked"
+    );
+    assert_eq!(event.topic, "rule:router-timeouts");
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handing_over_never_waits_and_a_full_queue_is_counted() {
+    let store = dynopilot_store::open("sqlite::memory:").await.unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(dynopilot_core::ManualClock::new(T0));
+    let receiver = Receiver::start().await;
+    let settings = AlertSettings {
+        queue: 2,
+        ..alert_settings()
+    };
+    let dispatcher = Dispatcher::new(
+        Arc::clone(&store),
+        clock,
+        HttpDeliver::shared(&receiver, &["hook"]),
+        settings,
+    );
+    // The dispatcher is not running: nothing drains the queue.
+    let (sender, _rx) = dispatcher.channel();
+    for i in 0..5 {
+        sender.decision(&restart(&format!("d{i}"), "web.1", T0));
+    }
+    assert_eq!(dispatcher.stats().handoffs_dropped(), 3);
+}
