@@ -274,6 +274,7 @@ pub async fn start_with_alerts(
     );
     executor.stats = Arc::clone(&outcomes);
     executor.not_carried_out = Arc::clone(&link.not_carried_out);
+    executor.hooks_are_alerts = alerts.is_connected();
     let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
     crate::reconcile::reconcile(&mut executor, &names, settings.reconcile_deadline).await;
     tasks.spawn(executor.run(receiver, cancel.clone()));
