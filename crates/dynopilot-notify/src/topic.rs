@@ -285,6 +285,45 @@ pub fn hook_event(decision: &Decision, settings: &EventSettings) -> Option<(Aler
     Some((event, name.clone()))
 }
 
+/// A policy of `app` became blind (`blind = true`: its signal is missing) or sees its signal
+/// again (a resolve). Info: blind is a state, routed only where someone asked for it.
+pub fn blind_event(app: &str, target: &str, why: &str, blind: bool, at: Timestamp) -> AlertEvent {
+    let (kind, words) = if blind {
+        (
+            EventKind::Trigger,
+            format!("{target} is blind: {why}; no action taken"),
+        )
+    } else {
+        (
+            EventKind::Resolve,
+            format!("{target} sees its signal again"),
+        )
+    };
+    AlertEvent {
+        id: stable_id(&[
+            BLIND,
+            app,
+            target,
+            &blind.to_string(),
+            &at.as_millis().to_string(),
+        ]),
+        kind,
+        topic: BLIND.to_owned(),
+        severity: Severity::Info,
+        app: app.to_owned(),
+        process_type: None,
+        dyno: None,
+        decision_id: None,
+        title: format!("{app}: {words}"),
+        message: words.clone(),
+        reasons: vec![words],
+        at,
+        dedup_key: dedup_key(BLIND, app, target),
+        digest: None,
+        link: None,
+    }
+}
+
 /// The resolve of an `app-error`: `app` answers the Platform API again after `was_kind`
 /// (`not_found`, `forbidden` …). Shares the error's `dedup_key`, so a PagerDuty incident ends.
 pub fn app_reachable(app: &str, at: Timestamp, was_kind: &str) -> AlertEvent {

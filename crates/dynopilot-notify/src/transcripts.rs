@@ -499,3 +499,30 @@ fn a_rule_webhook_action_goes_to_the_named_channel_as_the_rule_alert() {
     );
     assert!(topic::hook_event(&restart("r", "web.1", at(9, 0)), &settings()).is_none());
 }
+
+#[test]
+fn blind_and_seeing_again_are_one_condition() {
+    let blind = topic::blind_event(
+        "shop",
+        "memory guard of web",
+        "log-runtime-metrics off",
+        true,
+        at(9, 0),
+    );
+    let again = topic::blind_event("shop", "memory guard of web", "", false, at(9, 5));
+    assert_eq!(blind.kind, EventKind::Trigger);
+    assert_eq!(again.kind, EventKind::Resolve);
+    assert_eq!(blind.dedup_key, again.dedup_key);
+    assert_ne!(blind.id, again.id);
+    assert_eq!(
+        blind.message,
+        "memory guard of web is blind: log-runtime-metrics off; no action taken"
+    );
+    assert_eq!(blind.severity, Severity::Info);
+    assert!(
+        routes()
+            .route("blind", blind.severity, "shop")
+            .channels
+            .is_empty()
+    );
+}
