@@ -32,6 +32,7 @@ crate::support::conformance!(
     due_deliveries_are_claimed_once_per_lease_oldest_first,
     a_sent_delivery_is_never_reopened_or_claimed,
     deliveries_are_listed_per_app_newest_first,
+    prune_deletes_old_settled_deliveries_and_keeps_pending_ones,
 );
 
 /// A fixed base time (2024-01-01T00:00:00Z) plus `s` seconds.

@@ -168,3 +168,33 @@ pub async fn deliveries_are_listed_per_app_newest_first(store: Arc<dyn Store>) {
     );
     assert_eq!(store.deliveries("billing", 10).await.unwrap().len(), 1);
 }
+
+pub async fn prune_deletes_old_settled_deliveries_and_keeps_pending_ones(store: Arc<dyn Store>) {
+    let day = 86_400;
+    let old = pending("old-sent", "email", "shop", t(0));
+    let old_pending = pending("old-pending", "email", "shop", t(0));
+    let recent = pending("recent-sent", "email", "shop", t(40 * day));
+    for d in [&old, &old_pending, &recent] {
+        store.insert_delivery(d).await.unwrap();
+    }
+    for (d, at) in [(&old, t(1)), (&recent, t(40 * day + 1))] {
+        store
+            .update_delivery(&settle(d, DeliveryState::Sent, 1, at))
+            .await
+            .unwrap();
+    }
+    let report = store
+        .prune(t(41 * day), &dynopilot_store::Retention::default())
+        .await
+        .unwrap();
+    assert_eq!(report.deliveries_deleted, 1);
+    let mut left: Vec<String> = store
+        .deliveries("shop", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.event_id)
+        .collect();
+    left.sort();
+    assert_eq!(left, ["old-pending", "recent-sent"]);
+}
