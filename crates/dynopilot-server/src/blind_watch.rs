@@ -35,6 +35,15 @@ impl BlindWatch {
         blind
     }
 
+    /// What was last announced for `app` (every change is announced, so this is the set
+    /// before the current tick's).
+    pub fn last(&self, app: &str) -> Vec<Blind> {
+        self.announced
+            .get(app)
+            .map(|(blind, _)| blind.clone())
+            .unwrap_or_default()
+    }
+
     /// At start (when something is blind), on every change, and hourly while it lasts.
     fn due(&self, app: &str, blind: &[Blind], now: Timestamp) -> bool {
         match self.announced.get(app) {

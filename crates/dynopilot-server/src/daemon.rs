@@ -81,10 +81,15 @@ pub struct DaemonHandle {
     pub writer: Arc<WriterStats>,
     /// The HTTP server's connection counters (shed, refused, timed out).
     pub http_stats: Arc<HttpStats>,
+    /// Alert delivery counters (empty when no alerting is configured).
+    pub alert_stats: Arc<crate::alerts::AlertStats>,
     http_cancel: CancellationToken,
     cancel: CancellationToken,
     tasks: TaskTracker,
     http: TaskTracker,
+    alerts: crate::alerts::AlertSender,
+    alerts_cancel: CancellationToken,
+    alerts_task: TaskTracker,
 }
 
 impl DaemonHandle {
@@ -111,6 +116,16 @@ impl DaemonHandle {
         self.cancel.cancel();
         self.tasks.close();
         self.tasks.wait().await;
+        // The dispatcher stops last, so what the runner decided on its way out, and the
+        // `dynopilot-stopped` message, are still journaled and (briefly) delivered.
+        if self.alerts.is_connected() {
+            let now = self.ingest.clock.now();
+            self.alerts
+                .event(dynopilot_notify::lifecycle_event(false, now, "shut down"));
+        }
+        self.alerts_cancel.cancel();
+        self.alerts_task.close();
+        self.alerts_task.wait().await;
         if let Err(e) = self.store.close().await {
             tracing::error!(error = %e, "closing the store");
         }
@@ -130,6 +145,23 @@ pub async fn start(
 pub async fn start_with_web(
     settings: DaemonSettings,
     web: WebSettings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+) -> Result<DaemonHandle, DaemonError> {
+    start_with_alerts(settings, web, None, store, clock).await
+}
+
+/// Alert delivery for the daemon: the channels and how events reach them.
+pub struct Alerting {
+    pub deliver: Arc<dyn dynopilot_notify::Deliver>,
+    pub settings: crate::alerts::AlertSettings,
+}
+
+/// `start_with_web`, delivering alerts through `alerting` when given.
+pub async fn start_with_alerts(
+    settings: DaemonSettings,
+    web: WebSettings,
+    alerting: Option<Alerting>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
 ) -> Result<DaemonHandle, DaemonError> {
@@ -176,7 +208,18 @@ pub async fn start_with_web(
         Duration::from_secs(5),
     );
     let (control_tx, control_rx) = mpsc::channel(32);
+    let (alerts_task, alerts_cancel) = (TaskTracker::new(), CancellationToken::new());
+    let alert_stats = Arc::new(crate::alerts::AlertStats::default());
+    let alerts = start_alerts(
+        alerting,
+        &store,
+        &clock,
+        &alert_stats,
+        &alerts_task,
+        &alerts_cancel,
+    );
     let link = RunnerLink {
+        alerts: alerts.clone(),
         controls: Some(control_rx),
         ..RunnerLink::default()
     };
@@ -196,6 +239,7 @@ pub async fn start_with_web(
         web,
     );
     web_state.outcomes = Arc::new(Outcomes::sharing(Arc::clone(client.attempts())));
+    web_state.alerts = Arc::clone(&alert_stats);
     web_state.budget = Some(Arc::clone(&budget));
     let writer_stats = Arc::clone(writer.stats());
     web_state.writer = Some(Arc::clone(&writer_stats));
@@ -240,6 +284,7 @@ pub async fn start_with_web(
     );
     executor.stats = Arc::clone(&outcomes);
     executor.not_carried_out = Arc::clone(&link.not_carried_out);
+    executor.hooks_are_alerts = alerts.is_connected();
     let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
     crate::reconcile::reconcile(&mut executor, &names, settings.reconcile_deadline).await;
     tasks.spawn(executor.run(receiver, cancel.clone()));
@@ -268,6 +313,7 @@ pub async fn start_with_web(
         apps: settings.apps.iter().map(|a| a.name.clone()).collect(),
         interval: settings.poll_interval,
         stats: outcomes,
+        alerts: alerts.clone(),
     };
     tasks.spawn(poller.run(cancel.clone()));
     for app in settings
@@ -290,11 +336,46 @@ pub async fn start_with_web(
         directory,
         writer: writer_stats,
         http_stats,
+        alert_stats,
         http_cancel,
         cancel,
         tasks,
         http,
+        alerts,
+        alerts_cancel,
+        alerts_task,
     })
+}
+
+/// Spawns the alert dispatcher (which first resumes pending deliveries) and announces the
+/// start; without alerting, a sender that sends nowhere.
+fn start_alerts(
+    alerting: Option<Alerting>,
+    store: &Arc<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    stats: &Arc<crate::alerts::AlertStats>,
+    tracker: &TaskTracker,
+    cancel: &CancellationToken,
+) -> crate::alerts::AlertSender {
+    let Some(alerting) = alerting else {
+        return crate::alerts::AlertSender::default();
+    };
+    let dispatcher = crate::alerts::Dispatcher::new(
+        Arc::clone(store),
+        Arc::clone(clock),
+        alerting.deliver,
+        alerting.settings,
+    )
+    .with_stats(Arc::clone(stats));
+    let (sender, receiver) = dispatcher.channel();
+    tracker.spawn(dispatcher.run(receiver, cancel.clone()));
+    let detail = format!("version {}", env!("CARGO_PKG_VERSION"));
+    sender.event(dynopilot_notify::lifecycle_event(
+        true,
+        clock.now(),
+        &detail,
+    ));
+    sender
 }
 
 /// Silence is measured from here: the drain endpoint and the log-session tails start now. An

@@ -38,6 +38,9 @@ pub struct Executor {
     completed: BTreeMap<String, HashSet<String>>,
     /// Set by `run`: a shutdown stops waiting for the store.
     stop: CancellationToken,
+    /// True when an alert dispatcher runs: a rule's `webhook` action is its delivery (to the
+    /// channel the rule names), journaled in the delivery journal.
+    pub hooks_are_alerts: bool,
 }
 
 /// What happened to one decision.
@@ -96,6 +99,7 @@ impl Executor {
             not_carried_out: Arc::default(),
             completed: BTreeMap::new(),
             stop: CancellationToken::new(),
+            hooks_are_alerts: false,
         }
     }
 
@@ -256,6 +260,10 @@ impl Executor {
             // The runner already logged the alert with its reason; here it is journaled.
             Action::Alert { topic, message, .. } => {
                 return self.alert(decision, topic, message).await;
+            }
+            Action::RunHook { name } if self.hooks_are_alerts => {
+                tracing::info!(app, channel = %name, "webhook action handed to the alert channel");
+                return Outcome::Done;
             }
             Action::RunHook { name } => {
                 return Outcome::Skipped(format!("no hook named {name} is configured"));

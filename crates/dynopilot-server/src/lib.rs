@@ -2,6 +2,7 @@
 //! fleet state, the policy runner and the executor. The `dynopilot` binary only wires it up.
 
 pub mod access;
+pub mod alerts;
 pub mod blind_watch;
 pub mod config;
 pub mod daemon;

@@ -27,6 +27,8 @@ pub struct Poller {
     pub interval: Duration,
     /// API errors are counted here for `/metrics`.
     pub stats: Arc<Outcomes>,
+    /// Where the end of an announced app error is reported (`app-reachable`).
+    pub alerts: crate::alerts::AlertSender,
 }
 
 impl Poller {
@@ -61,6 +63,12 @@ impl Poller {
             Ok(()) => {
                 if let Some(was) = self.with_status(app, crate::access::AppStatus::recover) {
                     tracing::info!(app, kind = was.kind, "app is reachable again; watching it");
+                    // Only an error that was announced has an alert to resolve.
+                    if was.announced {
+                        let now = self.clock.now();
+                        self.alerts
+                            .event(dynopilot_notify::topic::app_reachable(app, now, was.kind));
+                    }
                 }
             }
             Err(e) if crate::access::is_access_error(&e) => {

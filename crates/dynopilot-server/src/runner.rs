@@ -130,7 +130,9 @@ impl Runner {
             // Dry-run may be switched from the dashboard; pauses block formation changes.
             let mut config = config.clone();
             config.guardrails.dry_run = self.web.modes.dry_run(&app, &config);
-            self.blind.report(&app, &config, &observed, now);
+            let was_blind = self.blind.last(&app);
+            let blind = self.blind.report(&app, &config, &observed, now);
+            self.alert_blind_changes(&app, &was_blind, &blind, now);
             let (mut decisions, state) = policy::evaluate(&config, &observed, &previous, now);
             crate::web::control::block_paused(&self.web.modes, &mut decisions);
             let decisions = self.drop_repeated_blocks(&app, decisions, now);
@@ -250,6 +252,36 @@ impl Runner {
         Some(alert)
     }
 
+    /// One `blind` alert per policy that became blind, and its resolve when it sees again.
+    fn alert_blind_changes(
+        &self,
+        app: &str,
+        was: &[policy::Blind],
+        now_blind: &[policy::Blind],
+        now: Timestamp,
+    ) {
+        let target = |b: &policy::Blind| format!("{} of {}", b.policy, b.process_type);
+        for b in now_blind.iter().filter(|b| !was.contains(b)) {
+            let why = b.missing_signal.to_string();
+            self.web.alerts.event(dynopilot_notify::topic::blind_event(
+                app,
+                &target(b),
+                &why,
+                true,
+                now,
+            ));
+        }
+        for b in was.iter().filter(|b| !now_blind.contains(b)) {
+            self.web.alerts.event(dynopilot_notify::topic::blind_event(
+                app,
+                &target(b),
+                "",
+                false,
+                now,
+            ));
+        }
+    }
+
     /// Shows the manual-change overrides in force on the dashboard until they end.
     fn publish_overrides(&self, app: &str, state: &PolicyState) {
         if let Ok(mut fleet) = self.ingest.fleet.lock() {
@@ -279,6 +311,9 @@ impl Runner {
                 }
                 return false;
             }
+        }
+        for decision in decisions {
+            self.web.alerts.decision(decision);
         }
         if !decisions.is_empty() {
             health.succeeded(JOURNAL, self.clock.now());

@@ -7,13 +7,15 @@
 //! - `model`, `rollup`: the rows, and how rollups merge;
 //! - `retention`: pruning and downsampling rules;
 //! - `backend`: the SQL, written once and instantiated for `sqlite` and `postgres`;
-//! - `writer`: the batching task.
+//! - `writer`: the batching task;
+//! - `delivery`: the alert delivery journal's rows.
 //!
 //! Timestamps are integer epoch milliseconds in both databases. Both backends run the same
 //! conformance suite (`tests/it/conformance.rs`).
 
 #[macro_use]
 mod backend;
+mod delivery;
 mod error;
 mod model;
 mod postgres;
@@ -23,6 +25,7 @@ mod sqlite;
 mod store;
 mod writer;
 
+pub use delivery::{DeliveryRecord, DeliveryState, DeliveryUpdate};
 pub use error::{Backend, StoreError};
 pub use model::{
     ActionOutcome, ActionRecord, Batch, DecisionRecord, Event, MemoryPeak, PolicyStateRecord,

@@ -60,6 +60,9 @@ pub struct PruneReport {
     pub samples_downsampled: u64,
     /// Downsampled rows written.
     pub downsampled_rows: u64,
+    /// Settled alert deliveries (sent, failed, dropped) older than the rollup retention;
+    /// pending ones are kept whatever their age.
+    pub deliveries_deleted: u64,
 }
 
 fn window_ms() -> i64 {

@@ -10,6 +10,7 @@ use std::time::Duration;
 use dynopilot_core::Timestamp;
 use serde_json::Value;
 
+use crate::delivery::{DeliveryRecord, DeliveryUpdate};
 use crate::error::{Backend, StoreError};
 use crate::model::{
     ActionRecord, Batch, DecisionRecord, Event, MemoryPeak, PolicyStateRecord, Sample,
@@ -122,6 +123,27 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         retention: &'a Retention,
     ) -> StoreFuture<'a, PruneReport>;
+
+    /// Journals one alert delivery; returns false when (event id, channel) was already there
+    /// (nothing changes, so an event handed over twice is delivered once).
+    fn insert_delivery<'a>(&'a self, delivery: &'a DeliveryRecord) -> StoreFuture<'a, bool>;
+
+    /// Pending deliveries due at `now` (at most `limit`, oldest first), each pushed `lease`
+    /// into the future so no other claimer takes it meanwhile and a crash mid-send leaves it
+    /// due again.
+    fn claim_due_deliveries(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<DeliveryRecord>>;
+
+    /// Writes an attempt's outcome onto a pending delivery; returns false (nothing changes)
+    /// when the row is not pending any more, so a row marked sent is never reopened.
+    fn update_delivery<'a>(&'a self, update: &'a DeliveryUpdate) -> StoreFuture<'a, bool>;
+
+    /// `app`'s deliveries, newest first.
+    fn deliveries<'a>(&'a self, app: &'a str, limit: u32) -> StoreFuture<'a, Vec<DeliveryRecord>>;
 
     /// Waits for in-flight queries and closes the connections.
     fn close(&self) -> StoreFuture<'_, ()>;

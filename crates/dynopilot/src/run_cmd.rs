@@ -86,7 +86,8 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
     crate::drain_hint::announce_on_first_start(&settings.apps, store.as_ref(), &env, clock.now())
         .await;
     let probe_clock = Arc::clone(&clock);
-    let handle = daemon::start_with_web(settings, web, store, clock).await?;
+    let alerting = alerting(&config)?;
+    let handle = daemon::start_with_alerts(settings, web, alerting, store, clock).await?;
     tracing::info!(apps = %names.join(", "), "dynopilot listening on {}", handle.base_url());
     // Heartbeats, Pingdom and status checks of the listed apps, off the runner's path.
     let probes = names
@@ -201,4 +202,18 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// Alert delivery through the configured channels; none configured, nothing is delivered (the
+/// decisions still carry their alerts in the journal and on the dashboard).
+fn alerting(config: &Config) -> anyhow::Result<Option<daemon::Alerting>> {
+    if config.alerts.channels.is_empty() {
+        return Ok(None);
+    }
+    let channels = dynopilot_notify::Channels::from_config(&config.alerts.channels)
+        .context("setting up alert channels")?;
+    Ok(Some(daemon::Alerting {
+        deliver: Arc::new(channels),
+        settings: config.alerts.settings.clone(),
+    }))
 }

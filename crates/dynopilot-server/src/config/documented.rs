@@ -61,13 +61,15 @@ impl RawConfig {
     }
 }
 
-/// One channel of each type, every key set; `pager` is the channel the example rule names.
+/// One channel of each type, every key set (`pager` is the channel the example rule names), a
+/// route and a default route.
 fn documented_alerts() -> super::alerts::RawAlerts {
     use dynopilot_notify::config::{
         ChannelConfig, DEFAULT_HOOK_TIMEOUT, DEFAULT_PAGERDUTY_BASE_URL, DEFAULT_TIMEOUT,
         DEFAULT_TWILIO_BASE_URL, EmailConfig, HookConfig, PagerDutyConfig, SlackConfig, SmtpTls,
         TwilioConfig, WebhookConfig,
     };
+    use dynopilot_core::policy::{ConfigDuration, Severity};
     let secret = || Secret::new("example-secret-0123456789");
     let channels = [
         (
@@ -130,6 +132,19 @@ fn documented_alerts() -> super::alerts::RawAlerts {
             .into_iter()
             .map(|(name, c)| (name.to_owned(), c))
             .collect(),
+        routes: vec![super::alerts::RawRoute {
+            topics: vec!["restart".to_owned(), "rule:*".to_owned()],
+            min_severity: Severity::Warning,
+            apps: vec!["my-app".to_owned()],
+            channels: vec!["ops-email".to_owned(), "slack".to_owned()],
+            cooling: Some(ConfigDuration::from_mins(5)),
+        }],
+        default_route: super::alerts::RawDefaultRoute {
+            channels: vec!["pager".to_owned()],
+            ..Default::default()
+        },
+        public_url: Some("https://dynopilot.example.com".to_owned()),
+        ..Default::default()
     }
 }
 

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use dynopilot_core::policy::{self, ProcessTypeConfig};
 
-pub use alerts::{AlertsConfig, RawAlerts};
+pub use alerts::{AlertsConfig, RawAlerts, RawDefaultRoute, RawRetry, RawRoute};
 pub use env::{CONFIG_PATH_VAR, ENV_OVERRIDES};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use probes::{
@@ -57,7 +57,7 @@ pub struct Config {
     pub discovery: DiscoveryConfig,
     /// Apps listed in the file, then those named by `DYNOPILOT_APPS`.
     pub apps: Vec<AppConfig>,
-    /// Alert channels by name.
+    /// Alert channels by name, routing, cooling and retries (`[alerts]`).
     pub alerts: AlertsConfig,
     /// What a discovered app gets (the template with nothing overridden).
     template: ResolvedPolicy,

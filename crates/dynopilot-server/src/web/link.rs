@@ -22,6 +22,8 @@ pub struct RunnerLink {
     /// Decisions the executor (or reconciliation) did not carry out, to take out of the policy
     /// state so cooldowns and budgets count only what was done.
     pub not_carried_out: Arc<crate::reconcile::NotCarriedOut>,
+    /// Every journaled decision is handed over here for alerting, never awaited.
+    pub alerts: crate::alerts::AlertSender,
 }
 
 impl RunnerLink {

@@ -219,7 +219,31 @@ pub fn render(state: &WebState) -> String {
     fleet(&mut out, state);
     super::observation::render_metrics(&mut out, state);
     app_errors(&mut out, state);
+    alert_deliveries(&mut out, state);
     out.0
+}
+
+/// `dynopilot_alert_deliveries_total{channel,outcome}`: sent, retried, failed and dropped by
+/// cooling, per channel; hand-offs the runner could not queue are counted apart.
+fn alert_deliveries(out: &mut Out, state: &WebState) {
+    out.family(
+        "dynopilot_alert_deliveries_total",
+        "counter",
+        "Alert deliveries by channel and outcome (sent, retried, failed, dropped_by_cooling).",
+    );
+    for (channel, outcome, n) in state.alerts.deliveries() {
+        out.sample(
+            "dynopilot_alert_deliveries_total",
+            &[("channel", &channel), ("outcome", outcome)],
+            n as f64,
+        );
+    }
+    out.single(
+        "dynopilot_alert_handoffs_dropped_total",
+        "counter",
+        "Decisions not queued for alerting because the alert queue was full.",
+        state.alerts.handoffs_dropped() as f64,
+    );
 }
 
 /// `dynopilot_app_error{app,kind}`: 1 while an app cannot be reached (kind `not_found`,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod control;
 pub mod link;
 pub mod metrics;
+pub mod notifications;
 pub mod observation;
 pub mod pages;
 pub mod recorder;
@@ -57,6 +58,8 @@ pub struct WebState {
     pub outcomes: Arc<crate::outcomes::Outcomes>,
     /// Store outages, shared with the runner: `/healthz` reports them.
     pub store_health: Arc<crate::store_health::StoreHealth>,
+    /// Alert delivery counters by channel and outcome (`/metrics`).
+    pub alerts: Arc<crate::alerts::AlertStats>,
 }
 
 /// Every route of the API as (method, path) in OpenAPI's path syntax; a test checks that
@@ -73,6 +76,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/apps/{app}/controls"),
     ("post", "/api/v1/apps/{app}/restart-requests"),
     ("get", "/api/v1/openapi.yaml"),
+    ("get", "/api/v1/apps/{app}/notifications"),
 ];
 
 /// The web router. Dashboard and API need a session when `settings` say so; `/healthz`,
@@ -93,6 +97,7 @@ pub fn router(state: WebState) -> Router {
         .route("/api/v1/apps/{app}/actions", get(api::actions))
         .route("/api/v1/apps/{app}/events", get(api::events))
         .route("/api/v1/apps/{app}/controls", post(api::control))
+        .route("/api/v1/apps/{app}/notifications", get(notifications::list))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_session,
@@ -230,6 +235,7 @@ impl WebState {
             recorder: Arc::default(),
             outcomes: Arc::default(),
             store_health: Arc::clone(&link.store_health),
+            alerts: Arc::default(),
         }
     }
 

@@ -106,6 +106,8 @@ struct Panel {
     overrides: Vec<Bound>,
     /// Status checks of the app's dependencies: state, last values, history.
     checks: Vec<view::CheckRow>,
+    /// Recent alert deliveries with their outcome, newest first.
+    notifications: Vec<super::notifications::NotificationRow>,
 }
 
 #[derive(Template)]
@@ -137,6 +139,7 @@ async fn panel(state: &WebState, app: &str, csrf: &str) -> Result<Panel, WebErro
     let recent = state.store.decisions(app, hour, 1000).await?;
     let restarts = recent.iter().filter(|d| counts_as_restart(d)).count();
     let mode = state.modes.get(app);
+    let notifications = super::notifications::rows(state, app).await?;
     let budget = config.guardrails.restart_budget_per_hour;
     let cost = match config.guardrails.cost_budget_per_hour {
         Some(b) => format!(
@@ -199,6 +202,7 @@ async fn panel(state: &WebState, app: &str, csrf: &str) -> Result<Panel, WebErro
             .iter()
             .map(|(name, c)| view::CheckRow::new(name, c))
             .collect(),
+        notifications,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Configuration loading, overrides and validation.
 
+mod alert_routes;
 mod alerts;
 mod bounds;
 mod env;

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns may unwrap too
 
+mod alerts;
 mod config;
 mod drain;
 mod e2e;

@@ -204,6 +204,14 @@ macro_rules! ingest {
                     .await
                     .map_err(q("delete old rollups"))?
                     .rows_affected();
+                report.deliveries_deleted = sqlx::query(
+                    "DELETE FROM alert_deliveries WHERE state <> 'pending' AND updated_at < $1",
+                )
+                .bind(now.minus(retention.rollups).as_millis())
+                .execute(&mut *tx)
+                .await
+                .map_err(q("delete old alert deliveries"))?
+                .rows_affected();
                 // An hour goes once all of it is past retention, so a chart never shows a
                 // partial hour at its start.
                 sqlx::query("DELETE FROM rollups_hourly WHERE minute < $1")

@@ -6,6 +6,8 @@
 //! front instead of failing on upgrade) and `lock` is appended to read-for-update selects.
 
 #[macro_use]
+mod deliveries;
+#[macro_use]
 mod ingest;
 #[macro_use]
 mod journal;
@@ -36,6 +38,7 @@ macro_rules! impl_store {
     ($store:ident, $db:ty, $backend:expr, begin = $begin:literal, lock = $lock:literal) => {
         ingest!($store, $db, $backend, begin = $begin, lock = $lock);
         journal!($store, $db, $backend);
+        deliveries!($store, $db, $backend, lock = $lock);
 
         impl crate::Store for $store {
             fn backend(&self) -> crate::Backend {
@@ -158,6 +161,37 @@ macro_rules! impl_store {
                 retention: &'a crate::Retention,
             ) -> crate::StoreFuture<'a, crate::PruneReport> {
                 Box::pin(self.prune_impl(now, retention))
+            }
+
+            fn insert_delivery<'a>(
+                &'a self,
+                delivery: &'a crate::DeliveryRecord,
+            ) -> crate::StoreFuture<'a, bool> {
+                Box::pin(self.insert_delivery_impl(delivery))
+            }
+
+            fn claim_due_deliveries(
+                &self,
+                now: dynopilot_core::Timestamp,
+                lease: std::time::Duration,
+                limit: u32,
+            ) -> crate::StoreFuture<'_, Vec<crate::DeliveryRecord>> {
+                Box::pin(self.claim_due_deliveries_impl(now, lease, limit))
+            }
+
+            fn update_delivery<'a>(
+                &'a self,
+                update: &'a crate::DeliveryUpdate,
+            ) -> crate::StoreFuture<'a, bool> {
+                Box::pin(self.update_delivery_impl(update))
+            }
+
+            fn deliveries<'a>(
+                &'a self,
+                app: &'a str,
+                limit: u32,
+            ) -> crate::StoreFuture<'a, Vec<crate::DeliveryRecord>> {
+                Box::pin(self.deliveries_impl(app, limit))
             }
 
             fn close(&self) -> crate::StoreFuture<'_, ()> {

@@ -1,11 +1,13 @@
 //! The store conformance suite: every piece is an `async fn(Arc<dyn Store>)` written once and
 //! run against in-memory SQLite, file SQLite and Postgres by the `conformance!` macro.
 
+mod deliveries;
 mod ingest;
 mod journal;
 
 use dynopilot_core::Timestamp;
 
+pub use deliveries::*;
 pub use ingest::*;
 pub use journal::*;
 
@@ -26,6 +28,11 @@ crate::support::conformance!(
     sample_queries_filter_by_dyno_and_process_type_half_open,
     prune_deletes_old_rows_and_downsamples,
     concurrent_batches_lose_nothing,
+    delivery_insert_is_once_per_event_and_channel,
+    due_deliveries_are_claimed_once_per_lease_oldest_first,
+    a_sent_delivery_is_never_reopened_or_claimed,
+    deliveries_are_listed_per_app_newest_first,
+    prune_deletes_old_settled_deliveries_and_keeps_pending_ones,
 );
 
 /// A fixed base time (2024-01-01T00:00:00Z) plus `s` seconds.

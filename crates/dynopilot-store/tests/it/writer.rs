@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use dynopilot_core::{ManualClock, Timestamp};
 use dynopilot_store::{
-    ActionRecord, Backend, Batch, BatchWriter, DecisionRecord, Event, PolicyStateRecord,
-    PruneReport, Retention, Rollup, Sample, SampleFilter, Store, StoreError, StoreFuture,
-    TimeRange, UnfinishedAction, WriterConfig,
+    ActionRecord, Backend, Batch, BatchWriter, DecisionRecord, DeliveryRecord, DeliveryUpdate,
+    Event, PolicyStateRecord, PruneReport, Retention, Rollup, Sample, SampleFilter, Store,
+    StoreError, StoreFuture, TimeRange, UnfinishedAction, WriterConfig,
 };
 use serde_json::Value;
 
@@ -96,6 +96,23 @@ impl Store for FlakyStore {
     }
     fn prune<'a>(&'a self, now: Timestamp, r: &'a Retention) -> StoreFuture<'a, PruneReport> {
         self.inner.prune(now, r)
+    }
+    fn insert_delivery<'a>(&'a self, d: &'a DeliveryRecord) -> StoreFuture<'a, bool> {
+        self.inner.insert_delivery(d)
+    }
+    fn claim_due_deliveries(
+        &self,
+        now: Timestamp,
+        lease: Duration,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<DeliveryRecord>> {
+        self.inner.claim_due_deliveries(now, lease, limit)
+    }
+    fn update_delivery<'a>(&'a self, u: &'a DeliveryUpdate) -> StoreFuture<'a, bool> {
+        self.inner.update_delivery(u)
+    }
+    fn deliveries<'a>(&'a self, app: &'a str, limit: u32) -> StoreFuture<'a, Vec<DeliveryRecord>> {
+        self.inner.deliveries(app, limit)
     }
     fn close(&self) -> StoreFuture<'_, ()> {
         self.inner.close()
