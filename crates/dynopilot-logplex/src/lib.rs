@@ -20,5 +20,5 @@ pub mod timestamp;
 pub use frame::{
     DrainBody, Frame, FrameIssue, FrameIssueKind, MsgCountCheck, check_msg_count, parse_body,
 };
-pub use line::{LogLine, parse_line};
+pub use line::{LogLine, TextLine, parse_line, read_line};
 pub use message::{Message, parse_message, parse_message_bytes, parse_message_checked};
