@@ -9,7 +9,9 @@
 
 pub mod corpus;
 pub mod encode;
+pub mod forms;
 pub mod frame;
+pub mod layout;
 pub mod line;
 pub mod logfmt;
 pub mod message;
