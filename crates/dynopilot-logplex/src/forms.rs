@@ -19,7 +19,10 @@ pub fn every_form(start: Timestamp, seed: u64) -> Vec<(&'static str, Entry)> {
     let release = format!("release.{}", 9000 + seed % 900);
     let user = format!("dev{n}@example.com");
     let commit = format!("{:07x}", seed.wrapping_mul(0x9e37_79b9) & 0xfff_ffff);
-    let mut out = Forms { start, out: Vec::new() };
+    let mut out = Forms {
+        start,
+        out: Vec::new(),
+    };
     out.router(&web, n);
     out.platform(&web, &run, n);
     out.errors(&web, &run);
@@ -107,7 +110,12 @@ impl Forms {
             bytes: Some(215 + n),
             ..RouterLine::default()
         };
-        self.push("router-2010", "heroku", "router", encode::router_legacy(&legacy));
+        self.push(
+            "router-2010",
+            "heroku",
+            "router",
+            encode::router_legacy(&legacy),
+        );
         let legacy_error = RouterLine {
             at: Some("error"),
             code: Some("H12"),
@@ -159,16 +167,40 @@ impl Forms {
 
     fn errors(&mut self, web: &str, run: &str) {
         let dyno_errors: [(&str, &str, Option<&str>); 7] = [
-            ("R10", "Boot timeout", Some("Web process failed to bind to $PORT within 60 seconds of launch")),
-            ("R12", "Exit timeout", Some("Process failed to exit within 30 seconds of SIGTERM")),
+            (
+                "R10",
+                "Boot timeout",
+                Some("Web process failed to bind to $PORT within 60 seconds of launch"),
+            ),
+            (
+                "R12",
+                "Exit timeout",
+                Some("Process failed to exit within 30 seconds of SIGTERM"),
+            ),
             ("R14", "Memory quota exceeded", None),
             ("R15", "Memory quota vastly exceeded", None),
-            ("R16", "Detached", Some("An attached process is not responding to SIGHUP after its external connection was closed.")),
-            ("R17", "Checksum error", Some("Checksum does match expected value. Expected: SHA256:ed5718e8 Actual: SHA256:9ca15af1")),
+            (
+                "R16",
+                "Detached",
+                Some(
+                    "An attached process is not responding to SIGHUP after its external connection was closed.",
+                ),
+            ),
+            (
+                "R17",
+                "Checksum error",
+                Some(
+                    "Checksum does match expected value. Expected: SHA256:ed5718e8 Actual: SHA256:9ca15af1",
+                ),
+            ),
             ("R13", "Attach error", Some("Failed to attach to process")),
         ];
         for (code, desc, detail) in dyno_errors {
-            let process = if code == "R13" || code == "R16" { run } else { web };
+            let process = if code == "R13" || code == "R16" {
+                run
+            } else {
+                web
+            };
             let e = PlatformError {
                 code,
                 desc: Some(desc),
@@ -200,7 +232,12 @@ impl Forms {
                 user,
             },
         ] {
-            self.push("api-2012", "heroku", "api", encode::api_event_legacy(&event));
+            self.push(
+                "api-2012",
+                "heroku",
+                "api",
+                encode::api_event_legacy(&event),
+            );
         }
         for event in [
             ApiEvent::Deploy { commit, user },

@@ -17,7 +17,8 @@ fn read_back(text: &str) -> Result<(String, String, String, String), TestCaseErr
             l.timestamp.to_owned(),
             l.source.to_owned(),
             l.process.to_owned(),
-            String::from_utf8(l.message.to_vec()).map_err(|e| TestCaseError::fail(e.to_string()))?,
+            String::from_utf8(l.message.to_vec())
+                .map_err(|e| TestCaseError::fail(e.to_string()))?,
         )),
         TextLine::Unknown(raw) => Err(TestCaseError::fail(format!(
             "unknown: {}",

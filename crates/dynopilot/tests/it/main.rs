@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns may unwrap too
 
 mod analyze;
+mod analyze_forms;
 mod config;
 mod crash;
 mod sim;

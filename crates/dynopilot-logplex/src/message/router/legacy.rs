@@ -49,20 +49,37 @@ mod tests {
 
     #[test]
     fn info_line_of_2010() {
-        let l = parse("GET growing-dusk-20.heroku.com/ dyno=web.1 queue=0 wait=0ms service=7ms bytes=215")
-            .unwrap();
+        let l = parse(
+            "GET growing-dusk-20.heroku.com/ dyno=web.1 queue=0 wait=0ms service=7ms bytes=215",
+        )
+        .unwrap();
         assert_eq!((l.at, l.method), (Some("info"), Some("GET")));
-        assert_eq!((l.host, l.path), (Some("growing-dusk-20.heroku.com"), Some("/")));
-        assert_eq!((l.dyno, l.queue, l.wait_ms), (Some("web.1"), Some(0), Some(0.0)));
-        assert_eq!((l.service_ms, l.status, l.bytes), (Some(7.0), None, Some(215)));
+        assert_eq!(
+            (l.host, l.path),
+            (Some("growing-dusk-20.heroku.com"), Some("/"))
+        );
+        assert_eq!(
+            (l.dyno, l.queue, l.wait_ms),
+            (Some("web.1"), Some(0), Some(0.0))
+        );
+        assert_eq!(
+            (l.service_ms, l.status, l.bytes),
+            (Some(7.0), None, Some(215))
+        );
     }
 
     #[test]
     fn error_line_with_code_and_port() {
         let l = parse("Error H12 (Request timeout) -> GET myapp.heroku.com:8080/a/b?c=d dyno=web.1 queue=0 wait=0ms service=30000ms status=503 bytes=0")
             .unwrap();
-        assert_eq!((l.at, l.code, l.desc), (Some("error"), Some("H12"), Some("Request timeout")));
-        assert_eq!((l.host, l.path), (Some("myapp.heroku.com:8080"), Some("/a/b?c=d")));
+        assert_eq!(
+            (l.at, l.code, l.desc),
+            (Some("error"), Some("H12"), Some("Request timeout"))
+        );
+        assert_eq!(
+            (l.host, l.path),
+            (Some("myapp.heroku.com:8080"), Some("/a/b?c=d"))
+        );
         assert_eq!((l.service_ms, l.status), (Some(30000.0), Some(503)));
     }
 
