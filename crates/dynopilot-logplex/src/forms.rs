@@ -66,7 +66,7 @@ impl Forms {
             status: Some(200),
             bytes: Some(1_000 + n),
             protocol: Some("https"),
-            tls_version: (n % 2 == 0).then_some("TLSv1.3"),
+            tls_version: n.is_multiple_of(2).then_some("TLSv1.3"),
             ..RouterLine::default()
         };
         self.push("router", "heroku", "router", encode::router(&line));
@@ -271,7 +271,7 @@ impl Forms {
                     to: "up",
                 },
                 DynoEvent::Exited {
-                    status: Some(i32::from(n % 2 == 1)),
+                    status: Some(i32::from(!n.is_multiple_of(2))),
                 },
                 DynoEvent::StateChanged {
                     from: "up",
