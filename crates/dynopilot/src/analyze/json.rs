@@ -23,7 +23,7 @@ pub fn push_entry(out: &mut Vec<u8>, entry: &Entry<'_>, message: &Message<'_>) {
     fields(o.out, message);
     o.str("kind", message.kind());
     o.key("message");
-    match std::str::from_utf8(entry.message) {
+    match entry.text.map(Ok).unwrap_or_else(|| std::str::from_utf8(entry.message)) {
         Ok(text) => push_string(o.out, text),
         Err(_) => push_string(o.out, &String::from_utf8_lossy(entry.message)),
     }
@@ -316,15 +316,41 @@ fn push_f64(out: &mut Vec<u8>, v: f64) {
     }
 }
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any of eight bytes needs escaping (below 0x20, `"` or `\`): one word test instead
+/// of eight byte tests, for the long runs of plain text in messages.
+fn word_needs_escape(word: u64) -> bool {
+    let zero_in = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let below_space = word.wrapping_sub(LO * 0x20) & !word & HI;
+    (below_space | zero_in(word ^ (LO * u64::from(b'"'))) | zero_in(word ^ (LO * u64::from(b'\\'))))
+        != 0
+}
+
+/// Where the first byte needing an escape is at or after `from`, if any.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        if word_needs_escape(word) {
+            break;
+        }
+        i += 8;
+    }
+    (i..bytes.len()).find(|&j| {
+        let b = bytes[j];
+        b < 0x20 || b == b'"' || b == b'\\'
+    })
+}
+
 /// A JSON string: `"` and `\` escaped, control characters as `\n`, `\t`, … or `\u00XX`.
 fn push_string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b >= 0x20 && b != b'"' && b != b'\\' {
-            continue;
-        }
+    while let Some(i) = next_escape(bytes, start) {
+        let b = bytes[i];
         out.extend_from_slice(&bytes[start..i]);
         start = i + 1;
         match b {
@@ -359,11 +385,13 @@ mod tests {
             "ctl \u{1}\u{1f}\n\r\t\u{8}\u{c}",
             "é€😀",
             "",
+            "1234567\"abcdefgh\\ijklmnopqrstuvw\u{1f}xyz0123456789\u{7f}",
         ] {
             let mut out = Vec::new();
             push_string(&mut out, s);
             let back: String = serde_json::from_slice(&out).unwrap();
             assert_eq!(back, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "as serde_json writes it");
         }
         for v in [
             0.0,
