@@ -23,7 +23,11 @@ pub fn push_entry(out: &mut Vec<u8>, entry: &Entry<'_>, message: &Message<'_>) {
     fields(o.out, message);
     o.str("kind", message.kind());
     o.key("message");
-    match entry.text.map(Ok).unwrap_or_else(|| std::str::from_utf8(entry.message)) {
+    match entry
+        .text
+        .map(Ok)
+        .unwrap_or_else(|| std::str::from_utf8(entry.message))
+    {
         Ok(text) => push_string(o.out, text),
         Err(_) => push_string(o.out, &String::from_utf8_lossy(entry.message)),
     }
@@ -391,7 +395,11 @@ mod tests {
             push_string(&mut out, s);
             let back: String = serde_json::from_slice(&out).unwrap();
             assert_eq!(back, s);
-            assert_eq!(out, serde_json::to_vec(s).unwrap(), "as serde_json writes it");
+            assert_eq!(
+                out,
+                serde_json::to_vec(s).unwrap(),
+                "as serde_json writes it"
+            );
         }
         for v in [
             0.0,
