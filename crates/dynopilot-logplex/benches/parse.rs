@@ -31,6 +31,7 @@ fn main() {
     let frames_only = best_of(5, || frames_only(&drain));
     let full = best_of(5, || parse_drain(&drain));
     let text = best_of(5, || parse_text(&lines));
+    let any_layout = best_of(5, || read_text(&lines));
     report(
         "memchr newline scan (drain bytes)",
         drain.len(),
@@ -54,6 +55,12 @@ fn main() {
         lines.len(),
         frames,
         text,
+    );
+    report(
+        "full parse: text lines, any layout (read_line)",
+        lines.len(),
+        frames,
+        any_layout,
     );
     println!(
         "full drain parse runs at {:.1}% of newline-scan speed ({:.1}x slower)",
@@ -107,6 +114,21 @@ fn parse_text(text: &[u8]) -> usize {
     for line in text.split(|&b| b == b'\n') {
         if let Some(l) = dynopilot_logplex::parse_line(line) {
             sum += weigh(&parse_message_bytes(l.source, l.process, l.message));
+        }
+    }
+    sum
+}
+
+/// `analyze`'s reader: any text layout, one record per line (unknown lines included).
+fn read_text(text: &[u8]) -> usize {
+    let mut sum = 0;
+    let mut scratch = Vec::new();
+    for line in text.split(|&b| b == b'\n') {
+        match dynopilot_logplex::read_line(line, &mut scratch) {
+            dynopilot_logplex::TextLine::Log(l) => {
+                sum += weigh(&parse_message_bytes(l.source, l.process, l.message));
+            }
+            dynopilot_logplex::TextLine::Unknown(raw) => sum += raw.len(),
         }
     }
     sum

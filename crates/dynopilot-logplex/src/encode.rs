@@ -118,6 +118,41 @@ pub fn router(line: &RouterLine<'_>) -> String {
     s
 }
 
+/// A router line as written before 2012: `GET host/path dyno=… queue=… wait=…ms service=…ms
+/// status=… bytes=…`, prefixed with `Error H12 (desc) -> ` for errors.
+pub fn router_legacy(line: &RouterLine<'_>) -> String {
+    let mut s = String::with_capacity(192);
+    if let Some(code) = line.code {
+        let _ = write!(s, "Error {code} ");
+        if let Some(desc) = line.desc {
+            let _ = write!(s, "({desc}) ");
+        }
+        s.push_str("-> ");
+    }
+    let _ = write!(
+        s,
+        "{} {}{} dyno={}",
+        line.method.unwrap_or("GET"),
+        line.host.unwrap_or(""),
+        line.path.unwrap_or(""),
+        line.dyno.unwrap_or("")
+    );
+    if let Some(queue) = line.queue {
+        let _ = write!(s, " queue={queue}");
+    }
+    if line.wait_ms.is_some() {
+        let _ = write!(s, " wait={}", millis(line.wait_ms));
+    }
+    let _ = write!(s, " service={}", millis(line.service_ms));
+    if let Some(status) = line.status {
+        let _ = write!(s, " status={status}");
+    }
+    if let Some(bytes) = line.bytes {
+        let _ = write!(s, " bytes={bytes}");
+    }
+    s
+}
+
 fn millis(v: Option<f64>) -> String {
     v.map(|ms| format!("{}ms", ms.round() as i64))
         .unwrap_or_default()
@@ -200,6 +235,8 @@ pub fn dyno_event(event: &DynoEvent<'_>) -> String {
         DynoEvent::Idling => "Idling".to_owned(),
         DynoEvent::Unidling => "Unidling".to_owned(),
         DynoEvent::Relocating => "Relocating dyno to a new server".to_owned(),
+        DynoEvent::AwaitingClient => "Awaiting client".to_owned(),
+        DynoEvent::ClientClosed => crate::message::dyno::CLIENT_CLOSED.to_owned(),
     }
 }
 
@@ -223,16 +260,31 @@ pub fn platform_error(e: &PlatformError<'_>) -> String {
 
 /// An `app[api]` audit line.
 pub fn api_event(e: &ApiEvent<'_>) -> String {
-    let mut s = match *e {
+    let mut s = api_action(e);
+    push_user(&mut s, e.user());
+    s
+}
+
+/// A `heroku[api]` audit line in the pre-2013 wording: `… by x@y` without `user`.
+pub fn api_event_legacy(e: &ApiEvent<'_>) -> String {
+    let mut s = api_action(e);
+    if let Some(user) = e.user() {
+        let _ = write!(s, " by {user}");
+    }
+    s
+}
+
+fn api_action(e: &ApiEvent<'_>) -> String {
+    match *e {
         ApiEvent::Release { version, .. } => format!("Release v{version} created"),
         ApiEvent::Deploy { commit, .. } => format!("Deploy {commit}"),
         ApiEvent::Rollback { version, .. } => format!("Rollback to v{version}"),
         ApiEvent::ConfigVars { set, names, .. } => {
             format!("{} {names} config vars", if set { "Set" } else { "Remove" })
         }
-    };
-    push_user(&mut s, e.user());
-    s
+        ApiEvent::ScaleTo { quantities, .. } => format!("Scale to {quantities}"),
+        ApiEvent::Audit { action, .. } => action.to_owned(),
+    }
 }
 
 /// `Scaled to web@2:Standard-1X worker@1:Basic by user x`.

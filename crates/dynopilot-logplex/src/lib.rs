@@ -9,7 +9,9 @@
 
 pub mod corpus;
 pub mod encode;
+pub mod forms;
 pub mod frame;
+pub mod layout;
 pub mod line;
 pub mod logfmt;
 pub mod message;
@@ -20,5 +22,5 @@ pub mod timestamp;
 pub use frame::{
     DrainBody, Frame, FrameIssue, FrameIssueKind, MsgCountCheck, check_msg_count, parse_body,
 };
-pub use line::{LogLine, parse_line};
+pub use line::{LogLine, TextLine, parse_line, read_line};
 pub use message::{Message, parse_message, parse_message_bytes, parse_message_checked};

@@ -1,4 +1,8 @@
-//! `heroku logs` / log-session lines: `TIMESTAMP SOURCE[PROCESS]: MESSAGE`.
+//! Text log lines: `heroku logs` / log-session lines (`TIMESTAMP SOURCE[PROCESS]: MESSAGE`), with
+//! the CLI's colours or Windows line ends, and unframed syslog lines; anything else is kept whole
+//! as an unknown line.
+
+use crate::syslog;
 
 /// One line as `heroku logs` prints it, borrowed from the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,8 +61,81 @@ fn ascii(bytes: &[u8]) -> Option<&str> {
     }
 }
 
+/// What one line of a text log is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextLine<'a> {
+    Log(LogLine<'a>),
+    /// Not a log line in any layout known here; the text as written (colours removed), so it
+    /// can be counted and shown, never dropped.
+    Unknown(&'a [u8]),
+}
+
+/// The escape byte that starts an ANSI colour code.
+const ESC: u8 = 0x1b;
+
+/// Reads one line in any layout people paste: `heroku logs` output (also coloured by the CLI,
+/// or with `\r\n` ends), the syslog-drain rendering, and syslog lines with or without
+/// `<PRI>VERSION`. `scratch` holds the line without its colour codes when it had some.
+pub fn read_line<'a>(line: &'a [u8], scratch: &'a mut Vec<u8>) -> TextLine<'a> {
+    let line = trim_end(line);
+    // The CLI colours the whole `TIMESTAMP SOURCE[PROC]:` head, so a coloured line starts with
+    // an escape; looking further is only needed for lines that are not read otherwise.
+    if line.first() != Some(&ESC) {
+        if let Some(log) = parse_line(line).or_else(|| unframed(line)) {
+            return TextLine::Log(log);
+        }
+        if memchr::memchr(ESC, line).is_none() {
+            return TextLine::Unknown(line);
+        }
+    }
+    strip_ansi(line, scratch);
+    let plain = scratch.as_slice();
+    match parse_line(plain).or_else(|| unframed(plain)) {
+        Some(log) => TextLine::Log(log),
+        None => TextLine::Unknown(plain),
+    }
+}
+
+fn trim_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn unframed(line: &[u8]) -> Option<LogLine<'_>> {
+    let header = syslog::parse_unframed(line)?;
+    Some(LogLine {
+        timestamp: header.timestamp,
+        source: header.source,
+        process: header.process,
+        drain_token: header.drain_token,
+        message: header.message,
+    })
+}
+
+/// Copies `line` into `out` without ANSI escape sequences (`ESC [ params letter`, and two-byte
+/// `ESC x` ones).
+pub fn strip_ansi(line: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    let mut rest = line;
+    while let Some(at) = memchr::memchr(ESC, rest) {
+        out.extend_from_slice(&rest[..at]);
+        rest = &rest[at + 1..];
+        if rest.first() == Some(&b'[') {
+            // Parameters and intermediates are 0x20..=0x3f; the final byte ends the sequence.
+            let end = rest[1..]
+                .iter()
+                .position(|b| !(0x20..=0x3f).contains(b))
+                .map_or(rest.len(), |n| n + 2);
+            rest = &rest[end.min(rest.len())..];
+        } else if !rest.is_empty() {
+            rest = &rest[1..];
+        }
+    }
+    out.extend_from_slice(rest);
+}
+
 /// Cheap shape check (`YYYY-MM-DDT…`) so that app output is not mistaken for a log line.
-fn looks_like_timestamp(s: &str) -> bool {
+pub(crate) fn looks_like_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 19
         && b[..4].iter().all(u8::is_ascii_digit)
@@ -94,6 +171,50 @@ mod tests {
         .unwrap();
         assert_eq!(l.drain_token, Some("d.9173ea1f-6f14"));
         assert_eq!(l.message, b"Your message here.");
+    }
+
+    fn read(line: &[u8]) -> Option<(String, String, String, String)> {
+        let mut scratch = Vec::new();
+        match read_line(line, &mut scratch) {
+            TextLine::Log(l) => Some((
+                l.timestamp.to_owned(),
+                l.source.to_owned(),
+                l.process.to_owned(),
+                String::from_utf8(l.message.to_vec()).unwrap(),
+            )),
+            TextLine::Unknown(_) => None,
+        }
+    }
+
+    #[test]
+    fn coloured_crlf_and_syslog_lines() {
+        let coloured = b"\x1b[36m2024-01-01T09:03:22.012194+00:00 heroku[router]:\x1b[39m \x1b[2mat=\x1b[22m\x1b[2minfo\x1b[22m \x1b[2mmethod=\x1b[22m\x1b[1m\x1b[35mGET\x1b[39m\x1b[22m\r\n";
+        let (ts, source, process, message) = read(coloured).unwrap();
+        assert_eq!(ts, "2024-01-01T09:03:22.012194+00:00");
+        assert_eq!((source.as_str(), process.as_str()), ("heroku", "router"));
+        assert_eq!(message, "at=info method=GET");
+        let (_, source, process, message) =
+            read(b"<158>1 2015-06-01T12:00:00.000000+00:00 host heroku router - at=info\r\n")
+                .unwrap();
+        assert_eq!((source.as_str(), process.as_str()), ("heroku", "router"));
+        assert_eq!(message, "at=info");
+        let (_, source, process, _) =
+            read(b"2015-06-01T12:00:00+00:00 host app web.1 - hi").unwrap();
+        assert_eq!((source.as_str(), process.as_str()), ("app", "web.1"));
+        let mut scratch = Vec::new();
+        assert_eq!(
+            read_line(b"\x1b[31mnot a log line\x1b[0m\n", &mut scratch),
+            TextLine::Unknown(b"not a log line")
+        );
+    }
+
+    #[test]
+    fn strips_every_escape_and_keeps_the_rest() {
+        let mut out = Vec::new();
+        strip_ansi(b"a\x1b[1;31mb\x1b[0mc\x1b", &mut out);
+        assert_eq!(out, b"abc");
+        strip_ansi(b"\x1b[", &mut out);
+        assert_eq!(out, b"");
     }
 
     #[test]

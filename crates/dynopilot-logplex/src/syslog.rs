@@ -35,11 +35,37 @@ pub(crate) fn parse_header_text<'a>(frame: &'a [u8], text: &'a str) -> Option<He
     parse_fields(frame, text.get(..frame.len())?)
 }
 
+/// One syslog line without octet framing, as syslog add-ons and files keep them: with or
+/// without the `<PRI>VERSION ` prefix (a line without it has priority 0).
+pub fn parse_unframed(line: &[u8]) -> Option<Header<'_>> {
+    let line = trim_line_end(line);
+    if line.first() == Some(&b'<') {
+        return parse_header(line);
+    }
+    let valid = match std::str::from_utf8(line) {
+        Ok(text) => text,
+        Err(e) => std::str::from_utf8(&line[..e.valid_up_to()]).ok()?,
+    };
+    let header = fields_from(line, valid, 0, 0)?;
+    crate::line::looks_like_timestamp(header.timestamp).then_some(header)
+}
+
 /// The header fields of `frame` (line end trimmed), whose valid UTF-8 prefix is `valid`.
 #[inline(always)]
 fn parse_fields<'a>(frame: &'a [u8], valid: &'a str) -> Option<Header<'a>> {
-    let whole = valid.len() == frame.len();
     let (priority, pos) = read_priority(valid.as_bytes())?;
+    fields_from(frame, valid, priority, pos)
+}
+
+/// The fields after `<PRI>VERSION `, which end at `pos`.
+#[inline(always)]
+fn fields_from<'a>(
+    frame: &'a [u8],
+    valid: &'a str,
+    priority: u16,
+    pos: usize,
+) -> Option<Header<'a>> {
+    let whole = valid.len() == frame.len();
     let mut cursor = Cursor { text: valid, pos };
     let timestamp = cursor.timestamp()?;
     let host = cursor.token()?;
@@ -232,6 +258,20 @@ mod tests {
         assert!(
             parse_header(b"<1>1 2024-01-01T00:00:00 000000+00:00 host app web.1 - m").is_none()
         );
+    }
+
+    #[test]
+    fn unframed_lines_with_and_without_priority() {
+        let h = parse_unframed(
+            b"<158>1 2015-06-01T12:00:00.000000+00:00 host heroku router - at=info\r\n",
+        )
+        .unwrap();
+        assert_eq!((h.priority, h.source, h.process), (158, "heroku", "router"));
+        assert_eq!(h.message, b"at=info");
+        let h = parse_unframed(b"2015-06-01T12:00:00+00:00 - app web.1 - - hello").unwrap();
+        assert_eq!((h.priority, h.source, h.process), (0, "app", "web.1"));
+        assert_eq!(h.text, Some("hello"));
+        assert!(parse_unframed(b"hello there host app web.1 - x").is_none());
     }
 
     #[test]

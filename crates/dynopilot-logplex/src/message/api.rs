@@ -21,9 +21,21 @@ pub enum ApiEvent<'a> {
         names: &'a str,
         user: Option<&'a str>,
     },
+    /// The pre-2013 `Scale to web=2, worker=1 by x`: quantities only, no sizes; read them
+    /// with [`ApiEvent::scale_quantities`].
+    ScaleTo {
+        quantities: &'a str,
+        user: Option<&'a str>,
+    },
+    /// Any other audit line (`Build succeeded`, `Enable Logplex by user x`, add-on
+    /// provisioning notes): what was done, as written.
+    Audit {
+        action: &'a str,
+        user: Option<&'a str>,
+    },
 }
 
-impl ApiEvent<'_> {
+impl<'a> ApiEvent<'a> {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Release { .. } => "release",
@@ -31,7 +43,18 @@ impl ApiEvent<'_> {
             Self::Rollback { .. } => "rollback",
             Self::ConfigVars { set: true, .. } => "config_set",
             Self::ConfigVars { set: false, .. } => "config_removed",
+            Self::ScaleTo { .. } => "scale_to",
+            Self::Audit { .. } => "audit",
         }
+    }
+
+    /// `(process type, quantity)` of a legacy `Scale to` line; nothing for other events.
+    pub fn scale_quantities(&self) -> impl Iterator<Item = (&'a str, u32)> + 'a {
+        let quantities = match *self {
+            Self::ScaleTo { quantities, .. } => quantities,
+            _ => "",
+        };
+        quantities.split(", ").filter_map(parse_quantity)
     }
 
     pub fn user(&self) -> Option<&str> {
@@ -39,25 +62,45 @@ impl ApiEvent<'_> {
             Self::Release { user, .. }
             | Self::Deploy { user, .. }
             | Self::Rollback { user, .. }
-            | Self::ConfigVars { user, .. } => user,
+            | Self::ConfigVars { user, .. }
+            | Self::ScaleTo { user, .. }
+            | Self::Audit { user, .. } => user,
         }
     }
 }
 
-/// Splits `… by user x@y` into the body and the user.
+/// Splits `… by user x@y` (and the pre-2013 `… by x@y`) into the body and the user.
 fn split_user(message: &str) -> (&str, Option<&str>) {
-    match message.rsplit_once(" by user ") {
-        Some((body, user)) => (body, Some(user.trim_end())),
-        None => (message.trim_end(), None),
+    let message = message.trim_end();
+    match message.rsplit_once(" by ") {
+        Some((body, user)) => (body, Some(user.strip_prefix("user ").unwrap_or(user))),
+        None => (message, None),
     }
+}
+
+fn parse_quantity(entry: &str) -> Option<(&str, u32)> {
+    let (process_type, quantity) = entry.split_once('=')?;
+    if process_type.is_empty() || process_type.contains(' ') {
+        return None;
+    }
+    Some((process_type, quantity.parse().ok()?))
 }
 
 fn version(v: &str) -> Option<u32> {
     v.strip_prefix('v')?.parse().ok()
 }
 
+/// Any audit line: a named event when the wording is known, else [`ApiEvent::Audit`]. Only an
+/// empty message is refused.
 pub fn parse_event(message: &str) -> Option<ApiEvent<'_>> {
     let (body, user) = split_user(message);
+    if body.is_empty() {
+        return None;
+    }
+    Some(parse_named(body, user).unwrap_or(ApiEvent::Audit { action: body, user }))
+}
+
+fn parse_named<'a>(body: &'a str, user: Option<&'a str>) -> Option<ApiEvent<'a>> {
     if let Some(rest) = body.strip_prefix("Release ") {
         let v = rest.strip_suffix(" created")?;
         return Some(ApiEvent::Release {
@@ -82,6 +125,10 @@ pub fn parse_event(message: &str) -> Option<ApiEvent<'_>> {
         {
             return Some(ApiEvent::ConfigVars { set, names, user });
         }
+    }
+    if let Some(quantities) = body.strip_prefix("Scale to ") {
+        let event = ApiEvent::ScaleTo { quantities, user };
+        return event.scale_quantities().next().map(|_| event);
     }
     None
 }
@@ -161,7 +208,36 @@ mod tests {
                 user: Some("u")
             })
         );
-        assert_eq!(parse_event("Build succeeded"), None);
+        assert_eq!(
+            parse_event("Build succeeded"),
+            Some(ApiEvent::Audit {
+                action: "Build succeeded",
+                user: None
+            })
+        );
+        assert_eq!(parse_event(""), None);
+    }
+
+    #[test]
+    fn pre_2013_wording_without_user() {
+        assert_eq!(
+            parse_event("Deploy 2c1ef4f by jd@example.com"),
+            Some(ApiEvent::Deploy {
+                commit: "2c1ef4f",
+                user: Some("jd@example.com")
+            })
+        );
+        assert_eq!(
+            parse_event("Release v12 created by jd@example.com"),
+            Some(ApiEvent::Release {
+                version: 12,
+                user: Some("jd@example.com")
+            })
+        );
+        let scale = parse_event("Scale to web=2, worker=1 by jd@example.com").unwrap();
+        assert_eq!(scale.user(), Some("jd@example.com"));
+        let q: Vec<_> = scale.scale_quantities().collect();
+        assert_eq!(q, vec![("web", 2), ("worker", 1)]);
     }
 
     #[test]

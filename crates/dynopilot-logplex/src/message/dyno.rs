@@ -24,6 +24,10 @@ pub enum DynoEvent<'a> {
     Idling,
     Unidling,
     Relocating,
+    /// `Awaiting client`: a `heroku run` dyno waits for the CLI to attach.
+    AwaitingClient,
+    /// `Client connection closed. Sending SIGHUP to all processes`: the CLI left a one-off dyno.
+    ClientClosed,
 }
 
 impl DynoEvent<'_> {
@@ -39,9 +43,17 @@ impl DynoEvent<'_> {
             Self::Idling => "idling",
             Self::Unidling => "unidling",
             Self::Relocating => "relocating",
+            Self::AwaitingClient => "awaiting_client",
+            Self::ClientClosed => "client_closed",
         }
     }
 }
+
+/// The start of a boot line.
+pub const STARTING: &str = "Starting process with command";
+
+/// What the dyno manager writes when the `heroku run` client disconnects.
+pub const CLIENT_CLOSED: &str = "Client connection closed. Sending SIGHUP to all processes";
 
 /// Parses the exact forms Heroku's dyno manager writes.
 pub fn parse_event(message: &str) -> Option<DynoEvent<'_>> {
@@ -65,7 +77,7 @@ pub fn parse_event(message: &str) -> Option<DynoEvent<'_>> {
     if let Some(signal) = message.strip_prefix("Stopping process with ") {
         return Some(DynoEvent::Stopping { signal, all: false });
     }
-    if let Some(rest) = message.strip_prefix("Starting process with command") {
+    if let Some(rest) = message.strip_prefix(STARTING) {
         let rest = rest.strip_prefix(':').unwrap_or(rest).trim_start();
         let command = rest
             .strip_prefix('`')
@@ -79,6 +91,8 @@ pub fn parse_event(message: &str) -> Option<DynoEvent<'_>> {
         "Idling" => DynoEvent::Idling,
         "Unidling" => DynoEvent::Unidling,
         "Relocating dyno to a new server" => DynoEvent::Relocating,
+        "Awaiting client" => DynoEvent::AwaitingClient,
+        CLIENT_CLOSED => DynoEvent::ClientClosed,
         _ => return None,
     })
 }

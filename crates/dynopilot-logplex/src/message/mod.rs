@@ -26,7 +26,8 @@ pub enum Message<'a> {
     L2met(MetricsLine<'a>),
     /// Output of the app's own processes.
     App(&'a str),
-    /// Anything else: unrecognised platform lines, and messages that are not valid UTF-8.
+    /// Anything else: unrecognised platform lines, and messages that are not valid UTF-8. Its
+    /// kind name is `unknown`.
     Other(&'a str),
 }
 
@@ -43,7 +44,7 @@ impl Message<'_> {
             Self::Scale(_) => "scale",
             Self::L2met(_) => "l2met",
             Self::App(_) => "app",
-            Self::Other(_) => "other",
+            Self::Other(_) => "unknown",
         }
     }
 }
@@ -83,6 +84,10 @@ fn parse_platform<'a>(process: &str, message: &'a str) -> Message<'a> {
     if process == "router" {
         return router::classify(message);
     }
+    if process == "api" {
+        // Before 2013 the audit stream was written as `heroku[api]`.
+        return parse_api(message);
+    }
     let first = message.as_bytes().first().copied();
     if matches!(first, Some(b's' | b'm')) {
         match runtime::parse(message) {
@@ -105,16 +110,26 @@ fn parse_platform<'a>(process: &str, message: &'a str) -> Message<'a> {
 
 fn parse_app<'a>(process: &str, message: &'a str) -> Message<'a> {
     if process == "api" {
-        if let Some(scale) = api::parse_scale(message) {
-            return Message::Scale(scale);
+        return parse_api(message);
+    }
+    if message.starts_with(dyno::STARTING) {
+        // Some stacks logged the boot line as `app[web.1]`.
+        if let Some(event) = dyno::parse_event(message) {
+            return Message::State(event);
         }
-        if let Some(event) = api::parse_event(message) {
-            return Message::Release(event);
-        }
-        return Message::Other(message);
     }
     if let Some(metrics) = l2met::parse(message) {
         return Message::L2met(metrics);
     }
     Message::App(message)
+}
+
+fn parse_api(message: &str) -> Message<'_> {
+    if let Some(scale) = api::parse_scale(message) {
+        return Message::Scale(scale);
+    }
+    match api::parse_event(message) {
+        Some(event) => Message::Release(event),
+        None => Message::Other(message),
+    }
 }

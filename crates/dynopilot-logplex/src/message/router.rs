@@ -4,6 +4,7 @@ use super::units;
 use crate::logfmt::{self, Pair};
 
 mod fixed;
+mod legacy;
 
 /// One router line. Empty values (`dyno=`, `connect=`) are `None`; unknown keys stay reachable
 /// through [`RouterLine::pairs`].
@@ -27,6 +28,10 @@ pub struct RouterLine<'a> {
     pub sock: Option<&'a str>,
     pub cause: Option<&'a str>,
     pub agent: Option<&'a str>,
+    /// `queue=` of pre-2012 lines: requests waiting in the dyno's queue.
+    pub queue: Option<u64>,
+    /// `wait=` of pre-2012 lines: time the request waited in that queue.
+    pub wait_ms: Option<f64>,
     /// The whole message, for keys this struct does not name.
     pub raw: &'a str,
 }
@@ -52,7 +57,10 @@ pub fn parse(message: &str) -> Option<RouterLine<'_>> {
         return fast;
     }
     let line = parse_generic(message);
-    line.at.is_some().then_some(line)
+    if line.at.is_some() {
+        return Some(line);
+    }
+    legacy::parse(message)
 }
 
 /// [`parse`] as a [`Message`], built where the caller wants it: with the fast path inlined
@@ -63,9 +71,11 @@ pub(super) fn classify(message: &str) -> super::Message<'_> {
     }
     let line = parse_generic(message);
     if line.at.is_some() {
-        super::Message::Router(line)
-    } else {
-        super::Message::Other(message)
+        return super::Message::Router(line);
+    }
+    match legacy::parse(message) {
+        Some(line) => super::Message::Router(line),
+        None => super::Message::Other(message),
     }
 }
 
@@ -82,7 +92,7 @@ fn parse_generic(message: &str) -> RouterLine<'_> {
     line
 }
 
-fn assign<'a>(line: &mut RouterLine<'a>, pair: Pair<'a>) {
+pub(super) fn assign<'a>(line: &mut RouterLine<'a>, pair: Pair<'a>) {
     let value = pair.value.filter(|v| !v.is_empty());
     match pair.key {
         "at" => line.at = value,
@@ -103,6 +113,8 @@ fn assign<'a>(line: &mut RouterLine<'a>, pair: Pair<'a>) {
         "sock" => line.sock = value,
         "cause" => line.cause = value,
         "agent" => line.agent = value,
+        "queue" => line.queue = value.and_then(units::small_uint),
+        "wait" => line.wait_ms = value.and_then(units::millis),
         _ => {}
     }
 }

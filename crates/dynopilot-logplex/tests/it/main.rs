@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns may unwrap too
 
+mod forms;
 mod frames;
 mod messages;
 mod properties;

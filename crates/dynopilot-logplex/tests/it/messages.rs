@@ -139,10 +139,13 @@ fn api_lines() {
         entries,
         vec![("web", 2, "Standard-1X"), ("worker", 1, "Basic")]
     );
-    assert!(matches!(
+    assert_eq!(
         parse_message("app", "api", "Build started by user x"),
-        Message::Other(_)
-    ));
+        Message::Release(ApiEvent::Audit {
+            action: "Build started",
+            user: Some("x")
+        })
+    );
 }
 
 #[test]

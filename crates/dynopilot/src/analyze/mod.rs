@@ -1,10 +1,11 @@
-//! `dynopilot analyze`: reads drain captures or `heroku logs` output (files or stdin) and prints
-//! a health summary, or one JSON object per entry with `--json`.
+//! `dynopilot analyze`: reads drain captures, `heroku logs` output or syslog files (files or
+//! stdin) and prints a health summary, or one JSON object per record with `--json`.
 
 mod input;
 mod json;
 mod progress;
 mod report;
+mod shapes;
 mod summary;
 
 use std::fs::File;
@@ -15,43 +16,30 @@ use anyhow::Context as _;
 use dynopilot_logplex::{Message, parse_message_checked};
 
 pub use input::InputStats;
+use input::{Record, Sink};
 pub use summary::Summary;
 
 /// Analyses every input in order (`-` is stdin) and writes the result to `out`.
 pub fn run(inputs: &[PathBuf], as_json: bool, out: &mut impl Write) -> anyhow::Result<()> {
     let mut stats = InputStats::default();
-    let mut summary = Summary::default();
-    let mut json_error = None;
-    for path in inputs {
-        let reader = open(path)?;
-        input::read_all(reader, &mut stats, |entry| {
-            let message =
-                parse_message_checked(entry.source, entry.process, entry.text, entry.message);
-            if matches!(message, Message::Other("")) && std::str::from_utf8(entry.message).is_err()
-            {
-                summary.not_utf8 += 1;
-            }
-            if as_json {
-                if json_error.is_none() {
-                    let value = json::entry_json(&entry, &message);
-                    if let Err(e) = serde_json::to_writer(&mut *out, &value)
-                        .map_err(io::Error::from)
-                        .and_then(|()| out.write_all(b"\n"))
-                    {
-                        json_error = Some(e);
-                    }
-                }
-            } else {
-                summary.observe(entry.timestamp, entry.process, &message);
-            }
-        });
-        if let Some(e) = json_error.take() {
-            return Err(e).context("writing JSON output");
-        }
-    }
+    let two = two_threads();
     if as_json {
-        report_problems_to_stderr(&stats, &summary);
+        let mut sink = JsonSink::default();
+        for path in inputs {
+            input::read_all(open(path)?, &mut stats, two, &mut sink, |sink| {
+                out.write_all(&sink.buffer)?;
+                sink.buffer.clear();
+                Ok(())
+            })
+            .context("writing JSON output")?;
+        }
+        report_problems_to_stderr(&stats, sink.not_utf8);
     } else {
+        let mut sink = SummarySink::default();
+        for path in inputs {
+            input::read_all(open(path)?, &mut stats, two, &mut sink, |_| Ok(()))?;
+        }
+        let mut summary = sink.0;
         summary.finish();
         out.write_all(report::render(&summary, &stats, inputs.len()).as_bytes())?;
     }
@@ -64,6 +52,75 @@ pub fn run(inputs: &[PathBuf], as_json: bool, out: &mut impl Write) -> anyhow::R
         );
     }
     Ok(())
+}
+
+/// Text is read on two threads when there are two cores, unless `DYNOPILOT_ANALYZE_THREADS=1`
+/// (for comparing, and for machines where the second core is needed elsewhere).
+fn two_threads() -> bool {
+    let asked = std::env::var("DYNOPILOT_ANALYZE_THREADS").ok();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    asked.as_deref() != Some("1") && cores > 1
+}
+
+/// Classifies a readable entry; a message that is not UTF-8 is counted.
+fn classify<'a>(entry: &input::Entry<'a>, not_utf8: &mut u64) -> Message<'a> {
+    let message = parse_message_checked(entry.source, entry.process, entry.text, entry.message);
+    if matches!(message, Message::Other("")) && std::str::from_utf8(entry.message).is_err() {
+        *not_utf8 += 1;
+    }
+    message
+}
+
+/// Builds the summary.
+#[derive(Default)]
+struct SummarySink(Summary);
+
+impl Sink for SummarySink {
+    fn record(&mut self, record: Record<'_>) {
+        match record {
+            Record::Log(entry) => {
+                let message = classify(&entry, &mut self.0.not_utf8);
+                self.0.observe(entry.timestamp, entry.process, &message);
+            }
+            Record::Unknown(raw) => self.0.observe_unknown_line(raw),
+        }
+    }
+
+    fn fork(&self) -> Self {
+        Self::default()
+    }
+
+    fn join(&mut self, later: Self) {
+        self.0.join(later.0);
+    }
+}
+
+/// Writes NDJSON into a buffer that the caller empties after every chunk of input.
+#[derive(Default)]
+struct JsonSink {
+    buffer: Vec<u8>,
+    not_utf8: u64,
+}
+
+impl Sink for JsonSink {
+    fn record(&mut self, record: Record<'_>) {
+        match record {
+            Record::Log(entry) => {
+                let message = classify(&entry, &mut self.not_utf8);
+                json::push_entry(&mut self.buffer, &entry, &message);
+            }
+            Record::Unknown(raw) => json::push_unknown(&mut self.buffer, raw),
+        }
+    }
+
+    fn fork(&self) -> Self {
+        Self::default()
+    }
+
+    fn join(&mut self, later: Self) {
+        self.buffer.extend_from_slice(&later.buffer);
+        self.not_utf8 += later.not_utf8;
+    }
 }
 
 fn open(path: &PathBuf) -> anyhow::Result<Box<dyn Read>> {
@@ -84,16 +141,15 @@ fn open(path: &PathBuf) -> anyhow::Result<Box<dyn Read>> {
 }
 
 /// With `--json` stdout is data, so problems go to stderr.
-fn report_problems_to_stderr(stats: &InputStats, summary: &Summary) {
-    let skipped =
-        stats.frame_issues + stats.unparseable_lines + stats.oversized_lines + summary.not_utf8;
+fn report_problems_to_stderr(stats: &InputStats, not_utf8: u64) {
+    let skipped = stats.frame_issues + stats.unknown_lines + stats.oversized_lines + not_utf8;
     if skipped > 0 || !stats.read_errors.is_empty() {
         eprintln!(
-            "dynopilot analyze: {} framing issue(s), {} unparseable line(s), {} oversized line(s), {} non-UTF-8 message(s), {} read error(s)",
+            "dynopilot analyze: {} framing issue(s), {} line(s) of unknown layout (kind unknown), {} oversized line(s), {} non-UTF-8 message(s), {} read error(s)",
             stats.frame_issues,
-            stats.unparseable_lines,
+            stats.unknown_lines,
             stats.oversized_lines,
-            summary.not_utf8,
+            not_utf8,
             stats.read_errors.len()
         );
     }

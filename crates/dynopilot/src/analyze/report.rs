@@ -3,16 +3,19 @@
 use std::fmt::Write as _;
 
 use super::input::InputStats;
-use super::summary::{DynoStats, Summary, TrafficStats};
+use super::summary::{DynoStats, KINDS, Summary, TrafficStats};
 
 /// How many timeline entries are printed (the rest are counted).
 const TIMELINE_SHOWN: usize = 200;
+/// How many shapes of unknown lines are printed.
+const SHAPES_SHOWN: usize = 10;
 
 pub fn render(summary: &Summary, stats: &InputStats, inputs: usize) -> String {
     let mut out = String::new();
-    let kinds: Vec<String> = summary
-        .kinds
+    let kinds: Vec<String> = KINDS
         .iter()
+        .zip(summary.kinds)
+        .filter(|(_, n)| *n > 0)
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
     let _ = writeln!(
@@ -20,7 +23,7 @@ pub fn render(summary: &Summary, stats: &InputStats, inputs: usize) -> String {
         "Read {} input(s), {:.1} MB, {} log entries ({})",
         inputs,
         stats.bytes as f64 / 1e6,
-        stats.entries,
+        stats.entries + stats.unknown_lines,
         if kinds.is_empty() {
             "none".to_owned()
         } else {
@@ -31,8 +34,40 @@ pub fn render(summary: &Summary, stats: &InputStats, inputs: usize) -> String {
     traffic(&mut out, summary);
     errors(&mut out, summary);
     timeline(&mut out, summary);
+    unknown(&mut out, summary);
     problems(&mut out, summary, stats);
     out
+}
+
+fn unknown(out: &mut String, summary: &Summary) {
+    let _ = writeln!(out, "\nNot understood (kind unknown)");
+    let total = summary.kinds[KINDS.len() - 1];
+    if total == 0 {
+        let _ = writeln!(out, "  none: every line was read and named");
+        return;
+    }
+    let shapes = summary.unknown.by_count();
+    let _ = writeln!(
+        out,
+        "  {total} line(s) in {} shape(s){}; most frequent first:",
+        shapes.len(),
+        if summary.unknown.unshaped > 0 {
+            format!(" (+{} of further shapes)", summary.unknown.unshaped)
+        } else {
+            String::new()
+        }
+    );
+    for (shape, count, example) in shapes.iter().take(SHAPES_SHOWN) {
+        let _ = writeln!(out, "  {count:>10}  {shape}");
+        let _ = writeln!(out, "  {:>10}  e.g. {example}", "");
+    }
+    if shapes.len() > SHAPES_SHOWN {
+        let _ = writeln!(
+            out,
+            "  … and {} more shape(s) (use --json: kind \"unknown\", fields.shape)",
+            shapes.len() - SHAPES_SHOWN
+        );
+    }
 }
 
 fn dynos(out: &mut String, summary: &Summary) {
@@ -194,8 +229,8 @@ fn problems(out: &mut String, summary: &Summary, stats: &InputStats) {
         "drain framing issue(s) (skipped or recovered)",
     );
     line(
-        stats.unparseable_lines,
-        "line(s) that are not log lines (skipped)",
+        stats.unknown_lines,
+        "line(s) that are not log lines (kept as kind unknown, see above)",
     );
     line(stats.oversized_lines, "line(s) over 1 MB (skipped)");
     line(

@@ -1,6 +1,8 @@
-//! The health summary: per-dyno memory and load, errors by code, per-process-type traffic and
-//! latency percentiles, and a timeline of restarts, crashes, releases and scale changes. Memory
-//! stays bounded: latencies go into sketches and the timeline is capped.
+//! The health summary: counts per kind, per-dyno memory and load, errors by code,
+//! per-process-type traffic and latency percentiles, a timeline of restarts, crashes, releases
+//! and scale changes, and the shapes of lines that were not understood. Memory stays bounded:
+//! latencies go into sketches, the timeline and the shapes are capped. Summaries of consecutive
+//! parts of the input join into the summary of the whole.
 
 use std::collections::BTreeMap;
 
@@ -12,15 +14,23 @@ use dynopilot_logplex::{Message, timestamp};
 /// Timeline entries kept; later ones are counted, not stored.
 pub const TIMELINE_CAP: usize = 10_000;
 
+/// Every kind name, in the order the counts are kept and shown.
+pub const KINDS: [&str; 10] = [
+    "router", "memory", "load", "error", "state", "release", "scale", "l2met", "app", "unknown",
+];
+
 #[derive(Debug, Default)]
 pub struct Summary {
     pub dynos: BTreeMap<String, DynoStats>,
     pub errors: BTreeMap<String, ErrorStats>,
-    pub process_types: BTreeMap<String, TrafficStats>,
+    /// A handful of process types: a list searched in order beats a map here.
+    pub process_types: Vec<(String, TrafficStats)>,
     pub timeline: Vec<TimelineEntry>,
     pub timeline_dropped: u64,
-    pub kinds: BTreeMap<&'static str, u64>,
+    /// Counts per kind, indexed like [`KINDS`].
+    pub kinds: [u64; KINDS.len()],
     pub not_utf8: u64,
+    pub unknown: super::shapes::Shapes,
 }
 
 #[derive(Debug, Default)]
@@ -36,6 +46,7 @@ pub struct DynoStats {
     pub last_load: Option<f64>,
     /// Distinct `dyno=` instance ids seen in a row: each change is a new boot.
     pub instances: u64,
+    pub first_instance: Option<String>,
     pub last_instance: Option<String>,
 }
 
@@ -62,9 +73,31 @@ pub struct TimelineEntry {
     pub what: String,
 }
 
+/// The index of a message's kind in [`KINDS`].
+fn kind_index(message: &Message<'_>) -> usize {
+    match message {
+        Message::Router(_) => 0,
+        Message::Memory(_) => 1,
+        Message::Load(_) => 2,
+        Message::Error(_) => 3,
+        Message::State(_) => 4,
+        Message::Release(_) => 5,
+        Message::Scale(_) => 6,
+        Message::L2met(_) => 7,
+        Message::App(_) => 8,
+        Message::Other(_) => 9,
+    }
+}
+
 impl Summary {
+    /// Counts a line no layout could read (kind `unknown`) under its shape.
+    pub fn observe_unknown_line(&mut self, raw: &[u8]) {
+        self.kinds[9] += 1;
+        self.unknown.add_line(raw);
+    }
+
     pub fn observe(&mut self, timestamp: &str, process: &str, message: &Message<'_>) {
-        *self.kinds.entry(message.kind()).or_default() += 1;
+        self.kinds[kind_index(message)] += 1;
         match message {
             Message::Router(r) => self.observe_router(r),
             Message::Memory(m) => self.observe_memory(process, m),
@@ -96,8 +129,46 @@ impl Summary {
                     format!("scaled to {}{by}", entries.join(" ")),
                 );
             }
-            Message::L2met(_) | Message::App(_) | Message::Other(_) => {}
+            Message::Other(text) => self.unknown.add_message(process, text),
+            Message::L2met(_) | Message::App(_) => {}
         }
+    }
+
+    /// Adds the summary of the input that came right after this one's.
+    pub fn join(&mut self, later: Summary) {
+        for (name, dyno) in later.dynos {
+            match self.dynos.get_mut(&name) {
+                Some(mine) => mine.join(dyno),
+                None => {
+                    self.dynos.insert(name, dyno);
+                }
+            }
+        }
+        for (code, e) in later.errors {
+            let mine = self.errors.entry(code).or_default();
+            mine.count += e.count;
+            if mine.desc.is_none() {
+                mine.desc = e.desc;
+            }
+        }
+        for (name, t) in later.process_types {
+            let mine = slot(&mut self.process_types, &name);
+            mine.requests += t.requests;
+            for (a, b) in mine.status_classes.iter_mut().zip(t.status_classes) {
+                *a += b;
+            }
+            mine.service_ms.merge(&t.service_ms);
+            mine.connect_ms.merge(&t.connect_ms);
+        }
+        let room = TIMELINE_CAP.saturating_sub(self.timeline.len());
+        let kept = later.timeline.len().min(room);
+        self.timeline_dropped += (later.timeline.len() - kept) as u64 + later.timeline_dropped;
+        self.timeline.extend(later.timeline.into_iter().take(kept));
+        for (a, b) in self.kinds.iter_mut().zip(later.kinds) {
+            *a += b;
+        }
+        self.not_utf8 += later.not_utf8;
+        self.unknown.join(later.unknown);
     }
 
     fn observe_router(&mut self, r: &RouterLine<'_>) {
@@ -108,7 +179,7 @@ impl Summary {
             .dyno
             .and_then(split_dyno_name)
             .map_or("(no dyno)", |(t, _)| t);
-        let stats = entry(&mut self.process_types, process_type);
+        let stats = slot(&mut self.process_types, process_type);
         stats.requests += 1;
         let class = r
             .status_class()
@@ -172,8 +243,10 @@ impl Summary {
         });
     }
 
-    /// Orders the timeline by time (entries without a readable time keep their place at the end).
+    /// Orders the timeline by time (entries without a readable time keep their place at the end)
+    /// and the process types by name.
     pub fn finish(&mut self) {
+        self.process_types.sort_by(|a, b| a.0.cmp(&b.0));
         self.timeline
             .sort_by_key(|e| e.at.map_or(i64::MAX, Timestamp::as_millis));
     }
@@ -188,11 +261,50 @@ fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, key: &str) -> &'m mut
         .unwrap_or_else(|| unreachable!("inserted above"))
 }
 
+/// The value for `key` in a short list, added at the end when new.
+fn slot<'m, V: Default>(list: &'m mut Vec<(String, V)>, key: &str) -> &'m mut V {
+    let index = match list.iter().position(|(k, _)| k == key) {
+        Some(i) => i,
+        None => {
+            list.push((key.to_owned(), V::default()));
+            list.len() - 1
+        }
+    };
+    &mut list[index].1
+}
+
 fn track_instance(dyno: &mut DynoStats, id: Option<&str>) {
     let Some(id) = id else { return };
     if dyno.last_instance.as_deref() != Some(id) {
         dyno.instances += 1;
         dyno.last_instance = Some(id.to_owned());
+        if dyno.first_instance.is_none() {
+            dyno.first_instance = Some(id.to_owned());
+        }
+    }
+}
+
+impl DynoStats {
+    /// Adds the stats of the input that came right after this one's.
+    fn join(&mut self, later: DynoStats) {
+        self.memory_samples += later.memory_samples;
+        self.peak_memory_mb = self.peak_memory_mb.max(later.peak_memory_mb);
+        self.last_memory_mb = later.last_memory_mb.or(self.last_memory_mb);
+        self.quota_mb = later.quota_mb.or(self.quota_mb);
+        self.peak_quota_pct = self.peak_quota_pct.max(later.peak_quota_pct);
+        self.peak_swap_mb = self.peak_swap_mb.max(later.peak_swap_mb);
+        self.peak_load = self.peak_load.max(later.peak_load);
+        self.last_load = later.last_load.or(self.last_load);
+        // The later part's first boot is no new boot if it is the one this part ended with.
+        let same_boot =
+            later.first_instance.is_some() && later.first_instance == self.last_instance;
+        self.instances += later.instances - u64::from(same_boot);
+        if self.first_instance.is_none() {
+            self.first_instance = later.first_instance;
+        }
+        if later.last_instance.is_some() {
+            self.last_instance = later.last_instance;
+        }
     }
 }
 
@@ -209,6 +321,7 @@ fn state_timeline(event: &DynoEvent<'_>) -> Option<String> {
         DynoEvent::Restarting => "restarting".to_owned(),
         DynoEvent::Cycling => "daily cycling".to_owned(),
         DynoEvent::Relocating => "relocating to a new server".to_owned(),
+        DynoEvent::ClientClosed => "one-off client disconnected (SIGHUP)".to_owned(),
         _ => return None,
     })
 }
@@ -225,5 +338,7 @@ fn release_timeline(event: &ApiEvent<'_>) -> String {
                 if set { "set" } else { "removed" }
             )
         }
+        ApiEvent::ScaleTo { quantities, .. } => format!("scaled to {quantities}{by}"),
+        ApiEvent::Audit { action, .. } => format!("{action}{by}"),
     }
 }

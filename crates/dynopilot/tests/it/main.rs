@@ -4,6 +4,7 @@
 
 mod alert;
 mod analyze;
+mod analyze_forms;
 mod config;
 mod crash;
 mod deploy;

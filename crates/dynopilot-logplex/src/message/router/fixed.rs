@@ -57,6 +57,8 @@ pub(super) fn parse(message: &str) -> Option<RouterLine<'_>> {
         sock: None,
         cause: None,
         agent: None,
+        queue: None,
+        wait_ms: None,
         raw: message,
     })
 }
