@@ -1,0 +1,6 @@
+//! Integration tests of the queue readers against the real Redis and Postgres: each test
+//! writes jobs in the library's own on-disk format under its own key prefix or schema.
+
+mod postgres;
+mod redis;
+mod support;
