@@ -11,6 +11,7 @@ pub mod http_server;
 pub mod ingest;
 pub mod outcomes;
 pub mod poll;
+pub mod queue_poll;
 pub mod reconcile;
 pub mod runner;
 pub mod store_health;

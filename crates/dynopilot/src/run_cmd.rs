@@ -84,6 +84,11 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
     let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
     let handle = daemon::start_with_web(settings, web, store, clock).await?;
     tracing::info!(apps = %names.join(", "), "dynopilot listening on {}", handle.base_url());
+    for app in config.apps.iter().filter(|a| names.contains(&a.name)) {
+        handle
+            .spawn_queue_pollers(&app.name, &app.queues)
+            .with_context(|| format!("app {}: queue sources", app.name))?;
+    }
     if let Some(app) = stdin_app {
         if !names.contains(&app) {
             bail!(

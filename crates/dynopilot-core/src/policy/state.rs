@@ -63,6 +63,9 @@ pub struct ObservedState {
     /// When dynopilot started watching this app: releases created before are history, not a
     /// deploy to react to (`None`: every release counts).
     pub watching_since: Option<Timestamp>,
+    /// Process types whose job queue dynopilot reads from the job backend itself
+    /// (`[[apps.queues]]`): their queue autoscaler needs no log source.
+    pub queue_readers: std::collections::BTreeSet<String>,
 }
 
 impl ObservedState {

@@ -64,6 +64,7 @@ impl Builder<'_> {
             overrides.remove("name");
             overrides.remove("log_source");
             overrides.remove("restart_request_token");
+            overrides.remove("queues");
             let resolved = match template::resolve(&app.name, template_table, &overrides) {
                 Ok(r) => r,
                 Err(message) => {
@@ -81,6 +82,8 @@ impl Builder<'_> {
             if let Some(token) = &app.restart_request_token {
                 self.check_token(&format!("{prefix}.restart_request_token"), token);
             }
+            let env = self.env;
+            let queues = self.queue_sources(&format!("{prefix}.queues"), &app.queues, env);
             apps.push(AppConfig {
                 name: app.name.clone(),
                 log_source,
@@ -90,6 +93,7 @@ impl Builder<'_> {
                     .clone()
                     .or_else(|| default_token.clone()),
                 resolved,
+                queues,
             });
         }
         apps
@@ -116,6 +120,7 @@ impl Builder<'_> {
                 origin: AppOrigin::Env,
                 restart_request_token: default_token.clone(),
                 resolved,
+                queues: Vec::new(),
             });
         }
     }

@@ -10,6 +10,7 @@ mod documented;
 mod env;
 mod error;
 mod locate;
+mod queues;
 mod raw;
 mod secret;
 mod serde_errors;
@@ -25,6 +26,7 @@ use dynopilot_core::policy::{self, ProcessTypeConfig};
 
 pub use env::{CONFIG_PATH_VAR, ENV_OVERRIDES};
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use queues::{QueueSourceConfig, RawQueueSource};
 pub use raw::{
     LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
     RawServer, RawStore,
@@ -133,6 +135,8 @@ pub struct AppConfig {
     /// `policy.app == name`; `policy.process_types` holds the listed types only: use
     /// `policy_for` with the types the app actually runs.
     pub resolved: ResolvedPolicy,
+    /// Job queues read directly (`[[apps.queues]]`).
+    pub queues: Vec<QueueSourceConfig>,
 }
 
 impl AppConfig {
@@ -219,6 +223,7 @@ impl Config {
             origin: AppOrigin::Discovered,
             restart_request_token: self.server.restart_request_token.clone(),
             resolved,
+            queues: Vec::new(),
         }
     }
 

@@ -221,4 +221,7 @@ pub struct RawApp {
     pub process_types: BTreeMap<String, ProcessTypeConfig>,
     #[serde(default)]
     pub rules: Vec<RuleConfig>,
+    /// Job queues read directly to scale workers (`[[apps.queues]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<super::queues::RawQueueSource>,
 }
