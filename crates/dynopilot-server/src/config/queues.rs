@@ -160,7 +160,7 @@ impl Builder<'_> {
         }
         let interval = self.queue_duration(key, "interval", q.interval, DEFAULT_QUEUE_INTERVAL);
         let timeout = self.queue_duration(key, "timeout", q.timeout, DEFAULT_QUEUE_TIMEOUT);
-        if timeout > interval {
+        if timeout > interval && !interval.is_zero() {
             self.err(
                 &format!("{key}.timeout"),
                 "must not be longer than interval (one read at a time)".to_owned(),

@@ -4,6 +4,7 @@ mod bounds;
 mod env;
 mod errors;
 mod example;
+mod queues;
 mod show;
 
 use std::collections::BTreeMap;
