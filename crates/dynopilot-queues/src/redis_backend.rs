@@ -20,6 +20,10 @@ pub(crate) fn connect_lazy(
     url: &str,
     timeout: Duration,
 ) -> Result<Conn, SourceError> {
+    if url.starts_with("rediss://") {
+        // Already installed (by us or the binary) is fine: there is one provider either way.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    }
     let client = redis::Client::open(url).map_err(|e| SourceError::Url {
         adapter: adapter.as_str(),
         reason: format!("{:?}", e.kind()),

@@ -40,13 +40,11 @@ pub(crate) async fn read(conn: &mut Conn, spec: &SourceSpec) -> Result<Snapshot,
 
 async fn read_queue(conn: &mut Conn, key: &str) -> Result<u64, Failure> {
     let depth = rb::llen(conn, ADAPTER, key).await?;
-    if depth > 0 {
-        if let Some(next) = rb::lindex(conn, ADAPTER, key, 0).await? {
-            let job = rb::json_object(&next)?;
-            if !job.contains_key("class") {
-                return Err(Failure::garbage("job has no class"));
-            }
-        }
+    if depth > 0
+        && let Some(next) = rb::lindex(conn, ADAPTER, key, 0).await?
+        && !rb::json_object(&next)?.contains_key("class")
+    {
+        return Err(Failure::garbage("job has no class"));
     }
     Ok(depth)
 }

@@ -44,11 +44,11 @@ async fn read_queue(conn: &mut Conn, name: &str) -> Result<QueueReading, Failure
     )
     .await?;
     let mut oldest = None;
-    if depth > 0 {
-        if let Some(id) = rb::lindex(conn, ADAPTER, &key, 0).await? {
-            let id = String::from_utf8(id).map_err(|_| Failure::garbage("job id is not UTF-8"))?;
-            oldest = enqueued_at(conn, &id).await?;
-        }
+    if depth > 0
+        && let Some(id) = rb::lindex(conn, ADAPTER, &key, 0).await?
+    {
+        let id = String::from_utf8(id).map_err(|_| Failure::garbage("job id is not UTF-8"))?;
+        oldest = enqueued_at(conn, &id).await?;
     }
     Ok(QueueReading {
         queue: name.to_owned(),

@@ -297,3 +297,21 @@ async fn resque_depth_per_queue_and_busy_from_working_workers() {
     assert_eq!((low.depth, low.busy), (0, Some(1)));
     assert_eq!(snapshot.total(now()).latency_ms, None);
 }
+
+#[tokio::test]
+async fn an_insecure_tls_url_reaches_the_network_step() {
+    // `rediss://…#insecure` (Heroku Key-Value Store) needs a rustls crypto provider; without one
+    // the error would be a client-config error before any connection is tried.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut s = spec(
+        Adapter::Sidekiq,
+        &format!("rediss://127.0.0.1:{port}/#insecure"),
+        &["default"],
+        None,
+    );
+    s.timeout = Duration::from_millis(300);
+    let err = QueueSource::new(s).unwrap().read(now()).await.unwrap_err();
+    assert!(!err.to_string().contains("crypto provider"), "{err}");
+}
