@@ -93,6 +93,24 @@ pub struct DaemonHandle {
 }
 
 impl DaemonHandle {
+    /// Starts one poller per queue source of `app` (`[[apps.queues]]`), stopped with the
+    /// daemon. Fails, starting none, when a source's URL is unusable.
+    pub fn spawn_queue_pollers(
+        &self,
+        app: &str,
+        sources: &[crate::config::QueueSourceConfig],
+    ) -> Result<(), dynopilot_queues::SourceError> {
+        let pollers = sources
+            .iter()
+            .map(|s| crate::queue_poll::QueuePoller::new(app, s.clone(), self.ingest.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        for poller in pollers {
+            poller.mark_reader();
+            self.tasks.spawn(poller.run(self.cancel.clone()));
+        }
+        Ok(())
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }

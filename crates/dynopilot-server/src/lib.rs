@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod outcomes;
 pub mod poll;
 pub mod probes;
+pub mod queue_poll;
 pub mod reconcile;
 pub mod runner;
 pub mod store_health;

@@ -95,6 +95,11 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
         .filter_map(|n| Some((n.clone(), config.app(n)?.probes)))
         .collect();
     handle.spawn_probes(probes, &probe_clock);
+    for app in config.apps.iter().filter(|a| names.contains(&a.name)) {
+        handle
+            .spawn_queue_pollers(&app.name, &app.queues)
+            .with_context(|| format!("app {}: queue sources", app.name))?;
+    }
     if let Some(app) = stdin_app {
         if !names.contains(&app) {
             bail!(

@@ -78,7 +78,8 @@ pub fn blind_policies(config: &Config, observed: &ObservedState) -> Vec<Blind> {
     };
     let mut out = Vec::new();
     for (name, pt) in &config.process_types {
-        for (policy, needs) in process_type_needs(pt) {
+        let reads_queue = observed.queue_readers.contains(name);
+        for (policy, needs) in process_type_needs(pt, reads_queue) {
             if let Some(missing_signal) = missing(needs) {
                 out.push(Blind {
                     process_type: name.clone(),
@@ -104,7 +105,7 @@ pub fn blind_policies(config: &Config, observed: &ObservedState) -> Vec<Blind> {
 /// The policies of a process type that read log lines, and what they need among them. The
 /// schedule (clock only) and the restart counter (acts only on events the app sends) are
 /// never blind.
-fn process_type_needs(pt: &ProcessTypeConfig) -> Vec<(&'static str, Needs)> {
+fn process_type_needs(pt: &ProcessTypeConfig, reads_queue: bool) -> Vec<(&'static str, Needs)> {
     let mut out = Vec::new();
     let runtime = Needs {
         runtime_metrics: true,
@@ -120,6 +121,8 @@ fn process_type_needs(pt: &ProcessTypeConfig) -> Vec<(&'static str, Needs)> {
         match cfg.signal() {
             // Probes are dynopilot's own HTTP requests, not log lines.
             Some(Signal::ProbeLatency) => {}
+            // The queue algorithm (no router signal) fed by dynopilot's own queue reads.
+            None if reads_queue => {}
             signal => out.push((
                 "autoscale",
                 Needs {

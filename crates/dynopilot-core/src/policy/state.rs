@@ -65,6 +65,9 @@ pub struct ObservedState {
     pub watching_since: Option<Timestamp>,
     /// Status checks of the app's dependencies (web endpoint, Redis, Postgres) by name.
     pub checks: BTreeMap<String, super::status_checks::CheckStatus>,
+    /// Process types whose job queue dynopilot reads from the job backend itself
+    /// (`[[apps.queues]]`): their queue autoscaler needs no log source.
+    pub queue_readers: std::collections::BTreeSet<String>,
 }
 
 impl ObservedState {

@@ -67,6 +67,7 @@ impl Builder<'_> {
             for probe_key in ["probes", "pingdom", "checks"] {
                 overrides.remove(probe_key);
             }
+            overrides.remove("queues");
             let resolved = match template::resolve(&app.name, template_table, &overrides) {
                 Ok(r) => r,
                 Err(message) => {
@@ -85,6 +86,8 @@ impl Builder<'_> {
             if let Some(token) = &app.restart_request_token {
                 self.check_token(&format!("{prefix}.restart_request_token"), token);
             }
+            let env = self.env;
+            let queues = self.queue_sources(&format!("{prefix}.queues"), &app.queues, env);
             apps.push(AppConfig {
                 name: app.name.clone(),
                 log_source,
@@ -95,6 +98,7 @@ impl Builder<'_> {
                     .or_else(|| default_token.clone()),
                 resolved,
                 probes,
+                queues,
             });
         }
         apps
@@ -122,6 +126,7 @@ impl Builder<'_> {
                 restart_request_token: default_token.clone(),
                 resolved,
                 probes: Default::default(),
+                queues: Vec::new(),
             });
         }
     }

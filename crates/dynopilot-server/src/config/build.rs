@@ -60,6 +60,7 @@ pub fn load(
         loc,
         env_origins: applied.origins.clone(),
         errors: applied.errors.clone(),
+        env: env_map,
     };
     let config = b.build(&raw, &doc, &applied);
     let mut errors = b.errors;
@@ -75,6 +76,8 @@ pub(super) struct Builder<'a> {
     pub(super) loc: Locator<'a>,
     env_origins: BTreeMap<&'static str, &'static str>,
     errors: Vec<ConfigError>,
+    /// The process environment, for settings that name a variable (`apps.queues.url_env`).
+    pub(super) env: &'a BTreeMap<String, String>,
 }
 
 impl Builder<'_> {
@@ -88,6 +91,10 @@ impl Builder<'_> {
             None => self.loc.error_at(key, message),
         };
         self.errors.push(e);
+    }
+
+    pub(super) fn error_count(&self) -> usize {
+        self.errors.len()
     }
 
     pub(super) fn issues(&mut self, prefix: &str, issues: &[ConfigIssue]) {

@@ -169,6 +169,16 @@ fn documented_app() -> RawApp {
             ..RawPingdom::default()
         }),
         checks: checks(),
+        queues: vec![super::queues::RawQueueSource {
+            adapter: "sidekiq".to_owned(),
+            url: Some(Secret::new("redis://127.0.0.1:6379")),
+            url_env: None,
+            queues: vec!["default".to_owned(), "mailers".to_owned()],
+            namespace: None,
+            process_type: Some("worker".to_owned()),
+            interval: Some(ConfigDuration::from_secs(10)),
+            timeout: Some(ConfigDuration::from_secs(5)),
+        }],
     }
 }
 

@@ -12,6 +12,7 @@ mod env;
 mod error;
 mod locate;
 mod probes;
+mod queues;
 mod raw;
 mod secret;
 mod serde_errors;
@@ -32,6 +33,7 @@ pub use probes::{
     AppProbes, CheckConfig, DEFAULT_PINGDOM_URL, PingdomConfig, ProbeConfig, RawCheck, RawPingdom,
     RawProbe, Threshold,
 };
+pub use queues::{QueueSourceConfig, RawQueueSource};
 pub use raw::{
     LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
     RawServer, RawStore,
@@ -144,6 +146,8 @@ pub struct AppConfig {
     pub resolved: ResolvedPolicy,
     /// HTTP heartbeats, Pingdom and status checks (none for env and discovered apps).
     pub probes: AppProbes,
+    /// Job queues read directly (`[[apps.queues]]`).
+    pub queues: Vec<QueueSourceConfig>,
 }
 
 impl AppConfig {
@@ -231,6 +235,7 @@ impl Config {
             restart_request_token: self.server.restart_request_token.clone(),
             resolved,
             probes: AppProbes::default(),
+            queues: Vec::new(),
         }
     }
 

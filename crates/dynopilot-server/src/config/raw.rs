@@ -230,4 +230,7 @@ pub struct RawApp {
     /// Status checks of the app's web endpoint, Redis and Postgres (`[[apps.checks]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<super::probes::RawCheck>,
+    /// Job queues read directly to scale workers (`[[apps.queues]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<super::queues::RawQueueSource>,
 }

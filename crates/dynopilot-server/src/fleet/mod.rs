@@ -36,6 +36,8 @@ pub struct AppState {
     lines: actionable::Actionability,
     /// Access errors and active overrides, for the dashboard (`crate::access`).
     pub status: crate::access::AppStatus,
+    /// What the job-queue pollers read and failed to read (`crate::queue_poll`).
+    pub queue_reads: crate::queue_poll::QueueReads,
 }
 
 /// Every app's state, keyed by app name.

@@ -218,6 +218,7 @@ pub fn render(state: &WebState) -> String {
     executor(&mut out, state);
     fleet(&mut out, state);
     super::observation::render_metrics(&mut out, state);
+    crate::queue_poll::render_metrics(&mut out, state);
     app_errors(&mut out, state);
     alert_deliveries(&mut out, state);
     out.0

@@ -7,6 +7,7 @@ mod env;
 mod errors;
 mod example;
 mod probes;
+mod queues;
 mod show;
 
 use std::collections::BTreeMap;

@@ -16,6 +16,7 @@ mod scenarios;
 mod scenarios_apps;
 mod scenarios_escalation;
 mod scenarios_observed;
+mod scenarios_queues;
 mod scenarios_restart;
 mod scenarios_restart_requests;
 mod scenarios_scale;

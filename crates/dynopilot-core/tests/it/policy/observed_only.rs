@@ -427,3 +427,34 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_queue_autoscaler_fed_by_dynopilots_own_queue_reads_is_not_blind_without_logs() {
+    let mut c = Config::new("shop");
+    c.process_types.insert(
+        "worker".into(),
+        ProcessTypeConfig {
+            min: Some(0),
+            max: Some(6),
+            autoscale: Some(HorizontalConfig::Queue(QueueConfig {
+                jobs_per_dyno: Some(10.0),
+                ..QueueConfig::default()
+            })),
+            ..ProcessTypeConfig::default()
+        },
+    );
+    let mut obs = app(&[("worker", 1, "Standard-1X")]);
+    obs.log_source = LogSourceState::none();
+    let blind: Vec<String> = blind_policies(&c, &obs)
+        .iter()
+        .map(|b| format!("{}/{}", b.process_type, b.policy))
+        .collect();
+    assert_eq!(blind, ["worker/autoscale"]);
+    // `[[apps.queues]]` feeds worker: the signal is dynopilot's own, like a probe's.
+    obs.queue_readers.insert("worker".into());
+    assert!(blind_policies(&c, &obs).is_empty());
+    // Another process type's queue reader changes nothing for worker.
+    obs.queue_readers.clear();
+    obs.queue_readers.insert("urgent".into());
+    assert_eq!(blind_policies(&c, &obs).len(), 1);
+}
