@@ -2,6 +2,7 @@
 //! library crate.
 
 mod analyze;
+mod backtest_cmd;
 mod config_cmd;
 mod demo;
 mod logging;
@@ -68,6 +69,10 @@ enum Command {
     /// `--faults` injects 5xx answers, 429 bursts, latency, dropped connections and
     /// apply-then-fail (the write lands, the answer is lost); see docs/simulator-faults.md.
     Sim(sim_cmd::SimArgs),
+    /// Replay traffic traces through a simulated Heroku with dynopilot, its peers and an oracle.
+    ///
+    /// Prints cost and lateness per policy (`--json` for machines); see docs/backtest.md.
+    Backtest(backtest_cmd::BacktestArgs),
 }
 
 /// Errors are printed as their cause chain (`error: a: b`), never as a backtrace, whatever
@@ -93,6 +98,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Run { config, stdin } => run_cmd::run(config.as_deref(), stdin)?,
         Command::Sizes => print_sizes(),
         Command::Sim(args) => sim_cmd::run(&args)?,
+        Command::Backtest(args) => backtest_cmd::run(&args)?,
     }
     Ok(())
 }
