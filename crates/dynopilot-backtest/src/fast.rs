@@ -7,10 +7,10 @@ use crate::erlang::MMc;
 use crate::scenario::Scenario;
 
 /// Stratified points of the wait and response distributions per step, for percentiles.
-pub const POINTS: usize = 16;
+pub const POINTS: usize = 64;
 
 /// What one step of traffic did.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Step {
     pub requests: f64,
     /// Requests whose queue wait exceeded the lateness target (H12s included).
@@ -20,6 +20,18 @@ pub struct Step {
     pub wait_ms: [f64; POINTS],
     /// Response times, wait + service (ms), equally weighted points.
     pub response_ms: [f64; POINTS],
+}
+
+impl Default for Step {
+    fn default() -> Self {
+        Step {
+            requests: 0.0,
+            late: 0.0,
+            h12: 0.0,
+            wait_ms: [0.0; POINTS],
+            response_ms: [0.0; POINTS],
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -68,7 +80,7 @@ impl FastModel {
                 requests * near_saturation_tail(s, mu, late_s - wait)
             };
             for i in 0..POINTS {
-                let service = service_quantile(s, stratum(i * 7 % POINTS));
+                let service = service_quantile(s, stratum(i * 37 % POINTS));
                 step.wait_ms[i] = wait * 1000.0;
                 step.response_ms[i] = wait * 1000.0 + service;
             }
@@ -78,7 +90,7 @@ impl FastModel {
         for i in 0..POINTS {
             let w = per_dyno.wait_quantile(stratum(i)) * 1000.0;
             step.wait_ms[i] = w;
-            step.response_ms[i] = w + service_quantile(s, stratum(i * 7 % POINTS));
+            step.response_ms[i] = w + service_quantile(s, stratum(i * 37 % POINTS));
         }
         step
     }

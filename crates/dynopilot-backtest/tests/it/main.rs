@@ -1,1 +1,8 @@
-//! Integration tests of the backtest crate.
+//! Integration tests of the backtest crate: the oracle as a floor, fast against exact,
+//! determinism, and bad input.
+
+mod bad_input;
+mod determinism;
+mod fidelity;
+mod oracle;
+mod support;
