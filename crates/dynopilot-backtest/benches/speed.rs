@@ -1,1 +1,111 @@
-fn main() {}
+//! Backtest speed: `exact` over 24 h at 500 rps and `fast` over 90 days at 1-minute resolution,
+//! one policy each (dynopilot's default), plus the oracle's plan. Prints wall seconds.
+
+use dynopilot_backtest::dynopilot::Dynopilot;
+use dynopilot_backtest::{Fidelity, Scenario, Trace, oracle, run};
+
+fn diurnal(days: u32, peak: f64) -> Trace {
+    let points = (0..days * 1_440)
+        .map(|m| {
+            let hour = f64::from(m % 1_440) / 60.0;
+            let level =
+                0.15 + 0.85 * 0.5 * (1.0 + ((hour - 15.0) / 24.0 * std::f64::consts::TAU).cos());
+            (f64::from(m) * 60.0, peak * level)
+        })
+        .collect();
+    Trace::from_points(points).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[allow(clippy::disallowed_methods)] // benches measure wall time
+fn timed<T>(label: &str, f: impl FnOnce() -> T) -> T {
+    let began = std::time::Instant::now();
+    let out = f();
+    println!("{label}: {:.2} s", began.elapsed().as_secs_f64());
+    out
+}
+
+/// `cargo bench -p dynopilot-backtest --bench speed [-- exact|fast]`: both parts by default.
+fn main() {
+    let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wants = |part: &str| only.as_deref().is_none_or(|o| o == part);
+    let s = Scenario::default();
+    if wants("exact") {
+        exact(&s);
+    }
+    if wants("fast") {
+        fast(&s);
+    }
+}
+
+fn exact(s: &Scenario) {
+    let day =
+        Trace::from_points(vec![(0.0, 500.0), (86_399.0, 500.0)]).unwrap_or_else(|e| panic!("{e}"));
+    let initial = 10;
+    let exact = timed("exact 24 h at 500 rps, dynopilot default", || {
+        let mut c = Dynopilot::new(
+            "dynopilot",
+            None,
+            s.min,
+            s.max,
+            s.formation_changes_per_hour,
+        );
+        run(&day, s, Fidelity::Exact, initial, &mut c)
+    });
+    match exact {
+        Ok(r) => println!(
+            "  {:.0} requests, {:.3} % late, {} changes",
+            r.requests,
+            100.0 * r.late / r.requests,
+            r.formation_changes
+        ),
+        Err(e) => println!("  error: {e}"),
+    }
+}
+
+fn fast(s: &Scenario) {
+    let long = Scenario {
+        resolution_s: 60.0,
+        evaluate_every_s: 60.0,
+        ..Scenario::default()
+    };
+    let quarter = diurnal(90, long.rps_for(20, 0.7));
+    let plan = timed("oracle plan, 90 days at 1-minute resolution", || {
+        oracle::plan(&quarter, &long)
+    });
+    let fast = timed(
+        "fast 90 days at 1-minute resolution, dynopilot default",
+        || {
+            let mut c = Dynopilot::new(
+                "dynopilot",
+                None,
+                long.min,
+                long.max,
+                long.formation_changes_per_hour,
+            );
+            run(&quarter, &long, Fidelity::Fast, plan.at(0.0), &mut c)
+        },
+    );
+    match fast {
+        Ok(r) => println!(
+            "  {:.0} requests, {:.3} % late, {} changes",
+            r.requests,
+            100.0 * r.late / r.requests,
+            r.formation_changes
+        ),
+        Err(e) => println!("  error: {e}"),
+    }
+    let week = diurnal(7, s.rps_for(20, 0.7));
+    timed(
+        "fast 7 days at 1-second resolution, dynopilot default",
+        || {
+            let mut c = Dynopilot::new(
+                "dynopilot",
+                None,
+                s.min,
+                s.max,
+                s.formation_changes_per_hour,
+            );
+            run(&week, s, Fidelity::Fast, 20, &mut c).map(|r| r.requests)
+        },
+    );
+}

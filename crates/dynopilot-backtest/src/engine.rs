@@ -108,6 +108,16 @@ pub struct RunResult {
     pub timeline: Vec<TimelinePoint>,
     /// Largest share of late requests in any one step.
     pub worst_step_late: f64,
+    /// p50/p95/p99 response from the exact model's ground truth (the histogram is empty then).
+    pub percentiles: Option<[f64; 3]>,
+}
+
+impl RunResult {
+    /// p50, p95, p99 response time (ms).
+    pub fn percentiles(&self) -> [f64; 3] {
+        self.percentiles
+            .unwrap_or_else(|| [0.5, 0.95, 0.99].map(|q| self.response.quantile(q).unwrap_or(0.0)))
+    }
 }
 
 /// The step's model: fast (analytic) or exact (every request simulated).
@@ -147,7 +157,9 @@ pub fn run(
         response: Histogram::default(),
         timeline: Vec::new(),
         worst_step_late: 0.0,
+        percentiles: None,
     };
+    let exact = fidelity == Fidelity::Exact;
     for i in 0..steps {
         let t = i as f64 * dt;
         let rps = trace.rate_at(t);
@@ -156,7 +168,7 @@ pub fn run(
             Model::Fast(m) => m.step(s, rps, up, dt),
             Model::Exact(m) => m.step(s, &fleet, t, dt),
         };
-        accumulate(&mut result, &step, fleet.quantity(), dt);
+        accumulate(&mut result, &step, fleet.quantity(), dt, !exact);
         if recent.len() == keep {
             recent.pop_front();
         }
@@ -203,19 +215,28 @@ pub fn run(
         }
     }
     result.cost_dollars = result.dyno_seconds / 3_600.0 * price;
+    if let Model::Exact(m) = &model {
+        let t = m.totals();
+        result.requests = t.requests;
+        result.h12 = t.h12;
+        result.late += t.h12;
+        result.percentiles = Some([t.p50_ms, t.p95_ms, t.p99_ms]);
+    }
     Ok(result)
 }
 
-fn accumulate(result: &mut RunResult, step: &Step, quantity: u32, dt: f64) {
+fn accumulate(result: &mut RunResult, step: &Step, quantity: u32, dt: f64, histogram: bool) {
     result.requests += step.requests;
     result.late += step.late.min(step.requests);
     result.h12 += step.h12;
     result.dyno_seconds += f64::from(quantity) * dt;
     if step.requests > 0.0 {
         result.worst_step_late = result.worst_step_late.max(step.late / step.requests);
-        let w = step.requests / POINTS as f64;
-        for r in step.response_ms {
-            result.response.add(r, w);
+        if histogram {
+            let w = step.requests / POINTS as f64;
+            for r in step.response_ms {
+                result.response.add(r, w);
+            }
         }
     }
 }

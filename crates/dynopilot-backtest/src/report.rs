@@ -119,7 +119,7 @@ pub fn controller(
 }
 
 fn row(r: &RunResult, oracle_cost: f64) -> PolicyRow {
-    let q = |p| round2(r.response.quantile(p).unwrap_or(0.0));
+    let [p50, p95, p99] = r.percentiles().map(round2);
     PolicyRow {
         policy: r.policy.clone(),
         cost_dollars: round4(r.cost_dollars),
@@ -129,9 +129,9 @@ fn row(r: &RunResult, oracle_cost: f64) -> PolicyRow {
         } else {
             0.0
         }),
-        p50_ms: q(0.5),
-        p95_ms: q(0.95),
-        p99_ms: q(0.99),
+        p50_ms: p50,
+        p95_ms: p95,
+        p99_ms: p99,
         h12: r.h12.round() as u64,
         formation_changes: r.formation_changes,
         cost_vs_oracle: round4(if oracle_cost > 0.0 {
