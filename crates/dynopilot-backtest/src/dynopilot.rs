@@ -13,7 +13,9 @@ use dynopilot_core::policy::{
     Action, Config, DynoLifecycle, DynoState, Formation, ObservedState, PolicyState,
     ProcessTypeConfig, ProcessTypeState, QueueSample, RouterWindow,
 };
-use dynopilot_core::scaling::{HorizontalConfig, QueueConfig, StreakConfig, TrendConfig};
+use dynopilot_core::scaling::{
+    CapacityConfig, HorizontalConfig, QueueConfig, StreakConfig, TrendConfig,
+};
 use dynopilot_core::{LatencySketch, Timestamp};
 
 use crate::engine::{Controller, View};
@@ -29,10 +31,16 @@ pub fn at(t_s: f64) -> Timestamp {
     Timestamp::from_millis(EPOCH_S * 1000 + (t_s * 1000.0).round() as i64)
 }
 
-/// The autoscale configurations dynopilot ships, by backtest policy name.
-pub fn configured(name: &str) -> Option<Option<HorizontalConfig>> {
+/// The autoscale configurations dynopilot ships, by backtest policy name. `dynopilot` is the
+/// recommended web autoscaler: `capacity`, told the app's concurrency (threads per dyno) and
+/// the backtest's lateness target, everything else at its defaults.
+pub fn configured(name: &str, s: &crate::Scenario) -> Option<Option<HorizontalConfig>> {
     Some(match name {
-        "dynopilot" => None,
+        "dynopilot" => Some(HorizontalConfig::Capacity(CapacityConfig {
+            concurrency: s.threads,
+            queue_target: jiff::SignedDuration::from_millis(s.late_ms.round() as i64),
+            ..CapacityConfig::default()
+        })),
         "dynopilot-target" => Some(HorizontalConfig::default()),
         "dynopilot-streak" => Some(HorizontalConfig::Streak(StreakConfig::default())),
         "dynopilot-trend" => Some(HorizontalConfig::Trend(TrendConfig::default())),

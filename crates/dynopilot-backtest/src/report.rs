@@ -105,7 +105,7 @@ pub fn controller(
     s: &Scenario,
     peak: u32,
 ) -> Result<Box<dyn Controller>, BacktestError> {
-    if let Some(autoscale) = dynopilot::configured(name) {
+    if let Some(autoscale) = dynopilot::configured(name, s) {
         return Ok(Box::new(Dynopilot::new(
             name,
             autoscale,

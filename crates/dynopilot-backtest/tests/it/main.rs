@@ -6,3 +6,4 @@ mod determinism;
 mod fidelity;
 mod oracle;
 mod support;
+mod tune;
