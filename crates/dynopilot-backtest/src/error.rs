@@ -13,6 +13,8 @@ pub enum BacktestError {
     UnknownPolicy(String, String),
     #[error("logs: {0}")]
     Logs(String),
+    #[error("no history for app `{0}` in that range: nothing to replay")]
+    NoHistory(String),
     #[error("exact model: {0}")]
     Exact(String),
 }

@@ -13,6 +13,7 @@ pub mod exact;
 pub mod fast;
 pub mod fleet;
 pub mod histogram;
+pub mod history;
 pub mod logs;
 pub mod oracle;
 pub mod peers;

@@ -15,6 +15,18 @@ pub struct BacktestArgs {
     /// Derive the trace and mean service time from router lines (`heroku logs` output).
     #[arg(long, value_name = "FILE")]
     from_logs: Option<PathBuf>,
+    /// Replay an app's own history from dynopilot's store (per-minute router rollups of `web`).
+    #[arg(long, requires = "app")]
+    from_store: bool,
+    /// The app whose history `--from-store` replays.
+    #[arg(long)]
+    app: Option<String>,
+    /// How far back `--from-store` reads, e.g. `7d`, `36h`.
+    #[arg(long, default_value = "7d")]
+    since: String,
+    /// Store URL for `--from-store` (default: `DATABASE_URL`, else the daemon's default file).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    store: Option<String>,
     /// Scenario TOML (threads, service_ms, boot_s, size, min, max, late_ms, …); flags override it.
     #[arg(long, value_name = "FILE.toml")]
     scenario: Option<PathBuf>,
@@ -65,6 +77,9 @@ pub struct BacktestArgs {
     /// Print JSON instead of the table.
     #[arg(long)]
     json: bool,
+    /// Write SVG and PNG charts into this directory.
+    #[arg(long, value_name = "DIR")]
+    charts: Option<PathBuf>,
 }
 
 pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
@@ -92,8 +107,16 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
         );
         traces.push((name_of(path), derived.trace));
     }
+    if args.from_store {
+        let app = args.app.clone().unwrap_or_default();
+        let derived = from_store(args, &app)?;
+        if derived.service_mean_ms > 0.0 && args.service_ms.is_none() {
+            scenario.service_ms = derived.service_mean_ms;
+        }
+        traces.push((app, derived.trace));
+    }
     if traces.is_empty() {
-        bail!("give at least one --trace FILE.csv or --from-logs FILE");
+        bail!("give at least one --trace FILE.csv, --from-logs FILE or --from-store --app NAME");
     }
     apply_flags(args, &mut scenario);
     scenario.validate()?;
@@ -108,12 +131,22 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
         Fidelity::Fast
     };
     let mut reports = Vec::new();
+    // Hidden by indicatif itself when stderr is not a terminal.
+    let bar = indicatif::ProgressBar::new((traces.len() * (policies.len() + 1)) as u64);
     for (name, trace) in traces {
         let trace = shape(args, &scenario, trace)?;
-        let (report, _) =
-            report::compare(&name, &trace, &scenario, fidelity, &policies, &mut |_| {})?;
+        bar.set_message(name.clone());
+        let (report, runs) =
+            report::compare(&name, &trace, &scenario, fidelity, &policies, &mut |_| {
+                bar.inc(1)
+            })?;
+        if let Some(dir) = &args.charts {
+            let files = crate::backtest_charts::write(dir, &report, &runs)?;
+            eprintln!("{}: {} chart files in {}", name, files.len(), dir.display());
+        }
         reports.push(report);
     }
+    bar.finish_and_clear();
     if args.json {
         let body: Vec<String> = reports.iter().map(|r| r.json()).collect();
         println!("[{}]", body.join(",\n"));
@@ -123,6 +156,42 @@ pub fn run(args: &BacktestArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Reads the app's rollups for the last `--since` (the only I/O of a backtest, done here).
+fn from_store(
+    args: &BacktestArgs,
+    app: &str,
+) -> anyhow::Result<dynopilot_backtest::logs::FromLogs> {
+    let since: jiff::Span = args.since.parse().with_context(|| {
+        format!(
+            "--since `{}`: expected a duration such as 7d or 36h",
+            args.since
+        )
+    })?;
+    let now = dynopilot_core::Clock::now(&dynopilot_clock::SystemClock);
+    let back = jiff::SignedDuration::try_from(
+        since.to_duration(jiff::SpanRelativeTo::days_are_24_hours())?,
+    )
+    .unwrap_or(jiff::SignedDuration::ZERO);
+    let start = dynopilot_core::Timestamp::from_millis(now.as_millis() - back.as_millis() as i64);
+    let url = args
+        .store
+        .clone()
+        .unwrap_or_else(|| "sqlite://dynopilot.sqlite".to_owned()); // the daemon's default store
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let rollups = runtime.block_on(async {
+        let store = dynopilot_store::open(&url).await?;
+        let range = dynopilot_store::TimeRange { start, end: now };
+        let rollups = store
+            .rollups(app, "web", range, std::time::Duration::from_secs(60))
+            .await;
+        let _ = store.close().await;
+        rollups
+    })?;
+    Ok(dynopilot_backtest::history::from_rollups(app, &rollups)?)
 }
 
 fn shape(args: &BacktestArgs, s: &Scenario, trace: Trace) -> anyhow::Result<Trace> {

@@ -2,6 +2,7 @@
 //! library crate.
 
 mod analyze;
+mod backtest_charts;
 mod backtest_cmd;
 mod config_cmd;
 mod demo;

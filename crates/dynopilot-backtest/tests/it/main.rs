@@ -4,6 +4,7 @@
 mod bad_input;
 mod determinism;
 mod fidelity;
+mod history;
 mod oracle;
 mod support;
 mod tune;
