@@ -203,6 +203,7 @@ fn router_loads(obs: &ProcessTypeState, since: Timestamp, now: Timestamp) -> Vec
             at: w.end,
             rps: w.count as f64 * 1000.0 / (w.end.as_millis() - w.start.as_millis()) as f64,
             service_mean_ms: w.service_ms.mean().unwrap_or(f64::NAN),
+            queue_mean_ms: w.queue_ms.mean().unwrap_or(0.0),
             answered: w.service_ms.count(),
         })
         .collect()

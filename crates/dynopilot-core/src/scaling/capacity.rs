@@ -67,13 +67,16 @@ pub(crate) fn propose(config: &CapacityConfig, input: &HorizontalInput<'_>) -> P
     }
 }
 
-/// Mean service time over the windows, weighted by requests.
+/// Mean time a worker spends on a request over the windows, weighted by requests: the
+/// router's `service=` less the queue time the app reports, which `service=` includes (an
+/// overloaded dyno would otherwise look slow and ask for ever more dynos).
 fn service_mean(windows: &[&RouterLoad]) -> Option<f64> {
     let (sum, n) = windows
         .iter()
         .filter(|l| l.answered > 0 && l.service_mean_ms.is_finite())
         .fold((0.0, 0u64), |(s, n), l| {
-            (s + l.service_mean_ms * l.answered as f64, n + l.answered)
+            let work = (l.service_mean_ms - l.queue_mean_ms.max(0.0)).max(l.service_mean_ms * 0.05);
+            (s + work * l.answered as f64, n + l.answered)
         });
     (n > 0).then(|| sum / n as f64)
 }

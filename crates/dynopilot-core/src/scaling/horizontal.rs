@@ -53,6 +53,8 @@ pub struct RouterLoad {
     pub at: Timestamp,
     pub rps: f64,
     pub service_mean_ms: f64,
+    /// Mean queue time the app reported (0 when it reports none): `service=` includes it.
+    pub queue_mean_ms: f64,
     /// Requests answered in the window (the weight of its mean).
     pub answered: u64,
 }
