@@ -7,4 +7,3 @@ mod fidelity;
 mod history;
 mod oracle;
 mod support;
-mod tune;
