@@ -22,7 +22,12 @@ fn cpu_seconds() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     (ticks(11) + ticks(12)) / 100.0
 }
 
@@ -110,7 +115,7 @@ fn fast(s: &Scenario) {
         Err(e) => println!("  error: {e}"),
     }
     let week = diurnal(7, s.rps_for(20, 0.7));
-    timed(
+    let _ = timed(
         "fast 7 days at 1-second resolution, dynopilot default",
         || {
             let mut c = Dynopilot::new(

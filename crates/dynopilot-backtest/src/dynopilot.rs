@@ -11,7 +11,7 @@
 
 use dynopilot_core::policy::{
     Action, Config, DynoLifecycle, DynoState, Formation, ObservedState, PolicyState,
-    ProcessTypeConfig, ProcessTypeState, QueueSample, RouterWindow,
+    ProcessTypeConfig, QueueSample, RouterWindow,
 };
 use dynopilot_core::scaling::{
     CapacityConfig, HorizontalConfig, QueueConfig, StreakConfig, TrendConfig,
@@ -100,7 +100,7 @@ impl Dynopilot {
             .observed
             .process_types
             .entry(PROCESS_TYPE.into())
-            .or_insert_with(ProcessTypeState::default);
+            .or_default();
         pt.formation = Some(Formation {
             quantity: view.quantity,
             size: view.scenario.size.clone(),

@@ -24,11 +24,12 @@ impl Default for Histogram {
 
 impl Histogram {
     pub fn add(&mut self, ms: f64, weight: f64) {
-        if !(weight > 0.0) {
+        // NaN weights are skipped with the non-positive ones.
+        if weight.is_nan() || weight <= 0.0 {
             return;
         }
         self.total += weight;
-        if !(ms >= MIN_MS) {
+        if ms.is_nan() || ms < MIN_MS {
             self.zero += weight;
             return;
         }
