@@ -170,11 +170,9 @@ fn from_store(
         )
     })?;
     let now = dynopilot_core::Clock::now(&dynopilot_clock::SystemClock);
-    let back = jiff::SignedDuration::try_from(
-        since.to_duration(jiff::SpanRelativeTo::days_are_24_hours())?,
-    )
-    .unwrap_or(jiff::SignedDuration::ZERO);
-    let start = dynopilot_core::Timestamp::from_millis(now.as_millis() - back.as_millis() as i64);
+    let back = since.to_duration(jiff::SpanRelativeTo::days_are_24_hours())?;
+    let back_ms = i64::try_from(back.as_millis()).unwrap_or(i64::MAX);
+    let start = dynopilot_core::Timestamp::from_millis(now.as_millis().saturating_sub(back_ms));
     let url = args
         .store
         .clone()

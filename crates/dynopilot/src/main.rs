@@ -73,7 +73,7 @@ enum Command {
     /// Replay traffic traces through a simulated Heroku with dynopilot, its peers and an oracle.
     ///
     /// Prints cost and lateness per policy (`--json` for machines); see docs/backtest.md.
-    Backtest(backtest_cmd::BacktestArgs),
+    Backtest(Box<backtest_cmd::BacktestArgs>),
 }
 
 /// Errors are printed as their cause chain (`error: a: b`), never as a backtrace, whatever
