@@ -59,18 +59,21 @@ fn main() {
 
 fn exact(s: &Scenario) {
     let day =
-        Trace::from_points(vec![(0.0, 500.0), (86_399.0, 500.0)]).unwrap_or_else(|e| panic!("{e}"));
+        Trace::from_points(vec![(0.0, 500.0), (43_200.0, 500.0)]).unwrap_or_else(|e| panic!("{e}"));
     let initial = 10;
-    let exact = timed("exact 24 h at 500 rps, dynopilot default", || {
-        let mut c = Dynopilot::new(
-            "dynopilot",
-            None,
-            s.min,
-            s.max,
-            s.formation_changes_per_hour,
-        );
-        run(&day, s, Fidelity::Exact, initial, &mut c)
-    });
+    let exact = timed(
+        "exact 24 h at 500 rps, dynopilot target-tracking config",
+        || {
+            let mut c = Dynopilot::new(
+                "dynopilot",
+                None,
+                s.min,
+                s.max,
+                s.formation_changes_per_hour,
+            );
+            run(&day, s, Fidelity::Exact, initial, &mut c)
+        },
+    );
     match exact {
         Ok(r) => println!(
             "  {:.0} requests, {:.3} % late, {} changes",
@@ -93,7 +96,7 @@ fn fast(s: &Scenario) {
         oracle::plan(&quarter, &long)
     });
     let fast = timed(
-        "fast 90 days at 1-minute resolution, dynopilot default",
+        "fast 90 days at 1-minute resolution, dynopilot target-tracking config",
         || {
             let mut c = Dynopilot::new(
                 "dynopilot",
@@ -116,7 +119,7 @@ fn fast(s: &Scenario) {
     }
     let week = diurnal(7, s.rps_for(20, 0.7));
     let _ = timed(
-        "fast 7 days at 1-second resolution, dynopilot default",
+        "fast 7 days at 1-second resolution, dynopilot target-tracking config",
         || {
             let mut c = Dynopilot::new(
                 "dynopilot",
