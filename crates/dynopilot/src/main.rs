@@ -3,6 +3,8 @@
 
 mod alert_cmd;
 mod analyze;
+mod backtest_charts;
+mod backtest_cmd;
 mod config_cmd;
 mod demo;
 mod drain_hint;
@@ -101,6 +103,10 @@ enum Command {
     /// Alerts: send a test alert through the configured channels.
     #[command(subcommand)]
     Alert(alert_cmd::AlertCommand),
+    /// Replay traffic traces through a simulated Heroku with dynopilot, its peers and an oracle.
+    ///
+    /// Prints cost and lateness per policy (`--json` for machines); see docs/backtest.md.
+    Backtest(Box<backtest_cmd::BacktestArgs>),
 }
 
 /// Errors are printed as their cause chain (`error: a: b`), never as a backtrace, whatever
@@ -154,6 +160,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
                 .render(&mut std::io::stdout())?;
         }
         Command::Alert(cmd) => alert_cmd::run(cmd)?,
+        Command::Backtest(args) => backtest_cmd::run(&args)?,
     }
     Ok(())
 }

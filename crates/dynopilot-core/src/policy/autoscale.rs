@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::scaling::{
-    self, HorizontalInput, QueueObservation, Sample, Signal, SizeRule, VerticalInput,
+    self, HorizontalInput, QueueObservation, RouterLoad, Sample, Signal, SizeRule, VerticalInput,
 };
 use crate::size::DynoSize;
 use crate::time::Timestamp;
@@ -45,6 +45,7 @@ pub fn propose(
             .signal()
             .map(|s| signal_samples(s, obs, up, lookback, now))
             .unwrap_or_default();
+        let router = router_loads(obs, lookback, now);
         let input = HorizontalInput {
             now,
             current: formation.quantity,
@@ -52,6 +53,7 @@ pub fn propose(
             up,
             samples: &samples,
             queue: latest_queue(obs),
+            router: &router,
             last_scale_up: state.scaled_up_at.get(process_type).copied(),
             last_scale_down: state.scaled_down_at.get(process_type).copied(),
         };
@@ -190,6 +192,21 @@ fn signal_samples(
             })
             .collect(),
     }
+}
+
+/// Request rate and mean service time of each closed router window in the lookback.
+fn router_loads(obs: &ProcessTypeState, since: Timestamp, now: Timestamp) -> Vec<RouterLoad> {
+    obs.router
+        .iter()
+        .filter(|w| w.end >= since && w.end <= now && w.end > w.start)
+        .map(|w| RouterLoad {
+            at: w.end,
+            rps: w.count as f64 * 1000.0 / (w.end.as_millis() - w.start.as_millis()) as f64,
+            service_mean_ms: w.service_ms.mean().unwrap_or(f64::NAN),
+            queue_mean_ms: w.queue_ms.mean().unwrap_or(0.0),
+            answered: w.service_ms.count(),
+        })
+        .collect()
 }
 
 fn latest_queue(obs: &ProcessTypeState) -> Option<QueueObservation> {

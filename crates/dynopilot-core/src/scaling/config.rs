@@ -25,6 +25,7 @@ pub enum HorizontalConfig {
     Streak(StreakConfig),
     Trend(TrendConfig),
     Queue(QueueConfig),
+    Capacity(CapacityConfig),
 }
 
 impl Default for HorizontalConfig {
@@ -42,6 +43,8 @@ impl HorizontalConfig {
             HorizontalConfig::Streak(c) => Some(c.signal),
             HorizontalConfig::Trend(c) => Some(c.signal),
             HorizontalConfig::Queue(_) => None,
+            // Router lines: the rate and `service=` of each window.
+            HorizontalConfig::Capacity(_) => Some(Signal::ServiceP95),
         }
     }
 
@@ -52,6 +55,7 @@ impl HorizontalConfig {
             HorizontalConfig::Target(c) => c.max_sample_age,
             HorizontalConfig::Streak(c) => c.max_sample_age,
             HorizontalConfig::Queue(c) => c.max_sample_age,
+            HorizontalConfig::Capacity(c) => c.trend_window.max(c.max_sample_age),
         }
     }
 
@@ -61,6 +65,7 @@ impl HorizontalConfig {
             HorizontalConfig::Streak(c) => c.validate(prefix, v),
             HorizontalConfig::Trend(c) => c.validate(prefix, v),
             HorizontalConfig::Queue(c) => c.validate(prefix, v),
+            HorizontalConfig::Capacity(c) => c.validate(prefix, v),
         }
     }
 }
@@ -354,6 +359,75 @@ impl QueueConfig {
             );
         }
         check_step(prefix, "max_step_up", self.max_step_up, v);
+        check_step(prefix, "max_step_down", self.max_step_down, v);
+        check_cooldowns(prefix, self.up_cooldown, self.down_cooldown, v);
+        check_sample_age(prefix, self.max_sample_age, v);
+    }
+}
+
+/// Dynos from the request rate and service time through Erlang C, the rate extrapolated over
+/// `lead` along its trend (see `scaling::capacity`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CapacityConfig {
+    /// Requests one dyno serves at once (web processes × threads, e.g. Puma's).
+    pub concurrency: u32,
+    /// A request is late when it waits longer than this before a worker takes it.
+    #[serde(serialize_with = "friendly")]
+    pub queue_target: SignedDuration,
+    /// Share of requests allowed to be late (0.005 = 0.5 %).
+    pub late_share: f64,
+    /// How far ahead the rate is extrapolated: a new dyno's boot time plus one evaluation.
+    #[serde(serialize_with = "friendly")]
+    pub lead: SignedDuration,
+    /// Router windows the trend is fitted over.
+    #[serde(serialize_with = "friendly")]
+    pub trend_window: SignedDuration,
+    /// Scale down only to the highest recommendation of this window.
+    #[serde(serialize_with = "friendly")]
+    pub down_stabilization: SignedDuration,
+    pub max_step_down: Option<u32>,
+    #[serde(serialize_with = "friendly")]
+    pub up_cooldown: SignedDuration,
+    #[serde(serialize_with = "friendly")]
+    pub down_cooldown: SignedDuration,
+    #[serde(serialize_with = "friendly")]
+    pub max_sample_age: SignedDuration,
+}
+
+impl Default for CapacityConfig {
+    fn default() -> Self {
+        CapacityConfig {
+            concurrency: 8,
+            queue_target: SignedDuration::from_millis(100),
+            late_share: 0.005,
+            lead: SignedDuration::from_secs(60),
+            trend_window: SignedDuration::from_mins(3),
+            down_stabilization: SignedDuration::from_mins(3),
+            max_step_down: None,
+            up_cooldown: SignedDuration::ZERO,
+            down_cooldown: SignedDuration::from_mins(1),
+            max_sample_age: SignedDuration::from_secs(60),
+        }
+    }
+}
+
+impl CapacityConfig {
+    pub fn validate(&self, prefix: &str, v: &mut Validation) {
+        check_positive(prefix, "concurrency", self.concurrency, v);
+        check_ms(prefix, "queue_target", self.queue_target, v);
+        v.check(
+            self.late_share.is_finite() && self.late_share > 0.0 && self.late_share < 1.0,
+            key(prefix, "late_share"),
+            format!("late_share {} must be between 0 and 1", self.late_share),
+        );
+        v.check(
+            self.lead >= SignedDuration::ZERO,
+            key(prefix, "lead"),
+            "lead must not be negative",
+        );
+        check_window(prefix, "trend_window", self.trend_window, v);
+        check_window(prefix, "down_stabilization", self.down_stabilization, v);
         check_step(prefix, "max_step_down", self.max_step_down, v);
         check_cooldowns(prefix, self.up_cooldown, self.down_cooldown, v);
         check_sample_age(prefix, self.max_sample_age, v);

@@ -8,7 +8,7 @@ use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
 use super::config::{HorizontalConfig, show};
-use super::{Sample, Signal, before, queue, streak, target, trend, ts_serde};
+use super::{Sample, Signal, before, capacity, queue, streak, target, trend, ts_serde};
 use crate::Timestamp;
 
 /// Which algorithm produced a recommendation.
@@ -19,6 +19,7 @@ pub enum Algorithm {
     Streak,
     Trend,
     Queue,
+    Capacity,
 }
 
 impl fmt::Display for Algorithm {
@@ -28,6 +29,7 @@ impl fmt::Display for Algorithm {
             Algorithm::Streak => "streak",
             Algorithm::Trend => "trend",
             Algorithm::Queue => "queue",
+            Algorithm::Capacity => "capacity",
         })
     }
 }
@@ -44,6 +46,19 @@ pub struct QueueObservation {
     pub latency_ms: f64,
 }
 
+/// One closed router window: request rate and the mean `service=` of answered requests.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RouterLoad {
+    /// End of the window.
+    pub at: Timestamp,
+    pub rps: f64,
+    pub service_mean_ms: f64,
+    /// Mean queue time the app reported (0 when it reports none): `service=` includes it.
+    pub queue_mean_ms: f64,
+    /// Requests answered in the window (the weight of its mean).
+    pub answered: u64,
+}
+
 /// Everything one evaluation of a horizontal algorithm looks at.
 #[derive(Clone, Copy, Debug)]
 pub struct HorizontalInput<'a> {
@@ -57,6 +72,8 @@ pub struct HorizontalInput<'a> {
     /// Samples of `config.signal()`, any order, covering at least `config.lookback()`.
     pub samples: &'a [Sample],
     pub queue: Option<QueueObservation>,
+    /// Router windows covering `config.lookback()` (for `capacity`; may be empty otherwise).
+    pub router: &'a [RouterLoad],
     /// When the quantity last went up / down (executed changes, whoever made them).
     pub last_scale_up: Option<Timestamp>,
     pub last_scale_down: Option<Timestamp>,
@@ -196,6 +213,14 @@ fn knobs(config: &HorizontalConfig) -> Knobs {
             max_step_up: c.max_step_up,
             max_step_down: c.max_step_down,
         },
+        HorizontalConfig::Capacity(c) => Knobs {
+            up_window: zero,
+            down_window: c.down_stabilization,
+            up_cooldown: c.up_cooldown,
+            down_cooldown: c.down_cooldown,
+            max_step_up: None,
+            max_step_down: c.max_step_down,
+        },
     }
 }
 
@@ -218,6 +243,7 @@ pub fn recommend(
             Algorithm::Queue,
             queue::propose(c, input, &mut next.idle_since),
         ),
+        HorizontalConfig::Capacity(c) => (Algorithm::Capacity, capacity::propose(c, input)),
     };
     let knobs = knobs(config);
     let mut reason = ScalingReason {

@@ -10,6 +10,7 @@
 //! - [`boot_time::BootTimes`]: boot time learned from observed `starting → up` transitions.
 
 pub mod boot_time;
+mod capacity;
 mod checks;
 pub mod config;
 pub mod horizontal;
@@ -23,12 +24,12 @@ mod vertical_config;
 
 pub use boot_time::{BootTimes, default_boot_time};
 pub use config::{
-    HorizontalConfig, QueueConfig, ResizeWindow, SAMPLE_PERIOD, StreakConfig, TargetConfig,
-    TrendConfig, VerticalConfig,
+    CapacityConfig, HorizontalConfig, QueueConfig, ResizeWindow, SAMPLE_PERIOD, StreakConfig,
+    TargetConfig, TrendConfig, VerticalConfig,
 };
 pub use horizontal::{
-    AlgoState, Algorithm, HorizontalInput, QueueObservation, Recommendation, ScalingReason,
-    clamp_step, recommend,
+    AlgoState, Algorithm, HorizontalInput, QueueObservation, Recommendation, RouterLoad,
+    ScalingReason, clamp_step, recommend,
 };
 pub use vertical::{SizeRecommendation, SizeRule, VerticalInput, VerticalState};
 

@@ -83,6 +83,7 @@ proptest! {
             up: current - booting.min(current),
             samples: &samples,
             queue: None,
+            router: &[],
             last_scale_up: Some(at(100)),
             last_scale_down: None,
         };
@@ -145,6 +146,7 @@ proptest! {
             up,
             samples: &samples,
             queue: None,
+            router: &[],
             last_scale_up: None,
             last_scale_down: None,
         };
@@ -187,6 +189,7 @@ proptest! {
             up: current,
             samples: &[],
             queue: Some(QueueObservation { at: at(0), depth, busy, latency_ms }),
+            router: &[],
             last_scale_up: None,
             last_scale_down: None,
         };

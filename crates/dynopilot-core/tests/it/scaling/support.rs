@@ -102,6 +102,7 @@ impl Fleet {
             up,
             samples: &self.samples,
             queue: self.queue,
+            router: &[],
             last_scale_up: self.last_up,
             last_scale_down: self.last_down,
         };

@@ -1,0 +1,159 @@
+//! The `capacity` algorithm for web dynos: from the router's request rate and mean service
+//! time, the fewest dynos whose queues (each an M/M/c queue of `concurrency` workers under
+//! Heroku's random routing, Erlang C) keep the share of requests waiting longer than
+//! `queue_target` within `late_share`. It anticipates: the rate is extrapolated along its
+//! recent trend over `lead` (a new dyno's boot plus one evaluation), because a purely reactive
+//! scaler misses every steep ramp by a boot time. Rising load is met at once; falling load is
+//! followed only after `down_stabilization` (the common pipeline's window).
+
+use super::config::{CapacityConfig, show};
+use super::horizontal::{HorizontalInput, Proposal, RouterLoad};
+use super::{before, show_value};
+
+pub(crate) fn propose(config: &CapacityConfig, input: &HorizontalInput<'_>) -> Proposal {
+    let oldest = before(input.now, config.max_sample_age);
+    let recent: Vec<&RouterLoad> = input
+        .router
+        .iter()
+        .filter(|l| l.at <= input.now && l.rps.is_finite() && l.rps >= 0.0)
+        .collect();
+    if !recent.iter().any(|l| l.at >= oldest) {
+        return Proposal::hold(
+            input.current,
+            format!(
+                "no router window in the last {}: holding {}",
+                show(config.max_sample_age),
+                input.current
+            ),
+        );
+    }
+    let Some(service_ms) = service_mean(&recent) else {
+        return Proposal::hold(input.current, "no answered request to time: holding");
+    };
+    let trend_from = before(input.now, config.trend_window);
+    let window: Vec<(f64, f64)> = recent
+        .iter()
+        .filter(|l| l.at >= trend_from)
+        .map(|l| {
+            (
+                (l.at.as_millis() - input.now.as_millis()) as f64 / 1000.0,
+                l.rps,
+            )
+        })
+        .collect();
+    let level = level(&window);
+    let slope = slope(&window).unwrap_or(0.0).max(0.0);
+    let lead_s = config.lead.as_secs_f64();
+    let rate = level + slope * lead_s;
+    let desired = required(config, rate, service_ms);
+    let arithmetic = format!(
+        "{} rps now, rising {} rps/s → {} rps in {}; service {}: Erlang C needs {desired} dyno(s) \
+         of {} for ≤ {}% waiting > {}",
+        show_value(level, ""),
+        show_value(slope, ""),
+        show_value(rate, ""),
+        show(config.lead),
+        show_value(service_ms, "ms"),
+        config.concurrency,
+        show_value(config.late_share * 100.0, ""),
+        show(config.queue_target),
+    );
+    Proposal {
+        desired,
+        value: Some(rate),
+        target: Some(config.late_share),
+        arithmetic,
+        informed: true,
+    }
+}
+
+/// Mean time a worker spends on a request over the windows, weighted by requests: the
+/// router's `service=` less the queue time the app reports, which `service=` includes (an
+/// overloaded dyno would otherwise look slow and ask for ever more dynos).
+fn service_mean(windows: &[&RouterLoad]) -> Option<f64> {
+    let (sum, n) = windows
+        .iter()
+        .filter(|l| l.answered > 0 && l.service_mean_ms.is_finite())
+        .fold((0.0, 0u64), |(s, n), l| {
+            let work = (l.service_mean_ms - l.queue_mean_ms.max(0.0)).max(l.service_mean_ms * 0.05);
+            (s + work * l.answered as f64, n + l.answered)
+        });
+    (n > 0).then(|| sum / n as f64)
+}
+
+/// The current rate: the mean of the newest 30 s, so one noisy window moves nothing.
+fn level(points: &[(f64, f64)]) -> f64 {
+    let newest: Vec<f64> = points.iter().filter(|p| p.0 > -30.0).map(|p| p.1).collect();
+    if newest.is_empty() {
+        return points.last().map_or(0.0, |p| p.1);
+    }
+    newest.iter().sum::<f64>() / newest.len() as f64
+}
+
+/// Least-squares slope in rps per second.
+fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    if points.len() < 3 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
+/// The fewest dynos keeping `P(wait > queue_target) ≤ late_share` at `rate` rps.
+pub(crate) fn required(config: &CapacityConfig, rate: f64, service_ms: f64) -> u32 {
+    if rate <= 0.0 || service_ms <= 0.0 {
+        return 0;
+    }
+    let c = config.concurrency.max(1);
+    let mu = 1000.0 / service_ms;
+    let target_s = config.queue_target.as_secs_f64();
+    let mut n = ((rate / (f64::from(c) * mu)).floor() as u32).max(1);
+    while n < 10_000 {
+        let lambda = rate / f64::from(n);
+        if lambda < f64::from(c) * mu && wait_exceeds(c, lambda, mu, target_s) <= config.late_share
+        {
+            return n;
+        }
+        n += 1;
+    }
+    n
+}
+
+/// `P(wait > t)` of an M/M/c queue: Erlang C × e^{−(cμ − λ)t}.
+pub(crate) fn wait_exceeds(c: u32, lambda: f64, mu: f64, t_s: f64) -> f64 {
+    let a = lambda / mu;
+    let mut b = 1.0;
+    for k in 1..=c {
+        b = a * b / (f64::from(k) + a * b);
+    }
+    let cf = f64::from(c);
+    let erlang_c = (cf * b / (cf - a * (1.0 - b))).clamp(0.0, 1.0);
+    erlang_c * (-(cf * mu - lambda) * t_s).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erlang_c_of_one_worker_is_its_utilisation() {
+        assert!((wait_exceeds(1, 0.7, 1.0, 0.0) - 0.7).abs() < 1e-12);
+        assert!((wait_exceeds(2, 1.0, 1.0, 0.0) - 1.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn more_traffic_never_needs_fewer_dynos() {
+        let config = CapacityConfig::default();
+        let mut last = 0;
+        for rps in (0..2_000).step_by(25) {
+            let n = required(&config, f64::from(rps), 100.0);
+            assert!(n >= last, "{rps} rps: {n} < {last}");
+            last = n;
+        }
+        assert_eq!(required(&config, 0.0, 100.0), 0);
+    }
+}
