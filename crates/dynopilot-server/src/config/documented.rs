@@ -64,12 +64,12 @@ impl RawConfig {
 /// One channel of each type, every key set (`pager` is the channel the example rule names), a
 /// route and a default route.
 fn documented_alerts() -> super::alerts::RawAlerts {
+    use dynopilot_core::policy::{ConfigDuration, Severity};
     use dynopilot_notify::config::{
         ChannelConfig, DEFAULT_HOOK_TIMEOUT, DEFAULT_PAGERDUTY_BASE_URL, DEFAULT_TIMEOUT,
         DEFAULT_TWILIO_BASE_URL, EmailConfig, HookConfig, PagerDutyConfig, SlackConfig, SmtpTls,
         TwilioConfig, WebhookConfig,
     };
-    use dynopilot_core::policy::{ConfigDuration, Severity};
     let secret = || Secret::new("example-secret-0123456789");
     let channels = [
         (
