@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns may unwrap too
 
 mod alerts;
+mod alerts_channels;
 mod config;
 mod drain;
 mod e2e;

@@ -8,12 +8,12 @@ use dynopilot_core::policy::Severity;
 use super::{at, load, load_err};
 
 const CHANNELS: &str = r#"
-[alerts.channels.ops]
-type = "webhook"
-url = "https://hooks.example.com/x"
+[alerts.channels]
+ops = { type = "webhook", url = "https://hooks.example.com/x", secret = "example-signing-0123" }
+pager = { type = "pagerduty", routing_key = "example-routing-key-0123" }
 
-[alerts.channels.pager]
-type = "pagerduty"
+
+
 "#;
 
 #[test]
