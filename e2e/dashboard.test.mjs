@@ -4,11 +4,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { chromium } from "playwright-core";
+import { AxeBuilder } from "@axe-core/playwright";
 
 const url = process.env.DASHBOARD_URL;
 const shots = process.env.SCREENSHOT_DIR || "screenshots";
 let browser;
+let context;
 let page;
+// Charts say which time zone their axis is in; the test pins one that is not UTC.
+const TZ = "Europe/Paris";
 
 before(async () => {
   assert.ok(url, "DASHBOARD_URL is set by the Rust test");
@@ -16,14 +20,25 @@ before(async () => {
     executablePath: "/usr/bin/chromium",
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
   });
-  page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+  context = await browser.newContext({ viewport: { width: 1400, height: 1100 }, timezoneId: TZ });
+  page = await context.newPage();
 });
 
 after(async () => {
   await browser?.close();
 });
 
-const shot = (name) => page.screenshot({ path: path.join(shots, name + ".png"), fullPage: true });
+const shot = (name, p = page) => p.screenshot({ path: path.join(shots, name + ".png"), fullPage: true });
+
+// axe-core on the page as it is now: no serious or critical violations.
+async function accessible(name, p = page) {
+  const result = await new AxeBuilder({ page: p }).analyze();
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const words = bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  assert.deepEqual(words, [], `axe on ${name}`);
+}
+
+const loads = () => page.getAttribute("#charts", "data-loads").then(Number);
 
 // Router H12 lines through the drain, framed as Logplex does.
 async function postH12(count) {
@@ -56,6 +71,7 @@ test("login is required on a non-loopback bind", async () => {
   await page.click("button[type=submit]");
   await page.waitForSelector("p.error");
   await shot("01-login-refused");
+  await accessible("the login page");
   await page.fill("input[name=username]", process.env.DASHBOARD_USER);
   await page.fill("input[name=password]", process.env.DASHBOARD_PASSWORD);
   await Promise.all([page.waitForURL(/\/apps\/shop/), page.click("button[type=submit]")]);
@@ -70,9 +86,10 @@ test("the fleet page lists the app with its formation and cost", async () => {
   assert.match(cells, /web \d×/);
   assert.match(cells, /\$\d+\.\d\d/);
   await shot("02-fleet");
+  await accessible("the fleet page");
 });
 
-test("the app page draws charts with data and decisions as markers", async () => {
+test("the app page draws charts with data, targets and decisions as markers", async () => {
   await page.goto(url + "/apps/shop");
   await page.waitForSelector("#charts[data-loaded=true]");
   const memoryPoints = await page.getAttribute(".chart[data-chart=memory]", "data-points");
@@ -80,20 +97,153 @@ test("the app page draws charts with data and decisions as markers", async () =>
   const requestPoints = await page.getAttribute(".chart[data-chart=requests]", "data-points");
   assert.ok(Number(requestPoints) > 0, "request chart has points: " + requestPoints);
   assert.ok(await page.locator(".chart canvas").count() >= 4);
-  const marker = page.locator(".chart[data-chart=memory] .marker").first();
-  await marker.waitFor();
-  const reason = await marker.getAttribute("data-reason");
-  assert.match(reason, /rule timeouts: \d+ × H12 on web/);
-  await marker.dispatchEvent("click");
+  // Thresholds and targets are lines, named in the legend.
+  assert.equal(await page.getAttribute(".chart[data-chart=memory]", "data-targets"), "quota,R15 kill");
+  const memoryLegend = await page.innerText(".chart[data-chart=memory] .u-legend");
+  assert.match(memoryLegend, /quota/);
+  assert.match(memoryLegend, /R15 kill/);
+  assert.equal(await page.getAttribute(".chart[data-chart=queue]", "data-targets"), "worker target");
+  assert.ok(await page.locator(".chart[data-chart=queue] canvas").count() === 1, "the target is drawn without data");
+  assert.equal(await page.getAttribute(".chart[data-chart=load]", "data-targets"), "web target");
+  // Time axes are in the browser's time zone and say which.
+  assert.match(await page.innerText(".chart[data-chart=memory]"), new RegExp("time \\(" + TZ + "\\)"));
+  const rule = page.locator(".chart[data-chart=memory] .marker[title*='rule timeouts']").last();
+  await rule.waitFor();
+  assert.match(await rule.getAttribute("title"), /rule timeouts: \d+ × H12 on web/);
+  await rule.dispatchEvent("click");
   assert.match(await page.innerText("#marker-detail"), /H12/);
+  assert.match(await page.innerText("#marker-detail"), /UTC/);
   await shot("03-app");
+  await accessible("the app page");
+});
+
+test("200 decisions become a few numbered markers that leave the legend visible", async () => {
+  await page.goto(url + "/apps/shop");
+  await page.waitForSelector("#charts[data-loaded=true]");
+  const chart = page.locator(".chart[data-chart=memory]");
+  const markers = chart.locator(".marker");
+  const count = await markers.count();
+  const counts = await markers.evaluateAll((ms) => ms.map((m) => Number(m.dataset.count)));
+  const total = counts.reduce((a, b) => a + b, 0);
+  assert.ok(total >= 201, "every decision is in some marker: " + total);
+  assert.ok(count < 30, "clustered into a few markers: " + count);
+  assert.ok(counts.some((c) => c >= 10), "some markers stand for many decisions: " + counts);
+  const legend = await chart.locator(".u-legend").boundingBox();
+  assert.ok(legend && legend.height > 0, "the legend is shown");
+  for (const box of await markers.evaluateAll((ms) => ms.map((m) => m.getBoundingClientRect().toJSON()))) {
+    const overlaps = box.left < legend.x + legend.width && box.right > legend.x &&
+      box.top < legend.y + legend.height && box.bottom > legend.y;
+    assert.ok(!overlaps, "a marker covers the legend: " + JSON.stringify(box));
+  }
+  const hit = await page.evaluate(([x, y]) => !!document.elementFromPoint(x, y)?.closest(".u-legend"),
+    [legend.x + legend.width / 2, legend.y + legend.height / 2]);
+  assert.ok(hit, "the legend is on top where it is drawn");
+  const big = chart.locator(".marker.cluster").first();
+  assert.match(await big.getAttribute("title"), /^\d+ decisions\n/);
+  await big.click();
+  assert.match(await page.innerText("#marker-detail"), /\d+ decisions/);
+  assert.ok(await page.locator("#marker-detail li").count() > 1);
+  await shot("05-clustered-markers");
+});
+
+test("a zoom survives the live update", async () => {
+  await page.goto(url + "/apps/shop");
+  await page.waitForSelector("#charts[data-loaded=true]");
+  const over = await page.locator(".chart[data-chart=requests] .u-over").boundingBox();
+  const y = over.y + over.height / 2;
+  await page.mouse.move(over.x + over.width * 0.3, y);
+  await page.mouse.down();
+  await page.mouse.move(over.x + over.width * 0.5, y, { steps: 5 });
+  await page.mouse.move(over.x + over.width * 0.7, y, { steps: 5 });
+  await page.mouse.up();
+  const zoom = await page.getAttribute("#charts", "data-zoom");
+  assert.match(zoom, /^\d+-\d+$/, "zoomed: " + zoom);
+  const before = await loads();
+  await page.evaluate(() => document.dispatchEvent(new Event("dynopilot:refresh")));
+  await page.waitForFunction((n) => Number(document.getElementById("charts").dataset.loads) > n, before);
+  assert.equal(await page.getAttribute("#charts", "data-zoom"), zoom, "same zoom after the update");
+  assert.match(await page.innerText("#charts-status"), /zoomed in/);
+  // A longer range for a young app shows what exists and says where history starts.
+  await page.click("button.range[data-range=7d]");
+  await page.waitForFunction(() => /history starts at/.test(document.getElementById("charts-status").textContent));
+  assert.equal(await page.getAttribute("#charts", "data-zoom"), "", "a new range starts unzoomed");
+  assert.match(await page.innerText("#charts-status"), /history starts at/);
+  assert.ok(Number(await page.getAttribute(".chart[data-chart=memory]", "data-points")) > 5);
+  await shot("06-seven-days");
+});
+
+test("a phone-sized screen needs no horizontal scrolling", async () => {
+  const phone = await context.newPage();
+  await phone.setViewportSize({ width: 390, height: 844 });
+  for (const [name, where] of [["07-phone-app", "/apps/shop"], ["08-phone-fleet", "/"], ["09-phone-timeline", "/apps/shop/timeline"]]) {
+    await phone.goto(url + where);
+    if (where === "/apps/shop") await phone.waitForSelector("#charts[data-loaded=true]");
+    const [scroll, client] = await phone.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert.ok(scroll <= client, `${where}: scrollWidth ${scroll} > clientWidth ${client}`);
+    await shot(name, phone);
+  }
+  await phone.close();
+});
+
+test("the timeline lists what happened and links to the chart moment", async () => {
+  await page.goto(url + "/apps/shop/timeline");
+  const rows = page.locator("#timeline tr.entry");
+  assert.ok(await rows.count() > 10);
+  assert.ok(await page.locator("#timeline tr[data-kind=decision]").count() > 0);
+  await page.check("input[name=hold]");
+  await page.check("input[name=manual]");
+  await page.uncheck("input[name=decision]");
+  await page.uncheck("input[name=action]");
+  await page.uncheck("input[name=alert]");
+  await page.uncheck("input[name=release]");
+  await Promise.all([page.waitForURL(/hold=on/), page.click("#timeline-filters button[type=submit]")]);
+  assert.equal(await page.locator("#timeline tr[data-kind=decision]").count(), 0);
+  await shot("10-timeline");
+  await accessible("the timeline");
+  await page.goto(url + "/apps/shop/timeline");
+  const link = page.locator("#timeline tr.entry a.chart-link").first();
+  await Promise.all([page.waitForURL(/\/apps\/shop\?at=\d+#charts$/), link.click()]);
+  await page.waitForSelector("#charts[data-loaded=true]");
+  assert.match(await page.getAttribute("#charts", "data-zoom"), /^\d+-\d+$/, "the chart opens zoomed to the moment");
+});
+
+test("query text is never shown as a notice", async () => {
+  await page.goto(url + "/apps/shop?msg=" + encodeURIComponent("Your account is locked, call 555-0100"));
+  assert.equal(await page.locator("#notice").count(), 0);
+  assert.ok(!(await page.content()).includes("555-0100"));
+});
+
+test("a restart asks for confirmation with the decision preview, then records who", async () => {
+  const restarts = async () => {
+    const r = await page.request.get(url + "/api/v1/apps/shop/decisions?range=1h&limit=1000");
+    return (await r.json()).filter((d) => d.kind === "restart_dyno").length;
+  };
+  const before = await restarts();
+  await page.goto(url + "/apps/shop");
+  const row = page.locator("#panel tr[data-dyno]").first();
+  const dyno = await row.getAttribute("data-dyno");
+  await Promise.all([page.waitForURL(/\/apps\/shop\/controls$/), row.locator("button.restart-dyno").click()]);
+  assert.match(await page.innerText("#confirm h2"), new RegExp("Restart " + dyno.replace(".", "\\.") + "\\?"));
+  assert.match(await page.innerText("#preview"), /guardrails|held|dry-run/);
+  assert.equal(await page.innerText("#confirm-who"), "ops");
+  await shot("11-confirm-restart");
+  await accessible("the confirmation step");
+  assert.equal(await restarts(), before, "nothing decided before confirming");
+  await Promise.all([page.waitForURL(/\/apps\/shop$/), page.click("#confirm-yes")]);
+  assert.match(await page.innerText("#notice"), new RegExp("restart " + dyno.replace(".", "\\.")));
+  assert.equal(await restarts(), before + 1);
+  const r = await page.request.get(url + "/api/v1/apps/shop/decisions?range=1h&limit=1000");
+  const restart = (await r.json()).find((d) => d.kind === "restart_dyno");
+  assert.match(restart.reason, /requested by ops/);
 });
 
 test("pause stops the next scale decision from executing", async () => {
   await page.goto(url + "/apps/shop");
   const web = page.locator("#panel tr[data-type=web]");
   const before = await web.innerText();
-  await Promise.all([page.waitForURL(/msg=/), web.locator("button.pause-type").click()]);
+  await Promise.all([page.waitForURL(/\/controls$/), web.locator("button.pause-type").click()]);
+  assert.match(await page.innerText("#preview"), /journaled as held/);
+  await Promise.all([page.waitForURL(/\/apps\/shop$/), page.click("#confirm-yes")]);
   assert.match(await page.innerText("#notice"), /autoscaling of web paused/);
   await postH12(3);
   let blocked = null;

@@ -89,12 +89,33 @@ impl WebState {
         command: Command,
         who: &str,
     ) -> Result<ControlReply, WebError> {
+        self.ask_runner(app, command, who, false).await
+    }
+
+    /// What the control would do, decided by the runner through the same path, not carried out.
+    pub async fn preview(
+        &self,
+        app: &str,
+        command: Command,
+        who: &str,
+    ) -> Result<ControlReply, WebError> {
+        self.ask_runner(app, command, who, true).await
+    }
+
+    async fn ask_runner(
+        &self,
+        app: &str,
+        command: Command,
+        who: &str,
+        preview: bool,
+    ) -> Result<ControlReply, WebError> {
         self.config(app)?;
         let (reply, answer) = oneshot::channel();
         let request = ControlRequest {
             app: app.to_owned(),
             command,
             who: who.to_owned(),
+            preview,
             reply,
         };
         let unavailable = |_| WebError::internal("runner", "the policy runner is not running");
@@ -181,11 +202,15 @@ pub async fn series(
     types.sort();
     types.dedup();
     let now = state.clock.now();
-    let mut loaded = series::load(state.store.as_ref(), &app, &types, range, step, now).await?;
+    let fixed_step = q.step.is_some();
+    let store = state.store.as_ref();
+    let mut loaded = series::load(store, &app, &types, range, step, fixed_step, now).await?;
     for (ty, traffic) in &mut loaded.traffic {
         traffic.service_target_ms = summary::signal_target(config, ty, Signal::ServiceP95);
         traffic.queue_target_ms = summary::signal_target(config, ty, Signal::QueueTimeP95);
+        traffic.load_target = summary::signal_target(config, ty, Signal::LoadPerDyno);
     }
+    loaded.memory_kill_mb = series::kill_point(&state.observed(&app), loaded.memory_quota_mb);
     Ok(Json(loaded))
 }
 

@@ -23,12 +23,12 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/vendor/uPlot-1.6.32.min.css"),
     ),
     (
-        "dashboard-1.css",
+        "dashboard-2.css",
         "text/css; charset=utf-8",
         include_bytes!("../../assets/dashboard.css"),
     ),
     (
-        "charts-3.js",
+        "charts-4.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../assets/charts.js"),
     ),

@@ -77,6 +77,9 @@ pub struct ControlRequest {
     pub command: Command,
     /// The signed-in user (or `anonymous` on an unauthenticated loopback dashboard).
     pub who: String,
+    /// Only say what would happen: a mode is described, not changed; an action is decided
+    /// through the same guardrails but neither journaled nor executed.
+    pub preview: bool,
     pub reply: oneshot::Sender<ControlReply>,
 }
 
@@ -240,6 +243,40 @@ impl Modes {
         });
         resumed
     }
+}
+
+/// What a mode command would do, in words, for the confirmation step; `None` for actions.
+pub fn mode_preview(command: &Command) -> Option<String> {
+    let held =
+        "scale and resize decisions are journaled as held, not executed; restarts still happen";
+    Some(match command {
+        Command::Pause {
+            process_type: None, ..
+        } => format!("Autoscaling of every process type pauses until you resume: {held}."),
+        Command::Pause {
+            process_type: Some(ty),
+            ..
+        } => format!("Autoscaling of {ty} pauses until you resume: {held} for {ty}."),
+        Command::Resume { process_type: None } => {
+            "Autoscaling resumes for every process type: dynopilot's decisions are executed again."
+                .to_owned()
+        }
+        Command::Resume {
+            process_type: Some(ty),
+        } => format!(
+            "Autoscaling of {ty} resumes: dynopilot's decisions for {ty} are executed again."
+        ),
+        Command::DryRun { on: true } => {
+            "Dry-run turns on: decisions are journaled but nothing is sent to Heroku.".to_owned()
+        }
+        Command::DryRun { on: false } => {
+            "Dry-run turns off: decisions that pass the guardrails are sent to Heroku.".to_owned()
+        }
+        Command::Scale { .. }
+        | Command::RestartDyno { .. }
+        | Command::RestartProcessType { .. }
+        | Command::RestartApp { .. } => return None,
+    })
 }
 
 fn serialize_until_map<S: serde::Serializer>(

@@ -47,13 +47,20 @@ impl Runner {
 
     async fn control_reply(&mut self, request: &ControlRequest) -> ControlReply {
         let ControlRequest {
-            app, command, who, ..
+            app,
+            command,
+            who,
+            preview,
+            ..
         } = request;
         let Some(config) = self.policies.get(app).cloned() else {
             return ControlReply::Rejected {
                 message: format!("no app named {app}"),
             };
         };
+        if *preview && let Some(message) = control::mode_preview(command) {
+            return ControlReply::Applied { message };
+        }
         if let Some(message) = self.web.modes.apply(app, command, who, self.clock.now()) {
             tracing::info!(app, who, "{message}");
             self.record_control_event(app, &format!("{message} by {who}"))
@@ -80,6 +87,12 @@ impl Runner {
             Ok(d) => d,
             Err(message) => return ControlReply::Rejected { message },
         };
+        // A preview goes through the same guardrails with the same state, and stops here.
+        if *preview {
+            return ControlReply::Decided {
+                decision: Box::new(decision),
+            };
+        }
         // Journaled before the answer says it was accepted: a crash from here on leaves a
         // queued decision that reconciliation carries out (or abandons with a reason).
         if !self.journal(std::slice::from_ref(&decision)).await {

@@ -4,7 +4,9 @@
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod confirm;
 pub mod control;
+pub mod flash;
 pub mod link;
 pub mod metrics;
 pub mod notifications;
@@ -14,6 +16,7 @@ pub mod recorder;
 pub mod restart_requests;
 pub mod series;
 pub mod summary;
+pub mod timeline;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -60,6 +63,8 @@ pub struct WebState {
     pub store_health: Arc<crate::store_health::StoreHealth>,
     /// Alert delivery counters by channel and outcome (`/metrics`).
     pub alerts: Arc<crate::alerts::AlertStats>,
+    /// Notices waiting for the next page view of the session that posted a form.
+    pub flashes: Arc<flash::Flashes>,
 }
 
 /// Every route of the API as (method, path) in OpenAPI's path syntax; a test checks that
@@ -87,6 +92,7 @@ pub fn router(state: WebState) -> Router {
         .route("/fleet/table", get(pages::fleet_table))
         .route("/apps/{app}", get(pages::app))
         .route("/apps/{app}/panel", get(pages::app_panel))
+        .route("/apps/{app}/timeline", get(timeline::page))
         .route("/apps/{app}/controls", post(pages::control_form))
         .route("/api/v1/apps", get(api::apps))
         .route("/api/v1/apps/{app}", get(api::app))
@@ -236,6 +242,7 @@ impl WebState {
             outcomes: Arc::default(),
             store_health: Arc::clone(&link.store_health),
             alerts: Arc::default(),
+            flashes: Arc::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{Extension, Form, Path, Query, State};
+use axum::extract::{Extension, Form, Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use dynopilot_store::{ActionRecord, DecisionRecord, TimeRange};
 use serde::Deserialize;
@@ -237,23 +237,20 @@ fn decision_rows(decisions: &[DecisionRecord], actions: &[ActionRecord]) -> Vec<
         .collect()
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AppQuery {
-    msg: Option<String>,
-}
-
+/// The app page. Query parameters never reach the page as text: the notice comes from the
+/// session's flash, and `at` (a chart moment to show) is read by the chart script.
 pub async fn app(
     State(state): State<WebState>,
     Path(app): Path<String>,
     Extension(session): Extension<Session>,
-    Query(q): Query<AppQuery>,
 ) -> Result<Response, WebError> {
     let panel = panel(&state, &app, &session.csrf).await?;
+    let message = state.flashes.take(&session.csrf, &app, state.clock.now());
     let page = AppPage {
         csrf: session.csrf,
         user: session.user,
         app,
-        message: q.msg,
+        message,
         panel,
     };
     Ok(render(&page))
@@ -277,6 +274,8 @@ pub struct ControlForm {
     quantity: Option<u32>,
     dyno: Option<String>,
     on: Option<bool>,
+    /// `yes` once the person saw the confirmation step; anything else shows it.
+    confirmed: Option<String>,
 }
 
 impl ControlForm {
@@ -301,13 +300,32 @@ impl ControlForm {
                 dyno: self.dyno.clone().ok_or_else(|| need("dyno"))?,
                 force: false,
             },
+            "restart_process_type" => Command::RestartProcessType {
+                process_type: ty.ok_or_else(|| need("process_type"))?,
+                force: false,
+            },
             other => return Err(WebError::bad_request(format!("unknown command {other}"))),
         })
     }
+
+    fn confirmed(&self) -> bool {
+        self.confirmed.as_deref() == Some("yes")
+    }
 }
 
-/// Handles a control form: checks the CSRF token, asks the runner, and goes back to the app
-/// page with the outcome as a notice.
+/// Who a control is journaled as: the signed-in user, or the anonymous visitor of a dashboard
+/// that needs no sign-in because it only listens on loopback.
+pub fn who(state: &WebState, session: &Session) -> String {
+    if state.auth.settings.require_login {
+        session.user.clone()
+    } else {
+        format!("{} (loopback)", session.user)
+    }
+}
+
+/// Handles a control form: checks the CSRF token, shows the confirmation step with the
+/// runner's preview, and once confirmed asks the runner and goes back to the app page, where
+/// the outcome waits as a server-side notice.
 pub async fn control_form(
     State(state): State<WebState>,
     Path(app): Path<String>,
@@ -322,23 +340,37 @@ pub async fn control_form(
         });
     }
     let command = form.command()?;
-    let reply = state.control(&app, command, &session.user).await?;
+    let who = who(&state, &session);
+    if !form.confirmed() {
+        let preview = state.preview(&app, command.clone(), &who).await?;
+        let page = super::confirm::page(&app, &form_fields(&form), &command, &preview, &who);
+        return Ok(render(&page.with_session(&session)));
+    }
+    let reply = state.control(&app, command, &who).await?;
     let message = match reply {
         ControlReply::Applied { message } | ControlReply::Rejected { message } => message,
         ControlReply::Decided { decision } => decision_message(&decision),
     };
-    let query: String = url_encode(&message);
-    Ok(Redirect::to(&format!("/apps/{app}?msg={query}")).into_response())
+    state
+        .flashes
+        .put(&session.csrf, &app, message, state.clock.now());
+    Ok(Redirect::to(&format!("/apps/{app}")).into_response())
 }
 
-fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+/// The form's fields, to post again from the confirmation step.
+fn form_fields(form: &ControlForm) -> Vec<(&'static str, String)> {
+    let mut fields = vec![("command", form.command.clone())];
+    if let Some(ty) = form.process_type.as_ref().filter(|t| !t.is_empty()) {
+        fields.push(("process_type", ty.clone()));
     }
-    out
+    if let Some(q) = form.quantity {
+        fields.push(("quantity", q.to_string()));
+    }
+    if let Some(d) = &form.dyno {
+        fields.push(("dyno", d.clone()));
+    }
+    if let Some(on) = form.on {
+        fields.push(("on", on.to_string()));
+    }
+    fields
 }

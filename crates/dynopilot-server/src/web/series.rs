@@ -1,18 +1,23 @@
 //! Time series for the app page's charts, from stored samples, rollups and decisions: every
 //! series shares one x axis of `step` buckets over `range` (uPlot's columnar shape), with
-//! `null` where nothing was recorded.
+//! `null` where nothing was recorded. When the app's history is shorter than the range, the
+//! axis starts where the history does (finer buckets), and `history_start` says so.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use dynopilot_core::Timestamp;
-use dynopilot_store::{DecisionRecord, MemoryPeak, Rollup, Store, TimeRange};
+use dynopilot_core::policy::ObservedState;
+use dynopilot_core::{DynoSize, Timestamp};
+use dynopilot_store::{DecisionRecord, MemoryPeak, Rollup, Sample, SampleFilter, Store, TimeRange};
 use serde::{Deserialize, Serialize};
 
 use super::WebError;
 
 /// At most this many decisions are drawn as markers.
 const MAX_MARKERS: u32 = 500;
+
+/// Load averages are read from raw samples, so only over ranges up to this long.
+const LOAD_RANGE: Duration = Duration::from_secs(86_400);
 
 #[derive(Debug, Default, Deserialize)]
 pub struct SeriesQuery {
@@ -25,8 +30,12 @@ pub struct SeriesQuery {
 
 #[derive(Debug, Serialize)]
 pub struct Series {
+    /// The range asked for.
     pub range_seconds: u64,
     pub step_seconds: u64,
+    /// Where the app's recorded history starts (epoch seconds) when that is inside the range
+    /// asked for; the axis then starts there instead of showing an empty stretch.
+    pub history_start: Option<i64>,
     /// Bucket starts, epoch seconds (uPlot's x values).
     pub t: Vec<i64>,
     /// Per process type: requests, latencies and errors.
@@ -37,6 +46,8 @@ pub struct Series {
     pub memory_mb: BTreeMap<String, Vec<Option<f64>>>,
     /// Highest memory quota (MB) seen over the range.
     pub memory_quota_mb: Option<f64>,
+    /// Memory (MB) at which Heroku kills a dyno of that quota with R15, when its size is known.
+    pub memory_kill_mb: Option<f64>,
     pub decisions: Vec<Marker>,
 }
 
@@ -51,6 +62,10 @@ pub struct Traffic {
     pub service_target_ms: Option<f64>,
     /// The autoscaler's target for `p95_queue_ms`, when it scales on queue time p95.
     pub queue_target_ms: Option<f64>,
+    /// Mean 1-minute load average of the type's dynos (ranges up to 24 h; else all null).
+    pub load_per_dyno: Vec<Option<f64>>,
+    /// The autoscaler's target for `load_per_dyno`, when it scales on load.
+    pub load_target: Option<f64>,
     /// Error code (`H12`, `R14`, `5xx`, …) → count per bucket.
     pub errors: BTreeMap<String, Vec<Option<u64>>>,
 }
@@ -113,7 +128,110 @@ fn default_step(range: Duration) -> Duration {
 }
 
 /// Loads and buckets everything the charts show for `app` over `range` ending at `now`.
+/// `fixed_step` says the caller chose the step; otherwise a history shorter than the range
+/// is shown from its start, with the finer step its own length calls for.
 pub async fn load(
+    store: &dyn Store,
+    app: &str,
+    process_types: &[String],
+    range: Duration,
+    step: Duration,
+    fixed_step: bool,
+    now: Timestamp,
+) -> Result<Series, WebError> {
+    let mut series = load_span(store, app, process_types, range, step, now).await?;
+    let mut step = step;
+    let mut shortened = false;
+    // Each pass narrows the axis to the first bucket with data; the finer step that its
+    // length calls for places the start more exactly, so a few passes settle it.
+    for _ in 0..3 {
+        let Some(first) = first_filled(&series).filter(|f| *f > 0) else {
+            break;
+        };
+        let start = series.t[first];
+        if fixed_step {
+            // A caller who chose the step gets the whole regular axis, told where history
+            // starts.
+            series.history_start = Some(start);
+            return Ok(series);
+        }
+        shortened = true;
+        let end = series.t.last().map_or(start, |t| t + to_secs(step));
+        let shorter = Duration::from_secs(u64::try_from(end - start).unwrap_or(0).max(60));
+        let finer = default_step(shorter);
+        if finer >= step {
+            trim_front(&mut series, first);
+            break;
+        }
+        series = load_span(store, app, process_types, shorter, finer, now).await?;
+        series.range_seconds = range.as_secs();
+        step = finer;
+    }
+    if shortened {
+        let first = first_filled(&series).unwrap_or(0);
+        trim_front(&mut series, first);
+        series.history_start = series.t.first().copied();
+    }
+    Ok(series)
+}
+
+fn to_secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The first bucket with anything recorded in it (traffic, memory or a decision).
+fn first_filled(s: &Series) -> Option<usize> {
+    let mut first: Option<usize> = None;
+    let mut see = |i: Option<usize>| {
+        if let Some(i) = i {
+            first = Some(first.map_or(i, |f| f.min(i)));
+        }
+    };
+    let filled = |col: &[Option<f64>]| col.iter().position(Option::is_some);
+    for tr in s.traffic.values() {
+        see(filled(&tr.requests_per_min));
+        see(filled(&tr.p95_queue_ms));
+        see(filled(&tr.load_per_dyno));
+        for col in tr.errors.values() {
+            see(col.iter().position(Option::is_some));
+        }
+    }
+    for col in s.memory_mb.values() {
+        see(filled(col));
+    }
+    let step = to_secs(Duration::from_secs(s.step_seconds)).max(1);
+    if let (Some(t0), Some(d)) = (s.t.first(), s.decisions.iter().map(|d| d.t).min()) {
+        see(usize::try_from((d - t0).div_euclid(step)).ok());
+    }
+    first.filter(|f| *f < s.t.len())
+}
+
+/// Drops the first `n` buckets of every column.
+fn trim_front(s: &mut Series, n: usize) {
+    fn cut<T>(col: &mut Vec<T>, n: usize) {
+        col.drain(..n.min(col.len()));
+    }
+    cut(&mut s.t, n);
+    for tr in s.traffic.values_mut() {
+        cut(&mut tr.requests_per_min, n);
+        cut(&mut tr.p95_service_ms, n);
+        cut(&mut tr.p95_connect_ms, n);
+        cut(&mut tr.p95_queue_ms, n);
+        cut(&mut tr.load_per_dyno, n);
+        for col in tr.errors.values_mut() {
+            cut(col, n);
+        }
+    }
+    for col in s.dynos.values_mut() {
+        cut(col, n);
+    }
+    for col in s.memory_mb.values_mut() {
+        cut(col, n);
+    }
+}
+
+/// One pass over `range` ending at `now` in `step` buckets.
+async fn load_span(
     store: &dyn Store,
     app: &str,
     process_types: &[String],
@@ -132,10 +250,17 @@ pub async fn load(
         let i = (at.as_millis() - span.start.as_millis()).div_euclid(step_ms);
         usize::try_from(i).ok().filter(|i| *i < t.len())
     };
+    let loads = if range <= LOAD_RANGE {
+        store.samples(app, &SampleFilter::AllDynos, span).await?
+    } else {
+        Vec::new()
+    };
     let mut traffic = BTreeMap::new();
     for ty in process_types {
         let rollups = store.rollups(app, ty, span, step).await?;
-        traffic.insert(ty.clone(), bucket_traffic(&rollups, t.len(), step, &bucket));
+        let mut tr = bucket_traffic(&rollups, t.len(), step, &bucket);
+        tr.load_per_dyno = bucket_load(&loads, ty, t.len(), &bucket);
+        traffic.insert(ty.clone(), tr);
     }
     let peaks = store.memory_peaks(app, span, step).await?;
     let (memory_mb, dynos, memory_quota_mb) = bucket_samples(&peaks, t.len(), &bucket);
@@ -143,13 +268,43 @@ pub async fn load(
     Ok(Series {
         range_seconds: range.as_secs(),
         step_seconds: step.as_secs(),
+        history_start: None,
         decisions: decisions.iter().map(marker).collect(),
         t,
         traffic,
         dynos,
         memory_mb,
         memory_quota_mb,
+        memory_kill_mb: None,
     })
+}
+
+/// Mean load of `process_type`'s dynos per bucket: each dyno's mean first, then their mean.
+fn bucket_load(
+    samples: &[Sample],
+    process_type: &str,
+    n: usize,
+    bucket: &impl Fn(Timestamp) -> Option<usize>,
+) -> Vec<Option<f64>> {
+    let mut per_dyno: BTreeMap<(usize, &str), (f64, u32)> = BTreeMap::new();
+    for s in samples {
+        let ty =
+            dynopilot_core::names::split_dyno_name(&s.dyno).map_or(s.dyno.as_str(), |(t, _)| t);
+        let (Some(i), Some(load), true) = (bucket(s.at), s.load_1m, ty == process_type) else {
+            continue;
+        };
+        let acc = per_dyno.entry((i, s.dyno.as_str())).or_default();
+        acc.0 += load;
+        acc.1 += 1;
+    }
+    let mut sums = vec![(0.0, 0u32); n];
+    for ((i, _), (sum, count)) in per_dyno {
+        sums[i].0 += sum / f64::from(count);
+        sums[i].1 += 1;
+    }
+    sums.into_iter()
+        .map(|(sum, dynos)| (dynos > 0).then(|| sum / f64::from(dynos)))
+        .collect()
 }
 
 fn bucket_traffic(
@@ -160,6 +315,7 @@ fn bucket_traffic(
 ) -> Traffic {
     let minutes = step.as_secs_f64() / 60.0;
     let mut out = Traffic {
+        load_per_dyno: vec![None; n],
         requests_per_min: vec![None; n],
         p95_service_ms: vec![None; n],
         p95_connect_ms: vec![None; n],
@@ -244,6 +400,22 @@ fn marker(d: &DecisionRecord) -> Marker {
         dry_run: d.dry_run,
         blocked,
     }
+}
+
+/// Where Heroku kills a dyno with R15, for the memory chart: the kill point of the running
+/// size whose memory is closest to the quota seen (the largest size when no quota was seen).
+pub fn kill_point(observed: &ObservedState, quota_mb: Option<f64>) -> Option<f64> {
+    let sizes = observed
+        .process_types
+        .values()
+        .filter_map(|p| DynoSize::lookup(&p.formation.as_ref()?.size).ok());
+    let distance = |s: &DynoSize| match quota_mb {
+        Some(q) => -(f64::from(s.memory_mb) - q).abs(),
+        None => f64::from(s.memory_mb),
+    };
+    sizes
+        .max_by(|a, b| distance(a).total_cmp(&distance(b)))
+        .map(|s| s.r15_kill_mb())
 }
 
 #[cfg(test)]

@@ -190,8 +190,10 @@ fn latency_target(h: &HorizontalConfig) -> Option<(Signal, f64)> {
 
 /// The autoscaling target of `process_type` when it scales on `signal`.
 pub fn signal_target(config: &policy::Config, process_type: &str, signal: Signal) -> Option<f64> {
-    let (s, target) = latency_target(config.process_types.get(process_type)?.autoscale.as_ref()?)?;
-    (s == signal).then_some(target)
+    match config.process_types.get(process_type)?.autoscale.as_ref()? {
+        HorizontalConfig::Target(t) if t.signal == signal => Some(t.target),
+        _ => None,
+    }
 }
 
 fn type_summary(

@@ -9,6 +9,8 @@ mod auth;
 mod browser;
 #[path = "web_controls.rs"]
 mod controls;
+#[path = "web_dashboard.rs"]
+mod dashboard;
 #[path = "web_hosts.rs"]
 mod hosts;
 #[path = "web_metrics.rs"]

@@ -239,7 +239,10 @@ async fn pages_show_the_fleet_and_the_app() {
     );
     assert!(app.contains(r#"name="csrf""#));
     let partial = text(h.get("/fleet/table").await).await;
-    assert!(partial.starts_with("<table"), "{partial}");
+    assert!(
+        partial.starts_with(r#"<div class="table-scroll"><table"#),
+        "{partial}"
+    );
 }
 
 #[tokio::test]
@@ -248,8 +251,8 @@ async fn static_files_are_embedded_and_immutable() {
     for file in [
         "htmx-2.0.11.min.js",
         "uPlot-1.6.32.iife.min.js",
-        "charts-3.js",
-        "dashboard-1.css",
+        "charts-4.js",
+        "dashboard-2.css",
     ] {
         let response = h.get(&format!("/assets/{file}")).await;
         assert_eq!(response.status(), 200, "{file}");

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use dynopilot_clock::SystemClock;
 use dynopilot_core::policy::{
-    self, Condition, ConfigDuration, ProcessTypeConfig, RuleAction, RuleConfig, Selector,
+    self, Action, Condition, ConfigDuration, Decision, ProcessTypeConfig, Reason, RuleAction,
+    RuleConfig, Selector,
 };
+use dynopilot_core::scaling::{HorizontalConfig, Signal, TargetConfig};
 use dynopilot_core::{Clock, Timestamp};
 use dynopilot_heroku::{ApiKey, ClientConfig};
 use dynopilot_server::daemon::{self, AppSettings, DaemonSettings, LogSource};
@@ -20,7 +22,7 @@ use dynopilot_server::ingest::Entry;
 use dynopilot_server::ingest::drain::DrainSettings;
 use dynopilot_server::web::{Credentials, WebSettings};
 use dynopilot_sim::{AppSpec, SimConfig, Simulator};
-use dynopilot_store::{SampleFilter, TimeRange};
+use dynopilot_store::{DecisionRecord, SampleFilter, TimeRange};
 
 const SECRET: &str = "browser-drain-secret";
 
@@ -50,11 +52,21 @@ fn policy() -> policy::Config {
     let mut config = policy::Config::new("shop");
     // The simulator's first release would otherwise freeze formation changes for 5 minutes.
     config.guardrails.deploy_freeze = ConfigDuration::from_secs(0);
+    // Targets the charts draw as lines. web scales on load, which the feed never reports (so
+    // that autoscaler holds); worker is not in the formation, so its queue target only shows.
     config.process_types.insert(
         "web".to_owned(),
         ProcessTypeConfig {
             min: Some(1),
             max: Some(6),
+            autoscale: Some(target(Signal::LoadPerDyno, 2.0)),
+            ..ProcessTypeConfig::default()
+        },
+    );
+    config.process_types.insert(
+        "worker".to_owned(),
+        ProcessTypeConfig {
+            autoscale: Some(target(Signal::QueueTimeP95, 200.0)),
             ..ProcessTypeConfig::default()
         },
     );
@@ -73,6 +85,47 @@ fn policy() -> policy::Config {
         cooldown: ConfigDuration::from_secs(15),
     });
     config
+}
+
+fn target(signal: Signal, value: f64) -> HorizontalConfig {
+    HorizontalConfig::Target(TargetConfig {
+        signal,
+        target: value,
+        ..TargetConfig::default()
+    })
+}
+
+/// 200 journaled decisions in nine minutes, half an hour ago: the dense stretch of markers the
+/// charts must cluster.
+async fn dense_decisions(store: &dyn dynopilot_store::Store, now: Timestamp) {
+    for i in 0..200u64 {
+        let at = now
+            .minus(Duration::from_secs(30 * 60))
+            .plus(Duration::from_millis(i * 2700));
+        let decision = Decision {
+            id: format!("dense-{i}"),
+            app: "shop".to_owned(),
+            at,
+            action: Action::ScaleFormation {
+                process_type: "web".to_owned(),
+                from: 2,
+                to: 2 + u32::try_from(i % 2).unwrap(),
+            },
+            reason: Reason::Schedule {
+                process_type: "web".to_owned(),
+                quantity: 2,
+                min: 2,
+                max: 6,
+                window: "flapping".to_owned(),
+            },
+            executed: false,
+            dry_run: true,
+            blocked: Vec::new(),
+            limited_by: Vec::new(),
+        };
+        let record = DecisionRecord::from_decision(&decision).unwrap();
+        store.insert_decision(&record).await.unwrap();
+    }
 }
 
 fn iso(t: Timestamp) -> String {
@@ -189,6 +242,7 @@ async fn the_dashboard_works_in_a_browser() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    dense_decisions(daemon.store.as_ref(), clock.now()).await;
     let url = format!("http://127.0.0.1:{}", daemon.addr.port());
     let screenshots = repo_root().join("target/e2e-screenshots");
     std::fs::create_dir_all(&screenshots).unwrap();

@@ -25,7 +25,9 @@ fn pause_form(cookie: &str, csrf: &str, headers: &[(header::HeaderName, &str)]) 
         request = request.header(name, *value);
     }
     request
-        .body(Body::from(format!("csrf={csrf}&command=pause")))
+        .body(Body::from(format!(
+            "csrf={csrf}&command=pause&confirmed=yes"
+        )))
         .unwrap()
 }
 
