@@ -22,6 +22,7 @@ before(async () => {
   });
   context = await browser.newContext({ viewport: { width: 1400, height: 1100 }, timezoneId: TZ });
   page = await context.newPage();
+  if (process.env.E2E_CONSOLE) page.on("console", (m) => console.log("console:", m.text()));
 });
 
 after(async () => {
@@ -164,7 +165,7 @@ test("a zoom survives the live update", async () => {
   assert.equal(await page.getAttribute("#charts", "data-zoom"), zoom, "same zoom after the update");
   assert.match(await page.innerText("#charts-status"), /zoomed in/);
   // A longer range for a young app shows what exists and says where history starts.
-  await page.click("button.range[data-range=7d]");
+  await page.click("button.range[data-range='7d']");
   await page.waitForFunction(() => /history starts at/.test(document.getElementById("charts-status").textContent));
   assert.equal(await page.getAttribute("#charts", "data-zoom"), "", "a new range starts unzoomed");
   assert.match(await page.innerText("#charts-status"), /history starts at/);

@@ -21,6 +21,10 @@
   let zoom = null; // {min, max} in epoch seconds while the user is zoomed in
   let full = null; // the x range of the data, for telling a zoom from a reset
   let applying = false;
+  let interacting = false;
+  // uPlot zooms from its mouseup handler and applies scales in a microtask: both are over
+  // by the next task.
+  window.addEventListener("mouseup", () => setTimeout(() => { interacting = false; }, 0));
   let loads = 0;
 
   const pad = (n) => String(n).padStart(2, "0");
@@ -33,8 +37,10 @@
     return new Date(t * 1000).toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
   }
 
+  // Only a person's drag or double-click changes the zoom; scale changes made by uPlot
+  // itself (creation, data updates) or by us (keeping charts in step) do not.
   function remember(u) {
-    if (applying) return;
+    if (applying || !interacting) return;
     const x = u.scales.x;
     const whole = full && Math.abs(x.min - full[0]) < 1 && Math.abs(x.max - full[1]) < 1;
     zoom = whole ? null : { min: x.min, max: x.max };
@@ -64,7 +70,7 @@
     // A target is drawn even before there is data to compare with it.
     if (t.length === 0 || (names.length === 0 && Object.keys(targets).length === 0)) return;
     const colors = opts.colors || {};
-    const series = [{ label: "time", value: (u, v) => (v == null ? "–" : local(v) + " (" + utc(v) + ")") }];
+    const series = [{ label: "time (" + tz + ")", value: (u, v) => (v == null ? "–" : local(v) + " (" + utc(v) + ")") }];
     names.forEach((n, i) => series.push({
       label: n, stroke: colors[n] || palette[i % palette.length], width: 1.5, spanGaps: false,
       points: { show: !!(opts.points && opts.points.includes(n)) },
@@ -81,7 +87,12 @@
     full = [t[0], t[t.length - 1] + step];
     const scales = { x: { time: true, range: (u, min, max) => (zoom ? [zoom.min, zoom.max] : [min, max + step]) } };
     // uPlot zooms out on double-click; forget the zoom first (capture runs before uPlot).
-    box.addEventListener("dblclick", () => { zoom = null; }, true);
+    box.addEventListener("mousedown", () => { interacting = true; }, true);
+    box.addEventListener("dblclick", () => {
+      zoom = null;
+      interacting = true;
+      setTimeout(() => { interacting = false; }, 0);
+    }, true);
     const plot = new uPlot({
       width, height, series, scales,
       axes: [{ label: "time (" + tz + ")", labelSize: 18 }, { label: opts.unit || "", size: 52 }],
@@ -122,6 +133,7 @@
 
   function drawMarkers(u, box) {
     u.over.querySelectorAll(".marker").forEach((m) => m.remove());
+    u.over.style.setProperty("--plot-height", u.over.clientHeight + "px");
     for (const c of clusters(u)) {
       const m = document.createElement("button");
       m.type = "button";
