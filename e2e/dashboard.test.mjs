@@ -181,7 +181,7 @@ test("a phone-sized screen needs no horizontal scrolling", async () => {
     if (where === "/apps/shop") await phone.waitForSelector("#charts[data-loaded=true]");
     const [scroll, client] = await phone.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
     assert.ok(scroll <= client, `${where}: scrollWidth ${scroll} > clientWidth ${client}`);
-    await shot(name, phone);
+    await phone.screenshot({ path: path.join(shots, name + ".png") });
   }
   await phone.close();
 });
@@ -191,6 +191,7 @@ test("the timeline lists what happened and links to the chart moment", async () 
   const rows = page.locator("#timeline tr.entry");
   assert.ok(await rows.count() > 10);
   assert.ok(await page.locator("#timeline tr[data-kind=decision]").count() > 0);
+  await shot("10-timeline");
   await page.check("input[name=hold]");
   await page.check("input[name=manual]");
   await page.uncheck("input[name=decision]");
@@ -199,7 +200,7 @@ test("the timeline lists what happened and links to the chart moment", async () 
   await page.uncheck("input[name=release]");
   await Promise.all([page.waitForURL(/hold=on/), page.click("#timeline-filters button[type=submit]")]);
   assert.equal(await page.locator("#timeline tr[data-kind=decision]").count(), 0);
-  await shot("10-timeline");
+  assert.ok(await page.isChecked("input[name=hold]"));
   await accessible("the timeline");
   await page.goto(url + "/apps/shop/timeline");
   const link = page.locator("#timeline tr.entry a.chart-link").first();

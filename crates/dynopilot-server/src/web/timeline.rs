@@ -210,7 +210,7 @@ pub async fn entries(
                 outcome: String::new(),
             }),
     );
-    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.sort_by_key(|e| std::cmp::Reverse(e.at));
     Ok(out)
 }
 
