@@ -13,7 +13,8 @@
   const detail = document.getElementById("marker-detail");
   const palette = ["#5a3fc0", "#1f7a45", "#b02a2a", "#8a5a12", "#2b6cb0", "#805ad5", "#b83280", "#237a72"];
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
-  const CLUSTER_PX = 14;
+  // About the width of a count badge, so badges never overlap.
+  const CLUSTER_PX = 26;
   let range = "1h";
   let step = 60;
   let plots = [];
