@@ -13,6 +13,8 @@ mod controls;
 mod hosts;
 #[path = "web_metrics.rs"]
 mod metrics;
+#[path = "web_security.rs"]
+mod security;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
