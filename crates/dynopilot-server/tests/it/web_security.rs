@@ -257,6 +257,9 @@ async fn api_errors_are_problem_details() {
         "/api/v1/apps/shop/decisions?limit=1001",
         "/api/v1/apps/shop/events?limit=many",
         "/api/v1/apps/shop/actions?range=+5h",
+        // Found by the schema fuzzer: a multi-byte character used to panic the range parser.
+        "/api/v1/apps/shop/actions?range=%C2%80",
+        "/api/v1/apps/shop/series?step=1%C2%BF",
         "/api/v1/apps/shop/series?range=32d",
         "/api/v1/apps/shop/notifications?limit=0",
     ] {
