@@ -9,6 +9,8 @@ const url = process.env.DASHBOARD_URL;
 const shots = process.env.SCREENSHOT_DIR || "screenshots";
 let browser;
 let page;
+const cspViolations = [];
+const pageErrors = [];
 
 before(async () => {
   assert.ok(url, "DASHBOARD_URL is set by the Rust test");
@@ -17,6 +19,11 @@ before(async () => {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
   });
   page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+  // The server's Content-Security-Policy allows no inline script: anything it blocks shows here.
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
 });
 
 after(async () => {
@@ -111,4 +118,9 @@ test("pause stops the next scale decision from executing", async () => {
   const quantity = (s) => s.match(/up of (\d+)/)?.[1];
   assert.equal(quantity(await web.innerText()), quantity(before), "formation unchanged");
   await shot("04-paused");
+});
+
+test("the security policy blocks nothing the dashboard needs", async () => {
+  assert.deepEqual(cspViolations, []);
+  assert.deepEqual(pageErrors, []);
 });
