@@ -310,7 +310,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
+        .then_some(token.trim())
         .filter(|t| !t.is_empty())
 }
 
@@ -335,20 +335,20 @@ fn forbidden(kind: &'static str, message: String) -> Response {
 
 /// Who may read `/metrics`: anyone on an open loopback dashboard without a token; otherwise a
 /// token with the `metrics` scope, or (unless `[api] metrics_scope = "metrics"`) `read` or
-/// `operate`. A token that is presented is always checked, open dashboard or not.
-pub fn metrics_access(settings: &WebSettings, headers: &HeaderMap) -> Result<(), Response> {
+/// `operate`. A token that is presented is always checked, open dashboard or not. Returns
+/// the refusal, if any.
+pub fn metrics_refusal(settings: &WebSettings, headers: &HeaderMap) -> Option<Response> {
     let Some(presented) = bearer(headers) else {
-        if settings.require_login {
-            return Err(bad_token(
+        return settings.require_login.then(|| {
+            bad_token(
                 "/metrics needs `Authorization: Bearer <token>` with a token of the metrics or read scope",
-            ));
-        }
-        return Ok(());
+            )
+        });
     };
     match credentials::find_token(&settings.tokens, presented) {
-        None => Err(bad_token("unknown API token")),
-        Some(t) if t.can_scrape(settings.metrics_access) => Ok(()),
-        Some(t) => Err(forbidden(
+        None => Some(bad_token("unknown API token")),
+        Some(t) if t.can_scrape(settings.metrics_access) => None,
+        Some(t) => Some(forbidden(
             "insufficient_scope",
             format!("token `{}` may not read /metrics", t.name),
         )),

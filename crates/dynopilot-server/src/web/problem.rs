@@ -46,7 +46,7 @@ pub fn kind_of(status: StatusCode) -> &'static str {
         422 => "unprocessable",
         429 => "too_many_requests",
         503 => "unavailable",
-        400..=499 => "client_error",
+        _ if status.is_client_error() => "client_error",
         _ => "server_error",
     }
 }

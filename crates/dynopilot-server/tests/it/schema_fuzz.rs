@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dynopilot_clock::SystemClock;
 use dynopilot_core::Clock;
@@ -116,7 +116,7 @@ async fn the_api_matches_its_openapi_document() {
     let base = format!("http://127.0.0.1:{}", daemon.addr.port());
     // Let the poller learn the formation, so the app's views are not empty.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let started = Instant::now();
+    let started = SystemClock.now();
     let run = tokio::task::spawn_blocking(move || {
         std::process::Command::new(program)
             .arg("run")
@@ -141,7 +141,7 @@ async fn the_api_matches_its_openapi_document() {
             .output()
     });
     let output = run.await.unwrap().unwrap();
-    let elapsed = started.elapsed();
+    let elapsed = SystemClock.now().since(started);
     daemon.shutdown().await;
     sim.shutdown();
     let report = format!(

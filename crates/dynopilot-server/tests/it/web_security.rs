@@ -127,8 +127,10 @@ async fn metrics_can_be_kept_to_the_metrics_scope() {
 
 #[tokio::test]
 async fn an_open_loopback_dashboard_still_checks_a_token_it_is_given() {
-    let mut settings = WebSettings::default();
-    settings.tokens = vec![ApiToken::plain("ci", vec![Scope::Read], READ)];
+    let settings = WebSettings {
+        tokens: vec![ApiToken::plain("ci", vec![Scope::Read], READ)],
+        ..WebSettings::default()
+    };
     let h = Harness::new(settings).await;
     assert_eq!(h.get("/api/v1/apps").await.status(), 200);
     assert_eq!(h.get("/metrics").await.status(), 200);
@@ -324,4 +326,24 @@ async fn off_loopback_without_credentials_the_daemon_refuses_to_start() {
         message.contains("dashboard.password_hash") && message.contains("[[api.tokens]]"),
         "{message}"
     );
+}
+
+#[tokio::test]
+async fn a_form_post_without_its_csrf_token_is_403() {
+    let h = Harness::new(locked(MetricsAccess::Read)).await;
+    let signed_in = h.send(login("s3cret")).await;
+    let cookie = set_cookie(&signed_in).unwrap();
+    for form in [
+        "command=pause",
+        "csrf=&command=pause",
+        "csrf=0000&command=pause",
+    ] {
+        let request = Request::post("/apps/shop/controls")
+            .header(header::COOKIE, &cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap();
+        assert_eq!(h.send(request).await.status(), 403, "{form}");
+    }
+    assert!(h.state.modes.paused("shop", "web").is_none());
 }
