@@ -13,6 +13,8 @@ let context;
 let page;
 // Charts say which time zone their axis is in; the test pins one that is not UTC.
 const TZ = "Europe/Paris";
+const cspViolations = [];
+const pageErrors = [];
 
 before(async () => {
   assert.ok(url, "DASHBOARD_URL is set by the Rust test");
@@ -23,6 +25,11 @@ before(async () => {
   context = await browser.newContext({ viewport: { width: 1400, height: 1100 }, timezoneId: TZ });
   page = await context.newPage();
   if (process.env.E2E_CONSOLE) page.on("console", (m) => console.log("console:", m.text()));
+  // The server's Content-Security-Policy allows no inline script: anything it blocks shows here.
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
 });
 
 after(async () => {
@@ -263,4 +270,9 @@ test("pause stops the next scale decision from executing", async () => {
   const quantity = (s) => s.match(/up of (\d+)/)?.[1];
   assert.equal(quantity(await web.innerText()), quantity(before), "formation unchanged");
   await shot("04-paused");
+});
+
+test("the security policy blocks nothing the dashboard needs", async () => {
+  assert.deepEqual(cspViolations, []);
+  assert.deepEqual(pageErrors, []);
 });

@@ -64,6 +64,12 @@ pub enum DaemonError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "refusing to listen on {addr}: it is reachable from other machines and no credentials are \
+         configured; set dashboard.password_hash (or DYNOPILOT_DASHBOARD_PASSWORD) and/or \
+         [[api.tokens]], or listen on 127.0.0.1"
+    )]
+    NoCredentials { addr: SocketAddr },
     #[error("Heroku client: {0}")]
     Client(HerokuError),
     #[error(
@@ -183,6 +189,12 @@ pub async fn start_with_alerts(
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
 ) -> Result<DaemonHandle, DaemonError> {
+    // Off loopback, the API and the controls must be locked (see `web::auth`).
+    if !settings.listen.ip().is_loopback() && !web.has_credentials() {
+        return Err(DaemonError::NoCredentials {
+            addr: settings.listen,
+        });
+    }
     let budget = Arc::new(RequestBudget::new(Arc::clone(&clock)));
     let client = HerokuClient::new(settings.heroku, Arc::clone(&clock), Arc::clone(&budget))
         .map_err(DaemonError::Client)?;

@@ -359,7 +359,14 @@ impl Connection {
                 let stats = Arc::clone(&self.stats);
                 stats.open.fetch_add(1, Ordering::Relaxed);
                 let builder = self.builder(self.limits.header_timeout, true);
-                let service = TowerToHyperService::new(self.router.clone());
+                // The peer address, for what is limited per client (sign-in attempts).
+                let peer = axum::extract::ConnectInfo(self.peer);
+                let service = TowerToHyperService::new(self.router.clone().map_request(
+                    move |mut request: Request<Incoming>| {
+                        request.extensions_mut().insert(peer);
+                        request
+                    },
+                ));
                 self.drive(&builder, service).await;
                 stats.open.fetch_sub(1, Ordering::Relaxed);
             }

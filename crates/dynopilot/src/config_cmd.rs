@@ -33,6 +33,12 @@ pub enum ConfigCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Read the dashboard password on stdin and print its argon2 hash, for
+    /// `dashboard.password_hash` (or DYNOPILOT_DASHBOARD_PASSWORD_HASH).
+    HashPassword,
+    /// Read an API token on stdin and print its `sha256:` digest, for `[[api.tokens]]
+    /// token_hash`.
+    HashToken,
 }
 
 /// Runs against the process environment and stdout/stderr.
@@ -52,7 +58,17 @@ fn run_with(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> anyhow::Result<()> {
-    let (ConfigCommand::Check { file, .. } | ConfigCommand::Show { file, .. }) = &cmd;
+    let file = match &cmd {
+        ConfigCommand::Check { file, .. } | ConfigCommand::Show { file, .. } => file,
+        ConfigCommand::HashPassword => {
+            let kind = crate::config_hash::Kind::Password;
+            return crate::config_hash::run(kind, &mut std::io::stdin().lock(), out);
+        }
+        ConfigCommand::HashToken => {
+            let kind = crate::config_hash::Kind::Token;
+            return crate::config_hash::run(kind, &mut std::io::stdin().lock(), out);
+        }
+    };
     let config = match Config::load_file(file.as_deref(), env) {
         Ok(config) => config,
         Err(errors) => {
@@ -93,6 +109,8 @@ fn run_with(
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
         }
+        // Answered above, before any config is loaded.
+        ConfigCommand::HashPassword | ConfigCommand::HashToken => {}
     }
     Ok(())
 }

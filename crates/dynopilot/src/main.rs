@@ -6,6 +6,7 @@ mod analyze;
 mod backtest_charts;
 mod backtest_cmd;
 mod config_cmd;
+mod config_hash;
 mod demo;
 mod drain_hint;
 mod logging;

@@ -13,7 +13,7 @@ use dynopilot_server::config::{self, Config};
 use dynopilot_server::daemon::{self, AppSettings, DaemonSettings, LogSource};
 use dynopilot_server::ingest::Ingest;
 use dynopilot_server::ingest::drain::DrainSettings;
-use dynopilot_server::web::auth::{Credentials, WebSettings};
+use dynopilot_server::web::auth::WebSettings;
 
 pub fn run(path: Option<&Path>, stdin_app: Option<String>) -> anyhow::Result<()> {
     crate::logging::init();
@@ -66,11 +66,10 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
         tick: Duration::from_secs(1),
         reconcile_deadline: config.server.reconcile_deadline,
     };
-    let credentials = config.dashboard.password.as_ref().map(|p| Credentials {
-        username: config.dashboard.username.clone(),
-        password: p.expose().to_owned(),
-    });
-    let mut web = WebSettings::for_listen(settings.listen, credentials);
+    let mut web = WebSettings::for_listen(settings.listen, config.dashboard.credentials());
+    web.tokens = config.api.tokens.clone();
+    web.metrics_access = config.api.metrics_access;
+    web.https = config.server.https;
     web.restart_request_tokens = settings
         .apps
         .iter()

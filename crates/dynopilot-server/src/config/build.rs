@@ -33,6 +33,7 @@ pub const SETTING_KEYS: &[&str] = &[
     "drain.dedupe_window",
     "dashboard.username",
     "dashboard.password",
+    "dashboard.password_hash",
     "discovery.enabled",
 ];
 
@@ -108,7 +109,8 @@ impl Builder<'_> {
         let store = self.store(raw);
         let server = self.server(raw);
         let drain = self.drain(raw);
-        let dashboard = self.dashboard(raw, server.listen);
+        let api = self.api(raw);
+        let dashboard = self.dashboard(raw, server.listen, !api.tokens.is_empty());
         let discovery = DiscoveryConfig {
             enabled: raw
                 .discovery
@@ -142,6 +144,7 @@ impl Builder<'_> {
             server,
             drain,
             dashboard,
+            api,
             dry_run: raw.dry_run,
             discovery,
             apps,
@@ -265,6 +268,7 @@ impl Builder<'_> {
             reconcile_deadline,
             allowed_hosts,
             http,
+            https: raw.server.https,
         }
     }
 
@@ -344,23 +348,99 @@ impl Builder<'_> {
         }
     }
 
-    fn dashboard(&mut self, raw: &RawConfig, listen: SocketAddr) -> DashboardConfig {
+    /// Off loopback a credential is required (a password hash, a password from the
+    /// environment, or API tokens), and a plain-text password in the file is refused: files
+    /// get copied and committed, and people reuse passwords.
+    fn dashboard(&mut self, raw: &RawConfig, listen: SocketAddr, tokens: bool) -> DashboardConfig {
         let d = &raw.dashboard;
         if d.username.trim().is_empty() {
             self.err("dashboard.username", "must not be empty");
         }
         let password = d.password.clone().filter(|p| !p.is_empty());
+        let hash = d.password_hash.clone().filter(|p| !p.is_empty());
+        if d.password_hash.is_some() && hash.is_none() {
+            self.err("dashboard.password_hash", "is empty");
+        }
+        if let Some(Err(why)) = hash
+            .as_ref()
+            .map(|h| crate::web::credentials::check_password_hash(h.expose()))
+        {
+            self.err("dashboard.password_hash", why);
+        }
+        let open = listen.ip().is_loopback();
+        let from_env = self.env_origins.contains_key("dashboard.password");
         if d.password.is_some() && password.is_none() {
             self.err("dashboard.password", "is empty");
-        } else if password.is_none() && !listen.ip().is_loopback() {
+        } else if password.is_some() && hash.is_none() && !open && !from_env {
             let why = format!(
-                "required: server.listen {listen} is reachable from other machines (set DYNOPILOT_DASHBOARD_PASSWORD)"
+                "a plain-text password in the file is refused: server.listen {listen} is reachable \
+                 from other machines; store `password_hash` instead (`dynopilot config \
+                 hash-password`), or pass the password in DYNOPILOT_DASHBOARD_PASSWORD"
+            );
+            self.err("dashboard.password", why);
+        } else if password.is_none() && hash.is_none() && !tokens && !open {
+            let why = format!(
+                "required: server.listen {listen} is reachable from other machines; set \
+                 dashboard.password_hash (or DYNOPILOT_DASHBOARD_PASSWORD) or [[api.tokens]]"
             );
             self.err("dashboard.password", why);
         }
         DashboardConfig {
             username: d.username.clone(),
             password,
+            password_hash: hash,
+        }
+    }
+
+    /// `[[api.tokens]]`: unique names, at least one scope, exactly one of `token` and
+    /// `token_hash`.
+    fn api(&mut self, raw: &RawConfig) -> super::ApiConfig {
+        use crate::web::credentials::{ApiToken, parse_token_digest};
+        let mut tokens: Vec<ApiToken> = Vec::new();
+        for (i, t) in raw.api.tokens.iter().enumerate() {
+            let key = |field: &str| format!("api.tokens[{i}].{field}");
+            if t.name.trim().is_empty() {
+                self.err(&key("name"), "must not be empty");
+            } else if tokens.iter().any(|o| o.name == t.name) {
+                self.err(
+                    &key("name"),
+                    format!("`{}` is used by another token", t.name),
+                );
+            }
+            if t.scopes.is_empty() {
+                self.err(
+                    &key("scopes"),
+                    "needs at least one of read, operate, metrics",
+                );
+            }
+            let token = match (&t.token, &t.token_hash) {
+                (Some(plain), None) if !plain.is_empty() => {
+                    ApiToken::plain(&t.name, t.scopes.clone(), plain.expose())
+                }
+                (None, Some(hash)) => match parse_token_digest(hash) {
+                    Ok(digest) => ApiToken::from_digest(&t.name, t.scopes.clone(), digest),
+                    Err(why) => {
+                        self.err(&key("token_hash"), why);
+                        continue;
+                    }
+                },
+                (Some(_), Some(_)) => {
+                    self.err(
+                        &key("token"),
+                        "set one of `token` and `token_hash`, not both",
+                    );
+                    continue;
+                }
+                _ => {
+                    self.err(&key("token_hash"), "required (or `token`, in plain text)");
+                    continue;
+                }
+            };
+            tokens.push(token);
+        }
+        super::ApiConfig {
+            tokens,
+            metrics_access: raw.api.metrics_scope,
         }
     }
 }

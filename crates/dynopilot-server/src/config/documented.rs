@@ -15,10 +15,17 @@ use jiff::SignedDuration;
 
 use super::probes::{RawCheck, RawPingdom, RawProbe, Threshold};
 use super::raw::{
-    LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
-    RawServer,
+    LogSource, PolicyTemplate, RawApi, RawApiToken, RawApp, RawConfig, RawDashboard, RawDiscovery,
+    RawDrain, RawHeroku, RawServer,
 };
 use super::secret::Secret;
+use crate::web::credentials::Scope;
+
+/// The example's password hash (argon2id of `example`).
+pub const EXAMPLE_PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$ZHlub3BpbG90LWV4YW1wbGU$TV5WUeCtEkSm38NzzbOg3d/X/s0B5esnnJ3w2tOlqxk";
+/// The example's token digest (SHA-256 of `example`).
+pub const EXAMPLE_TOKEN_HASH: &str =
+    "sha256:50d858e0985ecc7f60418aaf0cc5ab587f42c2570a884095a9e8ccacd0f6545c";
 use dynopilot_core::policy::CheckKind;
 
 impl RawConfig {
@@ -48,7 +55,25 @@ impl RawConfig {
             },
             dashboard: RawDashboard {
                 password: example_secret(),
+                password_hash: Some(Secret::new(EXAMPLE_PASSWORD_HASH)),
                 ..RawDashboard::default()
+            },
+            api: RawApi {
+                tokens: vec![
+                    RawApiToken {
+                        name: "ci".to_owned(),
+                        scopes: vec![Scope::Read],
+                        token: None,
+                        token_hash: Some(EXAMPLE_TOKEN_HASH.to_owned()),
+                    },
+                    RawApiToken {
+                        name: "ops".to_owned(),
+                        scopes: vec![Scope::Operate, Scope::Metrics],
+                        token: example_secret(),
+                        token_hash: None,
+                    },
+                ],
+                ..RawApi::default()
             },
             discovery: RawDiscovery {
                 enabled: Some(true),

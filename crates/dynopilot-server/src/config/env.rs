@@ -41,7 +41,12 @@ pub const ENV_OVERRIDES: &[(&str, &str, &str)] = &[
     (
         "DYNOPILOT_DASHBOARD_PASSWORD",
         "dashboard.password",
-        "dashboard password (required unless listening on loopback)",
+        "dashboard password in plain text (accepted off loopback from here only)",
+    ),
+    (
+        "DYNOPILOT_DASHBOARD_PASSWORD_HASH",
+        "dashboard.password_hash",
+        "dashboard password as an argon2 hash (`dynopilot config hash-password`)",
     ),
     (
         "DYNOPILOT_DRY_RUN",
@@ -122,6 +127,7 @@ fn apply_one(
         }
         "dashboard.username" => raw.dashboard.username = value.to_owned(),
         "dashboard.password" => raw.dashboard.password = Some(Secret::new(value)),
+        "dashboard.password_hash" => raw.dashboard.password_hash = Some(Secret::new(value)),
         "dry_run" => raw.dry_run = parse_bool(value)?,
         "apps" => {
             for name in value.split(',').map(str::trim).filter(|n| !n.is_empty()) {

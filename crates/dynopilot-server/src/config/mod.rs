@@ -35,8 +35,8 @@ pub use probes::{
 };
 pub use queues::{QueueSourceConfig, RawQueueSource};
 pub use raw::{
-    LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
-    RawServer, RawStore,
+    LogSource, PolicyTemplate, RawApi, RawApiToken, RawApp, RawConfig, RawDashboard, RawDiscovery,
+    RawDrain, RawHeroku, RawServer, RawStore,
 };
 pub use secret::{MASK, Secret, redact_url, redact_urls_in};
 pub use template::ResolvedPolicy;
@@ -54,6 +54,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub drain: DrainConfig,
     pub dashboard: DashboardConfig,
+    /// API bearer tokens and who may read `/metrics` (`[api]`).
+    pub api: ApiConfig,
     /// Global dry run; already folded into every app's `guardrails.dry_run`.
     pub dry_run: bool,
     pub discovery: DiscoveryConfig,
@@ -99,6 +101,8 @@ pub struct ServerConfig {
     /// Lowercase host names, without port, served besides loopback ones.
     pub allowed_hosts: Vec<String>,
     pub http: crate::http_server::HttpLimits,
+    /// Clients come over https: `Secure` cookies and HSTS always.
+    pub https: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -112,8 +116,29 @@ pub struct DrainConfig {
 #[derive(Clone, Debug)]
 pub struct DashboardConfig {
     pub username: String,
-    /// `None` only when listening on loopback: the dashboard is then open.
+    /// Plain text (loopback, or from `DYNOPILOT_DASHBOARD_PASSWORD`); `None` on loopback
+    /// without one leaves the dashboard open.
     pub password: Option<Secret>,
+    /// Argon2 PHC string; used instead of `password` when both are set.
+    pub password_hash: Option<Secret>,
+}
+
+impl DashboardConfig {
+    /// The sign-in credentials, when a password or hash is set.
+    pub fn credentials(&self) -> Option<crate::web::Credentials> {
+        use crate::web::Credentials;
+        match (&self.password_hash, &self.password) {
+            (Some(hash), _) => Some(Credentials::hashed(&self.username, hash.expose())),
+            (None, Some(plain)) => Some(Credentials::plain(&self.username, plain.expose())),
+            (None, None) => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ApiConfig {
+    pub tokens: Vec<crate::web::credentials::ApiToken>,
+    pub metrics_access: crate::web::credentials::MetricsAccess,
 }
 
 #[derive(Clone, Debug)]

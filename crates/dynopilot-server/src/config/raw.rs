@@ -61,6 +61,7 @@ pub struct RawConfig {
     pub server: RawServer,
     pub drain: RawDrain,
     pub dashboard: RawDashboard,
+    pub api: RawApi,
     pub discovery: RawDiscovery,
     pub apps: Vec<RawApp>,
     pub alerts: super::alerts::RawAlerts,
@@ -119,6 +120,9 @@ pub struct RawServer {
     pub max_connections: u64,
     /// 0 turns the per-client cap off (behind a proxy).
     pub max_connections_per_client: u64,
+    /// Clients reach dynopilot over https (a TLS proxy in front): `Secure` cookies and HSTS
+    /// on every response, not only when `X-Forwarded-Proto: https` says so.
+    pub https: bool,
 }
 
 impl Default for RawServer {
@@ -138,6 +142,7 @@ impl Default for RawServer {
             max_header_bytes: count(limits.max_header_bytes),
             max_connections: count(limits.max_connections),
             max_connections_per_client: count(limits.max_connections_per_client),
+            https: false,
         }
     }
 }
@@ -165,7 +170,10 @@ impl Default for RawDrain {
 #[serde(deny_unknown_fields, default)]
 pub struct RawDashboard {
     pub username: String,
+    /// Plain text: on loopback, or from `DYNOPILOT_DASHBOARD_PASSWORD`.
     pub password: Option<Secret>,
+    /// An argon2 PHC string (`dynopilot config hash-password`); wins over `password`.
+    pub password_hash: Option<Secret>,
 }
 
 impl Default for RawDashboard {
@@ -173,8 +181,31 @@ impl Default for RawDashboard {
         RawDashboard {
             username: DEFAULT_DASHBOARD_USERNAME.to_owned(),
             password: None,
+            password_hash: None,
         }
     }
+}
+
+/// `[api]`: bearer tokens of the JSON API, the CLI and `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawApi {
+    /// Which scopes open `/metrics`: `read` (read, operate or metrics) or `metrics` only.
+    pub metrics_scope: crate::web::credentials::MetricsAccess,
+    pub tokens: Vec<RawApiToken>,
+}
+
+/// One `[[api.tokens]]` entry: a name (journaled as who acted), scopes, and the token as
+/// a SHA-256 digest (`dynopilot config hash-token`) or in plain text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApiToken {
+    pub name: String,
+    pub scopes: Vec<crate::web::credentials::Scope>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_hash: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -99,6 +99,11 @@ pub fn render(c: &Config) -> String {
         "dashboard.password",
         secret(c.dashboard.password.as_ref()).and_then(s),
     );
+    line(
+        &mut out,
+        "dashboard.password_hash",
+        secret(c.dashboard.password_hash.as_ref()).and_then(s),
+    );
     out.push_str("\n[discovery]\n");
     line(
         &mut out,

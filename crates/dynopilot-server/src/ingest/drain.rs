@@ -71,6 +71,13 @@ pub fn router(
         .route("/drain/{app}", post(with_basic_auth))
         .route("/drain/{app}/{secret}", post(with_path_secret))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        // Errors as problem details, and the same headers as every other response.
+        .layer(axum::middleware::from_fn(crate::web::problem::ensure))
+        .layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next: axum::middleware::Next| {
+                crate::web::security_headers::add(false, request, next)
+            },
+        ))
         .with_state(state)
 }
 

@@ -218,7 +218,7 @@ pub async fn series(
 pub struct JournalQuery {
     /// How far back, like `24h` or `7d`; default 7d.
     pub range: Option<String>,
-    /// At most this many rows (1..=1000, default 100).
+    /// At most this many rows (1..=1000, default 100; others are refused with 400).
     pub limit: Option<u32>,
 }
 
@@ -229,7 +229,7 @@ impl JournalQuery {
             Some(r) => series::parse_span(r)
                 .ok_or_else(|| WebError::bad_request("range is like 1h, 24h, 7d"))?,
         };
-        let limit = self.limit.unwrap_or(100).clamp(1, 1000);
+        let limit = check_limit(self.limit)?;
         // `end` is exclusive: include what happened in this very millisecond.
         Ok((
             TimeRange::last(range, now.plus(Duration::from_millis(1))),
@@ -237,6 +237,19 @@ impl JournalQuery {
         ))
     }
 }
+
+/// Rows per page: 1..=`MAX_LIMIT`, default 100 (`docs/openapi.yaml` says the same).
+pub fn check_limit(limit: Option<u32>) -> Result<u32, WebError> {
+    match limit {
+        None => Ok(100),
+        Some(n @ 1..=MAX_LIMIT) => Ok(n),
+        Some(n) => Err(WebError::bad_request(format!(
+            "limit is 1 to {MAX_LIMIT}, not {n}"
+        ))),
+    }
+}
+
+pub const MAX_LIMIT: u32 = 1000;
 
 /// A journaled decision as the API shows it.
 #[derive(Debug, Serialize)]
@@ -415,35 +428,82 @@ pub async fn control(
     headers: HeaderMap,
     Json(command): Json<Command>,
 ) -> Result<Json<ControlView>, WebError> {
+    if !session.can_operate {
+        return Err(WebError {
+            status: axum::http::StatusCode::FORBIDDEN,
+            kind: "insufficient_scope",
+            message: format!(
+                "{} may only read; controls need a token with the operate scope",
+                session.user
+            ),
+        });
+    }
     let token = headers
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !session.csrf_ok(token) {
+    // A bearer token is never sent by a browser on its own: no cross-site request to guard.
+    if !session.via_token && !session.csrf_ok(token) {
         return Err(WebError {
             status: axum::http::StatusCode::FORBIDDEN,
             kind: "csrf",
             message: "missing or wrong X-CSRF-Token header".to_owned(),
         });
     }
-    let who = operator(&session.user, &headers);
+    check_bounds(&command)?;
+    let who = operator(&session.user, &headers)?;
     let reply = state.control(&app, command, &who).await?;
     Ok(Json(ControlView::new(&reply)?))
+}
+
+/// The longest timed pause, in seconds (31 days).
+pub const MAX_PAUSE_SECONDS: u64 = 31 * 86_400;
+/// The largest quantity a scale control may ask for.
+pub const MAX_SCALE_QUANTITY: u32 = 10_000;
+
+/// The bounds `docs/openapi.yaml` states for a control's numbers.
+fn check_bounds(command: &Command) -> Result<(), WebError> {
+    match command {
+        Command::Pause {
+            seconds: Some(s), ..
+        } if !(1..=MAX_PAUSE_SECONDS).contains(s) => Err(WebError::unprocessable(format!(
+            "seconds is 1 to {MAX_PAUSE_SECONDS} (31 days), not {s}"
+        ))),
+        Command::Scale { quantity, .. } if *quantity > MAX_SCALE_QUANTITY => {
+            Err(WebError::unprocessable(format!(
+                "quantity is 0 to {MAX_SCALE_QUANTITY}, not {quantity}"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The header in which `dynopilot` CLI commands name the person at the terminal.
 pub const OPERATOR_HEADER: &str = "x-dynopilot-operator";
 
 /// Who asked, as journaled: the session's user, and the operator the CLI names (a claim
-/// made under that session, so the session's user always comes first).
-fn operator(user: &str, headers: &HeaderMap) -> String {
-    let named = headers
-        .get(OPERATOR_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && !v.chars().any(char::is_control));
-    match named {
-        Some(name) => format!("{user} (cli: {name})"),
-        None => user.to_owned(),
-    }
+/// made under that session, so the session's user always comes first). A named operator of
+/// more than `MAX_OPERATOR_LEN` characters (or not visible text) is refused, as documented.
+fn operator(user: &str, headers: &HeaderMap) -> Result<String, WebError> {
+    let Some(value) = headers.get(OPERATOR_HEADER) else {
+        return Ok(user.to_owned());
+    };
+    let name = value
+        .to_str()
+        .ok()
+        .filter(|v| v.len() <= MAX_OPERATOR_LEN && !v.chars().any(char::is_control))
+        .map(str::trim)
+        .ok_or_else(|| {
+            WebError::bad_request(format!(
+                "{OPERATOR_HEADER} is at most {MAX_OPERATOR_LEN} visible ASCII characters"
+            ))
+        })?;
+    Ok(if name.is_empty() {
+        user.to_owned()
+    } else {
+        format!("{user} (cli: {name})")
+    })
 }
+
+/// The longest operator name the CLI may send.
+pub const MAX_OPERATOR_LEN: usize = 64;

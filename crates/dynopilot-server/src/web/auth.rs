@@ -1,8 +1,11 @@
 //! Sign-in for the dashboard and API: a login form checked against the configured username and
-//! password, random session ids kept in memory behind an `HttpOnly; SameSite=Strict` cookie,
-//! and a per-session CSRF token that every control must carry. Login is required on a
-//! non-loopback listen address; on loopback without credentials every visitor gets an
-//! anonymous session (still with a CSRF token, since other sites can post to localhost).
+//! password (argon2 hash), limited per client address and user (`login_limit`), random session
+//! ids kept in memory behind an `HttpOnly; SameSite=Strict` cookie (`Secure` over https), and a
+//! per-session CSRF token that every control must carry. API callers may instead present a
+//! bearer token (`credentials::ApiToken`): `read` for the JSON API, `operate` for controls,
+//! no CSRF token since no browser sends it by itself; `/metrics` takes a token too. Login is
+//! required on a non-loopback listen address; on loopback without credentials every visitor
+//! gets an anonymous session (still with a CSRF token, since other sites can post to localhost).
 //! Against DNS rebinding, an open (loopback, no password) dashboard only answers to loopback
 //! names and the configured `allowed_hosts` (421 otherwise), and every state-changing request
 //! from a browser must come from the same origin (`Origin` / `Referer`), besides its CSRF token.
@@ -13,24 +16,45 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{Form, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::{ConnectInfo, Form, Request, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use dynopilot_core::Timestamp;
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
+use super::credentials::{self, ApiToken, MetricsAccess, Password};
+use super::login_limit::LoginLimiter;
 use super::{WebError, WebState};
 use crate::http_server::HttpLimits;
 
 pub const COOKIE: &str = "dynopilot_session";
 const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
+/// The dashboard's user name and password.
 #[derive(Clone, Debug)]
 pub struct Credentials {
     pub username: String,
-    pub password: String,
+    pub password: Password,
+}
+
+impl Credentials {
+    /// A password given in plain text (loopback, or from the environment).
+    pub fn plain(username: &str, password: &str) -> Self {
+        Credentials {
+            username: username.to_owned(),
+            password: Password::Plain(password.to_owned()),
+        }
+    }
+
+    /// A password given as an argon2 PHC hash.
+    pub fn hashed(username: &str, phc: &str) -> Self {
+        Credentials {
+            username: username.to_owned(),
+            password: Password::Argon2(phc.to_owned()),
+        }
+    }
 }
 
 /// How the daemon faces HTTP clients: sign-in, the host names it answers to, and the server's
@@ -45,6 +69,13 @@ pub struct WebSettings {
     /// Host names (lowercase, no port) served besides `localhost`, `127.0.0.1` and `[::1]`.
     pub allowed_hosts: Vec<String>,
     pub http: HttpLimits,
+    /// API bearer tokens by name, with their scopes.
+    pub tokens: Vec<ApiToken>,
+    /// Which token scopes open `/metrics`.
+    pub metrics_access: MetricsAccess,
+    /// Served over https (behind a TLS-terminating proxy): `Secure` cookies and HSTS always,
+    /// not only when `X-Forwarded-Proto: https` says so.
+    pub https: bool,
 }
 
 impl WebSettings {
@@ -62,6 +93,11 @@ impl WebSettings {
     /// whenever host names are listed. Behind sign-in with no list the public name is unknown.
     pub fn checks_host(&self) -> bool {
         !self.require_login || !self.allowed_hosts.is_empty()
+    }
+
+    /// True when something proves who the caller is: a password or at least one API token.
+    pub fn has_credentials(&self) -> bool {
+        self.credentials.is_some() || !self.tokens.is_empty()
     }
 
     /// True for loopback names and addresses (any port) and the listed host names.
@@ -178,12 +214,18 @@ fn misdirected(host: &str) -> Response {
     .into_response()
 }
 
-/// A signed-in (or anonymous) visitor.
+/// A signed-in (or anonymous) visitor, or an API caller with a bearer token.
 #[derive(Clone, Debug)]
 pub struct Session {
+    /// Journaled as who asked: the dashboard user, `anonymous`, or `token <name>`.
     pub user: String,
     pub csrf: String,
     expires: Timestamp,
+    /// Came with a bearer token: no CSRF token needed (a browser never sends one by itself).
+    pub via_token: bool,
+    /// May send controls (the dashboard user and anonymous loopback visitors may; a token
+    /// needs the `operate` scope).
+    pub can_operate: bool,
 }
 
 impl Session {
@@ -196,6 +238,7 @@ impl Session {
 pub struct Auth {
     pub settings: WebSettings,
     sessions: Mutex<HashMap<String, Session>>,
+    limiter: Mutex<LoginLimiter>,
 }
 
 impl Auth {
@@ -203,6 +246,7 @@ impl Auth {
         Auth {
             settings,
             sessions: Mutex::new(HashMap::new()),
+            limiter: Mutex::default(),
         }
     }
 
@@ -218,6 +262,8 @@ impl Auth {
             user: user.to_owned(),
             csrf: random_token(),
             expires: now.plus(SESSION_TTL),
+            via_token: false,
+            can_operate: true,
         };
         let id = random_token();
         if let Ok(mut sessions) = self.sessions.lock() {
@@ -232,13 +278,80 @@ impl Auth {
         }
     }
 
-    fn check_password(&self, username: &str, password: &str) -> bool {
-        let Some(c) = &self.settings.credentials else {
+    /// Checks user name and password; argon2 runs on a blocking thread, and always runs (also
+    /// for a wrong user name) so the time taken does not tell which part was wrong.
+    async fn check_password(&self, username: &str, password: &str) -> bool {
+        let Some(c) = self.settings.credentials.clone() else {
             return false;
         };
-        let user_ok = c.username.as_bytes().ct_eq(username.as_bytes());
-        let pass_ok = c.password.as_bytes().ct_eq(password.as_bytes());
-        bool::from(user_ok & pass_ok)
+        let user_ok = bool::from(c.username.as_bytes().ct_eq(username.as_bytes()));
+        let given = password.to_owned();
+        let pass_ok = tokio::task::spawn_blocking(move || c.password.matches(&given))
+            .await
+            .unwrap_or(false);
+        user_ok & pass_ok
+    }
+
+    /// The session of a bearer-token caller (not stored: the token comes with every request).
+    fn token_session(token: &ApiToken, now: Timestamp) -> Session {
+        Session {
+            user: format!("token {}", token.name),
+            csrf: String::new(),
+            expires: now.plus(SESSION_TTL),
+            via_token: true,
+            can_operate: token.can_operate(),
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header, if there is one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// 401 with the challenge a bearer client expects.
+fn bad_token(message: &str) -> Response {
+    let mut response = WebError::unauthorized(message).into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"dynopilot\""),
+    );
+    response
+}
+
+fn forbidden(kind: &'static str, message: String) -> Response {
+    WebError {
+        status: StatusCode::FORBIDDEN,
+        kind,
+        message,
+    }
+    .into_response()
+}
+
+/// Who may read `/metrics`: anyone on an open loopback dashboard without a token; otherwise a
+/// token with the `metrics` scope, or (unless `[api] metrics_scope = "metrics"`) `read` or
+/// `operate`. A token that is presented is always checked, open dashboard or not. Returns
+/// the refusal, if any.
+pub fn metrics_refusal(settings: &WebSettings, headers: &HeaderMap) -> Option<Response> {
+    let Some(presented) = bearer(headers) else {
+        return settings.require_login.then(|| {
+            bad_token(
+                "/metrics needs `Authorization: Bearer <token>` with a token of the metrics or read scope",
+            )
+        });
+    };
+    match credentials::find_token(&settings.tokens, presented) {
+        None => Some(bad_token("unknown API token")),
+        Some(t) if t.can_scrape(settings.metrics_access) => None,
+        Some(t) => Some(forbidden(
+            "insufficient_scope",
+            format!("token `{}` may not read /metrics", t.name),
+        )),
     }
 }
 
@@ -251,9 +364,14 @@ fn random_token() -> String {
     )
 }
 
-fn session_cookie(id: &str) -> HeaderValue {
-    let cookie = format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict");
+fn session_cookie(id: &str, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{secure}");
     HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn https(settings: &WebSettings, headers: &HeaderMap) -> bool {
+    super::security_headers::is_https(settings.https, headers)
 }
 
 /// The session id from the `Cookie` header, if any.
@@ -277,6 +395,19 @@ pub async fn require_session(
     next: Next,
 ) -> Response {
     let now = state.clock.now();
+    let api = request.uri().path().starts_with("/api/");
+    if api && let Some(presented) = bearer(request.headers()) {
+        let session = match credentials::find_token(&state.auth.settings.tokens, presented) {
+            None => return bad_token("unknown API token"),
+            Some(t) if !t.can_read() => {
+                let message = format!("token `{}` has no read or operate scope", t.name);
+                return forbidden("insufficient_scope", message);
+            }
+            Some(t) => Auth::token_session(t, now),
+        };
+        request.extensions_mut().insert(session);
+        return next.run(request).await;
+    }
     let existing = cookie_value(request.headers()).and_then(|id| state.auth.lookup(id, now));
     if let Some(session) = existing {
         let token = HeaderValue::from_str(&session.csrf).ok();
@@ -290,18 +421,18 @@ pub async fn require_session(
     }
     if state.auth.settings.require_login {
         let path = request.uri().path();
-        if path.starts_with("/api/") {
-            let body = serde_json::json!({"error": "unauthorized", "message": "sign in first"});
-            return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+        if api {
+            return bad_token("sign in first, or send `Authorization: Bearer <token>`");
         }
         return Redirect::to(&format!("/login?next={}", encode_path(path))).into_response();
     }
+    let secure = https(&state.auth.settings, request.headers());
     let (id, session) = state.auth.create("anonymous", now);
     request.extensions_mut().insert(session);
     let mut response = next.run(request).await;
     response
         .headers_mut()
-        .append(header::SET_COOKIE, session_cookie(&id));
+        .append(header::SET_COOKIE, session_cookie(&id, secure));
     response
 }
 
@@ -350,18 +481,75 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-pub async fn login(State(state): State<WebState>, Form(form): Form<LoginForm>) -> Response {
+/// The keys login attempts are limited by: the client address (the peer, and the last
+/// `X-Forwarded-For` hop a proxy appended) and the user name.
+fn limit_keys(extensions: &Extensions, headers: &HeaderMap, username: &str) -> Vec<String> {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(str::trim)
+        .unwrap_or_default();
+    vec![
+        format!("ip {peer} {forwarded}"),
+        format!("user {}", username.trim().to_lowercase()),
+    ]
+}
+
+pub async fn login(
+    State(state): State<WebState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let next = safe_next(form.next.as_deref());
-    if !state.auth.check_password(&form.username, &form.password) {
+    let keys = limit_keys(&extensions, &headers, &form.username);
+    let now = state.clock.now();
+    let wait = state
+        .auth
+        .limiter
+        .lock()
+        .ok()
+        .and_then(|mut l| l.wait(&keys, now));
+    if let Some(wait) = wait {
+        return too_many_attempts(next, wait);
+    }
+    if !state
+        .auth
+        .check_password(&form.username, &form.password)
+        .await
+    {
         state.metrics.count_login_failure();
+        if let Ok(mut limiter) = state.auth.limiter.lock() {
+            limiter.failed(&keys, now);
+        }
         let error = "wrong username or password".to_owned();
         return render_login(next, Some(error), StatusCode::UNAUTHORIZED);
     }
-    let (id, _) = state.auth.create(&form.username, state.clock.now());
+    if let Ok(mut limiter) = state.auth.limiter.lock() {
+        limiter.succeeded(&keys);
+    }
+    let (id, _) = state.auth.create(&form.username, now);
     let mut response = Redirect::to(&next).into_response();
+    let secure = https(&state.auth.settings, &headers);
     response
         .headers_mut()
-        .append(header::SET_COOKIE, session_cookie(&id));
+        .append(header::SET_COOKIE, session_cookie(&id, secure));
+    response
+}
+
+/// 429 with `Retry-After` in whole seconds (rounded up).
+fn too_many_attempts(next: String, wait: Duration) -> Response {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let error = format!("too many failed sign-ins: try again in {secs} s");
+    let mut response = render_login(next, Some(error), StatusCode::TOO_MANY_REQUESTS);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
     response
 }
 

@@ -162,7 +162,12 @@ fn runner_stuck(state: &WebState, now: dynopilot_core::Timestamp) -> Option<serd
     }))
 }
 
-pub async fn metrics(State(state): State<WebState>) -> Response {
+/// The Prometheus exposition, behind a token when the dashboard needs sign-in
+/// (`auth::metrics_refusal`).
+pub async fn metrics(State(state): State<WebState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(refused) = super::auth::metrics_refusal(&state.auth.settings, &headers) {
+        return refused;
+    }
     let body = render(&state);
     (
         [(

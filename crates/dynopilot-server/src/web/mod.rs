@@ -7,13 +7,17 @@ pub mod auth;
 pub mod confirm;
 pub mod control;
 pub mod flash;
+pub mod credentials;
 pub mod link;
+pub mod login_limit;
 pub mod metrics;
 pub mod notifications;
 pub mod observation;
 pub mod pages;
+pub mod problem;
 pub mod recorder;
 pub mod restart_requests;
+pub mod security_headers;
 pub mod series;
 pub mod summary;
 pub mod timeline;
@@ -87,6 +91,7 @@ pub const API_ROUTES: &[(&str, &str)] = &[
 /// The web router. Dashboard and API need a session when `settings` say so; `/healthz`,
 /// `/metrics`, the login page and static files never do.
 pub fn router(state: WebState) -> Router {
+    let https = state.auth.settings.https;
     let protected = Router::new()
         .route("/", get(pages::fleet))
         .route("/fleet/table", get(pages::fleet_table))
@@ -121,6 +126,8 @@ pub fn router(state: WebState) -> Router {
             post(restart_requests::create),
         )
         .route("/assets/{file}", get(assets::file))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(problem::ensure))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::count_requests,
@@ -130,7 +137,22 @@ pub fn router(state: WebState) -> Router {
             state.clone(),
             auth::check_host_and_origin,
         ))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                security_headers::add(https, request, next)
+            },
+        ))
         .with_state(state)
+}
+
+/// Unknown paths: a problem document under the API, a plain 404 elsewhere.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if problem::covers(uri.path()) {
+        WebError::not_found(format!("no such resource: {}", uri.path())).into_response()
+    } else {
+        (axum::http::StatusCode::NOT_FOUND, "not found\n").into_response()
+    }
 }
 
 /// The error every handler returns: a status and a message, as JSON for the API.
@@ -202,8 +224,7 @@ pub const STORE_UNAVAILABLE: &str = "store_unavailable";
 
 impl axum::response::IntoResponse for WebError {
     fn into_response(self) -> axum::response::Response {
-        let body = serde_json::json!({ "error": self.kind, "message": self.message });
-        let mut response = (self.status, axum::Json(body)).into_response();
+        let mut response = problem::respond(self.status, self.kind, &self.message);
         response.extensions_mut().insert(ErrorKind(self.kind));
         response
     }

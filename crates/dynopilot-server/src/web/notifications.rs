@@ -65,7 +65,7 @@ impl NotificationView {
 
 #[derive(Debug, Deserialize)]
 pub struct NotificationsQuery {
-    /// At most this many rows (1..=1000, default 50).
+    /// At most this many rows (1..=1000, default 50; others are refused with 400).
     pub limit: Option<u32>,
 }
 
@@ -75,7 +75,8 @@ pub async fn list(
     Query(q): Query<NotificationsQuery>,
 ) -> Result<Json<Vec<NotificationView>>, WebError> {
     state.config(&app)?;
-    Ok(Json(recent(&state, &app, q.limit.unwrap_or(50)).await?))
+    let limit = super::api::check_limit(Some(q.limit.unwrap_or(50)))?;
+    Ok(Json(recent(&state, &app, limit).await?))
 }
 
 /// `app`'s newest deliveries first.

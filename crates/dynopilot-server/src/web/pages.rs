@@ -268,6 +268,8 @@ pub async fn app_panel(
 /// The fields of every control form; which ones matter depends on `command`.
 #[derive(Debug, Deserialize)]
 pub struct ControlForm {
+    /// Missing is the same as wrong: 403, not a form error.
+    #[serde(default)]
     csrf: String,
     command: String,
     process_type: Option<String>,

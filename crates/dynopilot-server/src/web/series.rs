@@ -83,13 +83,22 @@ pub struct Marker {
 }
 
 /// Parses `<n>m`, `<n>h` or `<n>d`.
+/// A positive whole number of minutes, hours or days: `<n>m`, `<n>h`, `<n>d`, n of 1 to 9
+/// digits without sign or leading zero (`docs/openapi.yaml` has the same pattern).
 pub fn parse_span(s: &str) -> Option<Duration> {
-    let (n, unit) = s.split_at(s.len().checked_sub(1)?);
-    let n: u64 = n.parse().ok().filter(|n| *n > 0)?;
+    // By char: a byte split inside a multi-byte character would panic.
+    let unit = s.chars().last()?;
+    let (n, unit) = (&s[..s.len() - unit.len_utf8()], unit);
+    let digits_ok =
+        (1..=9).contains(&n.len()) && !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit());
+    if !digits_ok {
+        return None;
+    }
+    let n: u64 = n.parse().ok()?;
     let secs = match unit {
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
         _ => return None,
     };
     Some(Duration::from_secs(n.checked_mul(secs)?))

@@ -2,6 +2,7 @@
 
 mod alert_routes;
 mod alerts;
+mod auth;
 mod bounds;
 mod env;
 mod errors;

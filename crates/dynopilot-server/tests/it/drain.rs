@@ -216,3 +216,39 @@ async fn oversized_bodies_are_refused() {
     .await;
     assert_eq!(status, 413);
 }
+
+/// Refusals are RFC 9457 problem documents with the security headers, like the API's.
+#[tokio::test]
+async fn refusals_are_problem_details() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    for (url, status, kind) in [
+        (
+            format!("{}/drain/shop/wrong-secret", server.url),
+            401,
+            "unauthorized",
+        ),
+        (
+            format!("{}/drain/nope/{SECRET}", server.url),
+            404,
+            "not_found",
+        ),
+    ] {
+        let response = client
+            .post(&url)
+            .header("content-type", "application/logplex-1")
+            .body("")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{url}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        let json: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(json["status"], status);
+        assert_eq!(json["error"], kind, "{json}");
+    }
+}

@@ -22,4 +22,5 @@ mod scenarios_restart;
 mod scenarios_restart_requests;
 mod scenarios_scale;
 mod scenarios_store;
+mod schema_fuzz;
 mod web;

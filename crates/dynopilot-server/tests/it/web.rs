@@ -15,6 +15,8 @@ mod dashboard;
 mod hosts;
 #[path = "web_metrics.rs"]
 mod metrics;
+#[path = "web_security.rs"]
+mod security;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

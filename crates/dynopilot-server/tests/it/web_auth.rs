@@ -9,10 +9,7 @@ use super::{Harness, set_cookie, text};
 fn with_login() -> WebSettings {
     WebSettings::for_listen(
         "0.0.0.0:5000".parse().unwrap(),
-        Some(Credentials {
-            username: "ops".to_owned(),
-            password: "s3cret".to_owned(),
-        }),
+        Some(Credentials::plain("ops", "s3cret")),
     )
 }
 
@@ -30,10 +27,7 @@ fn login_is_required_off_loopback_and_when_credentials_are_set() {
     let loopback = "127.0.0.1:5000".parse().unwrap();
     assert!(!WebSettings::for_listen(loopback, None).require_login);
     assert!(WebSettings::for_listen("0.0.0.0:5000".parse().unwrap(), None).require_login);
-    let creds = Credentials {
-        username: "a".into(),
-        password: "b".into(),
-    };
+    let creds = Credentials::plain("a", "b");
     assert!(WebSettings::for_listen(loopback, Some(creds)).require_login);
 }
 
@@ -44,9 +38,9 @@ async fn pages_redirect_to_login_and_the_api_says_401() {
     assert_eq!(page.status(), 303);
     assert_eq!(page.headers()[header::LOCATION], "/login?next=/apps/shop");
     assert_eq!(h.get("/api/v1/apps").await.status(), 401);
-    // Monitoring and the login page stay open.
+    // Health checks and the login page stay open; /metrics wants a token (web_security.rs).
     assert_eq!(h.get("/healthz").await.status(), 200);
-    assert_eq!(h.get("/metrics").await.status(), 200);
+    assert_eq!(h.get("/metrics").await.status(), 401);
     assert_eq!(h.get("/login").await.status(), 200);
 }
 

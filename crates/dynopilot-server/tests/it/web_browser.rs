@@ -214,10 +214,7 @@ async fn the_dashboard_works_in_a_browser() {
         tick: Duration::from_millis(300),
         reconcile_deadline: dynopilot_server::reconcile::DEFAULT_DEADLINE,
     };
-    let credentials = Credentials {
-        username: "ops".to_owned(),
-        password: "e2e-password".to_owned(),
-    };
+    let credentials = Credentials::plain("ops", "e2e-password");
     let web = WebSettings::for_listen(listen, Some(credentials));
     let store = dynopilot_store::open("sqlite::memory:").await.unwrap();
     let daemon = daemon::start_with_web(settings, web, store, Arc::clone(&clock))

@@ -133,10 +133,7 @@ async fn a_post_from_a_foreign_origin_is_refused_despite_a_valid_csrf_token() {
 async fn behind_sign_in_any_host_is_served_but_cross_site_logins_are_refused() {
     let settings = WebSettings::for_listen(
         "0.0.0.0:5000".parse().unwrap(),
-        Some(Credentials {
-            username: "ops".to_owned(),
-            password: "s3cret".to_owned(),
-        }),
+        Some(Credentials::plain("ops", "s3cret")),
     );
     let h = Harness::new(settings).await;
     let page = h

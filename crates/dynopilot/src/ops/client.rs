@@ -1,6 +1,7 @@
-//! The daemon's JSON API from the terminal: a session (signed in with the token, or the
-//! anonymous one an open loopback dashboard hands out), its CSRF token for controls, and
-//! errors turned into `Failure`s.
+//! The daemon's JSON API from the terminal: `DYNOPILOT_TOKEN` sent as a bearer token (an
+//! `[[api.tokens]]` entry; a token the daemon does not know is tried once as the dashboard
+//! password, for setups from before API tokens), else the anonymous session an open loopback
+//! dashboard hands out with its CSRF token for controls; errors turned into `Failure`s.
 
 use std::time::Duration;
 
@@ -20,6 +21,7 @@ pub struct Daemon {
     url: String,
     cookie: Option<String>,
     csrf: Option<String>,
+    bearer: Option<String>,
 }
 
 impl Daemon {
@@ -36,9 +38,19 @@ impl Daemon {
             url: target.url.clone(),
             cookie: None,
             csrf: None,
+            bearer: None,
         };
         if let Some(token) = &target.token {
-            daemon.sign_in(&target.username, token).await?;
+            daemon.bearer = Some(token.clone());
+            let probe = daemon
+                .authorize(daemon.http.get(format!("{}/api/v1/apps", daemon.url)))
+                .send()
+                .await
+                .map_err(|e| daemon.unreachable(&e))?;
+            if probe.status() == StatusCode::UNAUTHORIZED {
+                daemon.bearer = None;
+                daemon.sign_in(&target.username, token).await?;
+            }
         }
         Ok(daemon)
     }
@@ -75,8 +87,8 @@ impl Daemon {
         self.keep_session(&response);
         if response.status() == StatusCode::UNAUTHORIZED || self.cookie.is_none() {
             return Err(Failure::NotSignedIn(format!(
-                "the daemon at {} refused the sign-in as `{username}`: check DYNOPILOT_TOKEN \
-                 (the dashboard password)",
+                "the daemon at {} knows no API token like DYNOPILOT_TOKEN and refused it as \
+                 the password of `{username}`: check DYNOPILOT_TOKEN",
                 self.url
             )));
         }
@@ -104,12 +116,19 @@ impl Daemon {
         }
     }
 
-    /// `GET` an API path (`/api/v1/…`) as JSON.
-    pub async fn get(&mut self, path: &str) -> Result<Value, Failure> {
-        let mut request = self.http.get(format!("{}{path}", self.url));
-        if let Some(cookie) = &self.cookie {
+    /// The request with the bearer token or the session cookie.
+    fn authorize(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if let Some(token) = &self.bearer {
+            request = request.bearer_auth(token);
+        } else if let Some(cookie) = &self.cookie {
             request = request.header(COOKIE, cookie);
         }
+        request
+    }
+
+    /// `GET` an API path (`/api/v1/…`) as JSON.
+    pub async fn get(&mut self, path: &str) -> Result<Value, Failure> {
+        let request = self.authorize(self.http.get(format!("{}{path}", self.url)));
         let response = request.send().await.map_err(|e| self.unreachable(&e))?;
         self.keep_session(&response);
         self.json(response).await
@@ -119,20 +138,19 @@ impl Daemon {
     /// `decision`).
     pub async fn control(&mut self, app: &str, command: &Command) -> Result<Value, Failure> {
         // The session's CSRF token comes back on a read made with the session.
+        // (A bearer token needs none.)
         for _ in 0..2 {
-            if self.csrf.is_some() {
+            if self.csrf.is_some() || self.bearer.is_some() {
                 break;
             }
             self.get(&format!("/api/v1/apps/{app}")).await?;
         }
-        let mut request = self
-            .http
-            .post(format!("{}/api/v1/apps/{app}/controls", self.url))
-            .header(OPERATOR_HEADER, operator())
-            .json(command);
-        if let Some(cookie) = &self.cookie {
-            request = request.header(COOKIE, cookie);
-        }
+        let mut request = self.authorize(
+            self.http
+                .post(format!("{}/api/v1/apps/{app}/controls", self.url))
+                .header(OPERATOR_HEADER, operator())
+                .json(command),
+        );
         if let Some(csrf) = &self.csrf {
             request = request.header("x-csrf-token", csrf);
         }
@@ -146,13 +164,16 @@ impl Daemon {
         if status.is_success() {
             return Ok(body);
         }
+        // Problem details: `detail`; `message` is the same text.
         let message = body
-            .get("message")
+            .get("detail")
+            .or_else(|| body.get("message"))
             .and_then(Value::as_str)
             .map_or_else(|| format!("the daemon answered {status}"), str::to_owned);
         Err(match status {
             StatusCode::UNAUTHORIZED => Failure::NotSignedIn(format!(
-                "the daemon at {} wants a sign-in: set DYNOPILOT_TOKEN to the dashboard password",
+                "the daemon at {} wants a token: set DYNOPILOT_TOKEN to an API token \
+                 ([[api.tokens]]) or the dashboard password",
                 self.url
             )),
             _ => Failure::Refused(message),

@@ -86,5 +86,14 @@ pub fn operator() -> String {
     ["DYNOPILOT_OPERATOR", "USER", "LOGNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .map(|v| {
+            // The daemon refuses longer names and anything but visible ASCII.
+            let max = dynopilot_server::web::api::MAX_OPERATOR_LEN;
+            v.chars()
+                .filter(|c| c.is_ascii_graphic() || *c == ' ')
+                .take(max)
+                .collect::<String>()
+        })
+        .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| "unknown".to_owned())
 }

@@ -282,3 +282,57 @@ fn the_first_start_prints_the_drain_to_add_without_the_secret() {
     );
     assert!(!line.contains(secret), "{line}");
 }
+
+/// `cli` with `DYNOPILOT_TOKEN` set.
+fn cli_with_token(config: &Path, token: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dynopilot"))
+        .args(args)
+        .args(["--config", config.to_str().unwrap()])
+        .env("DYNOPILOT_OPERATOR", "tester")
+        .env("DYNOPILOT_TOKEN", token)
+        .env_remove("DYNOPILOT_URL")
+        .env_remove("DYNOPILOT_CONFIG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_cli_sends_its_token_as_a_bearer_and_the_scope_decides() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ops-cli-tokens");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let sim = start_sim();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let config = config(&dir, &sim, &listen);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[[api.tokens]]\nname = \"reader\"\nscopes = [\"read\"]\ntoken = \"read-0123456789\"\n\
+         \n[[api.tokens]]\nname = \"deployer\"\nscopes = [\"operate\"]\n\
+         token_hash = \"sha256:50d858e0985ecc7f60418aaf0cc5ab587f42c2570a884095a9e8ccacd0f6545c\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let _daemon = start_daemon(&config, &sim, None);
+    wait_for("the API answers the token", Duration::from_secs(60), || {
+        let (_, head, _) = get(&listen, "/healthz", "")?;
+        head.starts_with("HTTP/1.1 200").then_some(())
+    });
+
+    let status = cli_with_token(&config, "read-0123456789", &["status", "-a", APP, "--json"]);
+    assert_eq!(json_of(&status)["source"], "daemon");
+    let refused = cli_with_token(&config, "read-0123456789", &["pause", "-a", APP]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("operate scope"),
+        "{}",
+        stderr(&refused)
+    );
+    let unknown = cli_with_token(&config, "guess", &["status", "-a", APP]);
+    assert_eq!(unknown.status.code(), Some(5), "{}", stderr(&unknown));
+
+    // The operate token's digest is in the file; its text is `example`.
+    let pause = cli_with_token(&config, "example", &["pause", "-a", APP]);
+    assert!(pause.status.success(), "{}", stderr(&pause));
+    // (Journaled as `token deployer (cli: tester)`: web_security.rs in the server's tests.)
+    let status = cli_with_token(&config, "read-0123456789", &["status", "-a", APP, "--json"]);
+    assert_eq!(json_of(&status)["apps"][0]["summary"]["mode"], "paused");
+}

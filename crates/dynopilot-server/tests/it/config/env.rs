@@ -16,6 +16,7 @@ fn sample(var: &str) -> &'static str {
         "DYNOPILOT_DRAIN_SECRET" => "0123456789abcdef0123",
         "DYNOPILOT_DASHBOARD_USERNAME" => "ops",
         "DYNOPILOT_DASHBOARD_PASSWORD" => "pw",
+        "DYNOPILOT_DASHBOARD_PASSWORD_HASH" => super::auth::EXAMPLE_HASH,
         "DYNOPILOT_DRY_RUN" => "true",
         "DYNOPILOT_APPS" => "shop, blog",
         "DYNOPILOT_LOG_SOURCE" => "none",

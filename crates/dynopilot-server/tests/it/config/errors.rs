@@ -120,7 +120,11 @@ fn a_public_bind_without_a_dashboard_password_is_an_error() {
     let errors = load_err("[server]\nlisten = \"0.0.0.0:8080\"\n");
     let (_, message) = at(&errors, "dashboard.password");
     assert!(message.contains("0.0.0.0:8080"), "{message}");
-    let ok = load("[server]\nlisten = \"0.0.0.0:8080\"\n[dashboard]\npassword = \"pw\"\n");
+    // A hash, not a plain-text password in the file (config/auth.rs).
+    let hash = super::auth::EXAMPLE_HASH;
+    let ok = load(&format!(
+        "[server]\nlisten = \"0.0.0.0:8080\"\n[dashboard]\npassword_hash = \"{hash}\"\n"
+    ));
     assert!(ok.is_ok());
     assert!(load("[server]\nlisten = \"127.0.0.1:8080\"\n").is_ok());
 }
