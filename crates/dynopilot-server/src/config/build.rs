@@ -119,7 +119,9 @@ impl Builder<'_> {
             } else {
                 LogSource::LogSession
             }),
+            refresh: self.discovery_refresh(raw.discovery.refresh),
         };
+        let poll = self.intervals(&raw.runner, &raw.poll);
         let (template_table, template) = self.template(doc);
         let token = &server.restart_request_token;
         let mut apps = self.file_apps(raw, doc, &template_table, &template, &discovery, token);
@@ -146,6 +148,7 @@ impl Builder<'_> {
             discovery,
             apps,
             alerts,
+            poll,
             template,
             origins: self.origins(),
         }
