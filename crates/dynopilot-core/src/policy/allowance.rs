@@ -194,7 +194,7 @@ fn holds(
             detail: format!("{key} acts again after its cooldown"),
         });
     }
-    holds.sort_by(|a, b| (a.until, a.kind).cmp(&(b.until, b.kind)));
+    holds.sort_by_key(|h| (h.until, h.kind));
     holds
 }
 
