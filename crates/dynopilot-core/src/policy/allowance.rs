@@ -219,8 +219,10 @@ mod tests {
         config.guardrails.cost_budget_per_hour = Some(1.0);
         config.guardrails.deploy_freeze = ConfigDuration::from_mins(5);
         let now = at(7200);
-        let mut observed = ObservedState::default();
-        observed.watching_since = Some(at(0));
+        let mut observed = ObservedState {
+            watching_since: Some(at(0)),
+            ..ObservedState::default()
+        };
         observed.releases.push(Release {
             at: now.plus(std::time::Duration::from_secs(0)),
             version: 7,

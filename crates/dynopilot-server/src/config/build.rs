@@ -34,6 +34,12 @@ pub const SETTING_KEYS: &[&str] = &[
     "dashboard.username",
     "dashboard.password",
     "discovery.enabled",
+    "discovery.refresh",
+    "runner.tick",
+    "poll.formation",
+    "poll.releases",
+    "poll.runtime_metrics",
+    "poll.failing_after",
 ];
 
 /// A drain secret is a URL path segment: long enough not to be guessed, URL-safe.

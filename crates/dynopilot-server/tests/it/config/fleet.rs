@@ -25,6 +25,11 @@ name = "blog"
     assert_eq!(keys.len(), 1, "blog uses heroku.api_key");
     assert_eq!(keys["shop"].expose(), "hrku-shop-0123");
     assert!(!format!("{config:?}").contains("hrku-shop"));
+    let shown = config.show();
+    assert!(
+        shown.contains("api_key_env = \"HEROKU_API_KEY_SHOP\""),
+        "{shown}"
+    );
     // Unset at start: the error names the app and the variable.
     let missing = config.app_api_keys(&env(&[])).unwrap_err();
     assert_eq!(
@@ -70,6 +75,9 @@ fn intervals_default_to_todays_values() {
     assert_eq!(p.runtime_metrics, Duration::from_secs(3600));
     assert_eq!(p.failing_after, 3);
     assert_eq!(config.discovery.refresh, Duration::from_secs(300));
+    let shown = config.show();
+    assert!(shown.contains("failing_after = 3  # default"), "{shown}");
+    assert!(shown.contains("refresh = \"5m\"  # default"), "{shown}");
 }
 
 #[test]
@@ -85,6 +93,9 @@ fn intervals_are_read_and_checked_against_their_bounds() {
     assert_eq!(config.poll.runtime_metrics, Duration::from_secs(6 * 3600));
     assert_eq!(config.poll.failing_after, 0);
     assert_eq!(config.discovery.refresh, Duration::from_secs(600));
+    let shown = config.show();
+    assert!(shown.contains("tick = \"500ms\"  # file"), "{shown}");
+    assert!(shown.contains("releases = \"2m\"  # file"), "{shown}");
 
     let text = "[runner]\ntick = \"10ms\"\n\n[poll]\nformation = \"1s\"\nreleases = \"0s\"\n\
                 runtime_metrics = \"2d\"\nfailing_after = 5000\n\n[discovery]\nrefresh = \"5s\"\n";
