@@ -159,6 +159,27 @@ impl HerokuClient {
         })
     }
 
+    /// This client acting with another key (an app's own key): same connection pool, retry
+    /// policy, jitter and attempt counters, and `budget`, since each key is its own account's
+    /// request bucket.
+    pub fn with_api_key(
+        &self,
+        api_key: &ApiKey,
+        budget: Arc<RequestBudget>,
+    ) -> Result<Self, HerokuError> {
+        if api_key.is_empty() {
+            return Err(HerokuError::invalid("empty API key"));
+        }
+        let auth = api_key
+            .bearer_header()
+            .ok_or_else(|| HerokuError::invalid("API key has characters not allowed in HTTP"))?;
+        Ok(HerokuClient {
+            auth,
+            budget,
+            ..self.clone()
+        })
+    }
+
     /// Replaces the jitter source (tests use [`crate::ZeroJitter`]).
     pub fn with_jitter(mut self, jitter: Arc<dyn Jitter>) -> Self {
         self.jitter = jitter;

@@ -20,6 +20,12 @@ pub const RESTART_STORM: &str = "restart-storm";
 pub const PROBE_FAILING: &str = "probe-failing";
 pub const PROBE_RECOVERED: &str = "probe-recovered";
 pub const API_FAILING: &str = "api-failing";
+/// The resolve of `api-failing`: the Platform API answers the app's polls again.
+pub const API_RECOVERED: &str = "api-recovered";
+/// Discovery found a new app and watches it now.
+pub const APP_DISCOVERED: &str = "app-discovered";
+/// Discovery no longer sees an app (deleted, or the key lost it): it is no longer watched.
+pub const APP_RETIRED: &str = "app-retired";
 pub const APP_ERROR: &str = "app-error";
 /// The resolve of `app-error`: the app answers the Platform API again.
 pub const APP_REACHABLE: &str = "app-reachable";
@@ -132,6 +138,7 @@ pub fn from_core_topic(topic: &str, severity: Severity) -> Option<Derived> {
         }
         PROBE_RECOVERED => Derived::new(PROBE_FAILING, severity, rest).resolve(),
         APP_REACHABLE => Derived::new(APP_ERROR, severity, rest).resolve(),
+        API_RECOVERED => Derived::new(API_FAILING, severity, rest).resolve(),
         other => Derived::new(other.replace('_', "-"), severity, rest),
     };
     Some(derived)
@@ -143,6 +150,7 @@ pub fn routed_topic(derived: &Derived) -> String {
     match (derived.kind, derived.topic.as_str()) {
         (EventKind::Resolve, PROBE_FAILING) => PROBE_RECOVERED.to_owned(),
         (EventKind::Resolve, APP_ERROR) => APP_REACHABLE.to_owned(),
+        (EventKind::Resolve, API_FAILING) => API_RECOVERED.to_owned(),
         (_, topic) => topic.to_owned(),
     }
 }

@@ -297,6 +297,27 @@ fn topics_from_each_kind_of_decision() {
             Some(("app-reachable", Severity::Info, "app", EventKind::Resolve)),
         ),
         (
+            alert("pf", "api_failure:poll", Severity::Critical, at(9, 0)),
+            Some((
+                "api-failing",
+                Severity::Critical,
+                "poll",
+                EventKind::Trigger,
+            )),
+        ),
+        (
+            alert("pr", "api-recovered:poll", Severity::Info, at(9, 0)),
+            Some(("api-recovered", Severity::Info, "poll", EventKind::Resolve)),
+        ),
+        (
+            alert("ad", "app-discovered", Severity::Info, at(9, 0)),
+            Some(("app-discovered", Severity::Info, "app", EventKind::Trigger)),
+        ),
+        (
+            alert("rt", "app-retired", Severity::Warning, at(9, 0)),
+            Some(("app-retired", Severity::Warning, "app", EventKind::Trigger)),
+        ),
+        (
             alert("mo", "manual-override", Severity::Warning, at(9, 0)),
             Some((
                 "manual-override",

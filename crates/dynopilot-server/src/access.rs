@@ -18,6 +18,8 @@ pub struct AppStatus {
     pub error: Option<AppError>,
     /// Manual-change overrides in force: process type → expiry (published by the runner).
     pub overrides: BTreeMap<String, Timestamp>,
+    /// Budgets left and holds in force at the runner's last tick (published by the runner).
+    pub allowance: Option<dynopilot_core::policy::allowance::Allowance>,
 }
 
 /// Why an app cannot be watched right now, and when it is tried again.

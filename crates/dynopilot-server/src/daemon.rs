@@ -9,13 +9,13 @@ use std::time::Duration;
 
 use dynopilot_core::Clock;
 use dynopilot_core::policy;
-use dynopilot_heroku::wire::LogSessionCreate;
-use dynopilot_heroku::{ClientConfig, HerokuClient, HerokuError, LogStreamOptions, RequestBudget};
+use dynopilot_heroku::{ApiKey, ClientConfig, HerokuClient, HerokuError, RequestBudget};
 use dynopilot_store::{BatchWriter, Store, WriterConfig, WriterStats};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::clients::AppClients;
 use crate::executor::Executor;
 use crate::http_server::{self, HttpStats};
 use crate::ingest::Ingest;
@@ -55,6 +55,36 @@ pub struct DaemonSettings {
     /// How old an unfinished decision may be and still be carried out after a restart
     /// (`reconcile::DEFAULT_DEADLINE`).
     pub reconcile_deadline: Duration,
+    /// Everything else, with defaults (today's behaviour).
+    pub options: DaemonOptions,
+}
+
+/// Daemon settings that have a sensible default.
+#[derive(Clone)]
+pub struct DaemonOptions {
+    /// How often releases are read; `None`: at every poll.
+    pub releases_interval: Option<Duration>,
+    /// How often `log-runtime-metrics` is checked again.
+    pub runtime_metrics_interval: Duration,
+    /// Failed polls in a row before an app's `api-failing` alert; 0: never.
+    pub api_failing_after: u32,
+    /// Apps with their own Platform API key (`api_key_env`); the others use `heroku`'s.
+    pub app_keys: BTreeMap<String, ApiKey>,
+    /// Refreshes app discovery while running; `None`: the app set is fixed at start.
+    pub discovery: Option<crate::discovery::DiscoverySettings>,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> Self {
+        let poll = crate::config::PollConfig::default();
+        DaemonOptions {
+            releases_interval: None,
+            runtime_metrics_interval: poll.runtime_metrics,
+            api_failing_after: poll.failing_after,
+            app_keys: BTreeMap::new(),
+            discovery: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -198,10 +228,12 @@ pub async fn start_with_alerts(
     let budget = Arc::new(RequestBudget::new(Arc::clone(&clock)));
     let client = HerokuClient::new(settings.heroku, Arc::clone(&clock), Arc::clone(&budget))
         .map_err(DaemonError::Client)?;
+    let clients = AppClients::with_keys(client.clone(), &settings.options.app_keys, &clock)
+        .map_err(DaemonError::Client)?;
     let ingest = Ingest::new(Arc::clone(&clock));
     mark_log_sources(&ingest, &settings.apps, clock.now());
     check_apps(
-        &client,
+        &clients,
         &ingest,
         &settings.apps,
         settings.poll_interval,
@@ -268,6 +300,14 @@ pub async fn start_with_alerts(
         &link,
         web,
     );
+    let watched = Arc::new(crate::watched::WatchedApps::new(
+        settings
+            .apps
+            .iter()
+            .map(|a| (a.name.clone(), a.policy.clone()))
+            .collect(),
+    ));
+    web_state.apps = Arc::clone(&watched);
     web_state.outcomes = Arc::new(Outcomes::sharing(Arc::clone(client.attempts())));
     web_state.alerts = Arc::clone(&alert_stats);
     web_state.budget = Some(Arc::clone(&budget));
@@ -312,12 +352,18 @@ pub async fn start_with_alerts(
         ingest.clone(),
         Arc::clone(&clock),
     );
+    executor.clients = clients.clone();
     executor.stats = Arc::clone(&outcomes);
     executor.not_carried_out = Arc::clone(&link.not_carried_out);
     executor.hooks_are_alerts = alerts.is_connected();
     let names: Vec<String> = settings.apps.iter().map(|a| a.name.clone()).collect();
     crate::reconcile::reconcile(&mut executor, &names, settings.reconcile_deadline).await;
     tasks.spawn(executor.run(receiver, cancel.clone()));
+    let notices = crate::notice::Notices {
+        store: Arc::clone(&store),
+        alerts: alerts.clone(),
+        executor: sender.clone(),
+    };
     let runner = Runner {
         ingest: ingest.clone(),
         store: Arc::clone(&store),
@@ -334,30 +380,54 @@ pub async fn start_with_alerts(
         web: link,
         journal_down: Default::default(),
         blind: Default::default(),
+        following: crate::runner::Following::apps(Arc::clone(&watched)),
     };
     tasks.spawn(runner.run(cancel.clone()));
-    let poller = Poller {
-        client: client.clone(),
-        ingest: ingest.clone(),
-        clock: Arc::clone(&clock),
-        apps: settings.apps.iter().map(|a| a.name.clone()).collect(),
-        interval: settings.poll_interval,
-        stats: outcomes,
-        alerts: alerts.clone(),
+    let options = settings.options;
+    let intervals = crate::config::PollConfig {
+        tick: settings.tick,
+        formation: settings.poll_interval,
+        releases: options.releases_interval.unwrap_or(settings.poll_interval),
+        runtime_metrics: options.runtime_metrics_interval,
+        failing_after: options.api_failing_after,
     };
+    let mut poller = Poller::new(
+        clients.clone(),
+        ingest.clone(),
+        Arc::clone(&clock),
+        Arc::clone(&watched),
+        intervals,
+    );
+    poller.stats = outcomes;
+    poller.alerts = alerts.clone();
+    poller.notices = Some(notices.clone());
     tasks.spawn(poller.run(cancel.clone()));
+    let tails = crate::tails::Tails::new(
+        clients.clone(),
+        ingest.clone(),
+        Arc::clone(&clock),
+        tasks.clone(),
+        cancel.clone(),
+    );
     for app in settings
         .apps
         .iter()
         .filter(|a| a.log_source == LogSource::LogSession)
     {
-        tasks.spawn(tail(
-            client.clone(),
-            ingest.clone(),
-            Arc::clone(&clock),
-            app.name.clone(),
-            cancel.clone(),
-        ));
+        tails.start(&app.name);
+    }
+    if let Some(discovery) = options.discovery {
+        let discovery = crate::discovery::Discovery {
+            settings: discovery,
+            client: clients.default_client().clone(),
+            clock: Arc::clone(&clock),
+            ingest: ingest.clone(),
+            watched: Arc::clone(&watched),
+            directory: Arc::clone(&directory),
+            tails,
+            notices,
+        };
+        tasks.spawn(discovery.run(cancel.clone()));
     }
     Ok(DaemonHandle {
         addr,
@@ -426,14 +496,14 @@ fn mark_log_sources(ingest: &Ingest, apps: &[AppSettings], now: dynopilot_core::
 /// Looks up every app once: an app the key cannot see is marked in error (the poller retries
 /// it with backoff) instead of stopping the daemon. Releases before now are history.
 async fn check_apps(
-    client: &HerokuClient,
+    clients: &AppClients,
     ingest: &Ingest,
     apps: &[AppSettings],
     retry: Duration,
     now: dynopilot_core::Timestamp,
 ) {
     for app in apps {
-        let looked_up = client.app_info(&app.name).await;
+        let looked_up = clients.for_app(&app.name).app_info(&app.name).await;
         let Ok(mut fleet) = ingest.fleet.lock() else {
             return;
         };
@@ -443,55 +513,5 @@ async fn check_apps(
             tracing::error!(app = %app.name, kind = e.kind(), error = %e, "app not visible to this API key; marked in error and retried with backoff, the other apps keep running");
             state.status.fail(&e, retry, now);
         }
-    }
-}
-
-/// Longest pause before a log-session tail that gave up is started again.
-const TAIL_RETRY_CAP: Duration = Duration::from_secs(300);
-
-/// Tails one app's log session until cancelled, reconnecting as Heroku ends sessions. When the
-/// client gives up (the API unreachable, the app gone), the tail starts again after a growing
-/// pause: a log source that stopped for good would leave the app unobserved for good.
-async fn tail(
-    client: HerokuClient,
-    ingest: Ingest,
-    clock: Arc<dyn Clock>,
-    app: String,
-    cancel: CancellationToken,
-) {
-    let create = LogSessionCreate {
-        tail: Some(true),
-        lines: Some(0),
-        ..LogSessionCreate::default()
-    };
-    let mut on_line = |line: &str| {
-        if !ingest.apply_log_line(&app, line.as_bytes()) && !line.trim().is_empty() {
-            ingest.metrics.count_dropped("unparseable_session_line", 1);
-        }
-    };
-    let mut pause = Duration::from_secs(30);
-    loop {
-        let ended = client
-            .stream_logs(
-                &app,
-                create.clone(),
-                &LogStreamOptions::default(),
-                &cancel,
-                &mut on_line,
-            )
-            .await;
-        match ended {
-            Ok(dynopilot_heroku::StreamEnd::Cancelled) => return,
-            Ok(_) => tracing::warn!(app, "log session ended; starting a new one"),
-            Err(e) => {
-                tracing::error!(app, error = %e, retry_in = ?pause, "log session tail gave up; starting it again after a pause")
-            }
-        }
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            () = clock.sleep(pause) => {}
-        }
-        ingest.source_reconnected(&app);
-        pause = (pause * 2).min(TAIL_RETRY_CAP);
     }
 }

@@ -27,7 +27,8 @@ use crate::web::control::action_kind;
 const JOURNAL_PATIENCE: Duration = Duration::from_secs(600);
 
 pub struct Executor {
-    pub client: HerokuClient,
+    /// The client of each app (its own key, else the daemon's).
+    pub clients: crate::clients::AppClients,
     pub store: Arc<dyn Store>,
     pub ingest: Ingest,
     pub clock: Arc<dyn Clock>,
@@ -91,7 +92,7 @@ impl Executor {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Executor {
-            client,
+            clients: crate::clients::AppClients::single(client),
             store,
             ingest,
             clock,
@@ -118,6 +119,11 @@ impl Executor {
             };
             self.execute(&decision).await;
         }
+    }
+
+    /// The client acting for `app`.
+    pub fn client(&self, app: &str) -> &HerokuClient {
+        self.clients.for_app(app)
     }
 
     pub async fn execute(&mut self, decision: &Decision) -> Outcome {
@@ -269,7 +275,7 @@ impl Executor {
                 return Outcome::Skipped(format!("no hook named {name} is configured"));
             }
         };
-        match self.client.write_checked(app, &check).await {
+        match self.client(app).write_checked(app, &check).await {
             Ok(Landed::Answered) => {
                 tracing::info!(app, action = %decision.action, "done");
                 Outcome::Done

@@ -143,7 +143,7 @@ pub async fn serve(
         };
         stats.accepted.fetch_add(1, Ordering::Relaxed);
         let slot = gate.admit(peer.ip());
-        note_shedding(&stats, &slot, &gate);
+        note_shedding(&stats, &slot, &gate, peer.ip());
         if let Slot::Refused = slot {
             // Inline, without a task: under a flood these are most connections.
             refuse(stream, &stats);
@@ -177,8 +177,9 @@ async fn accept_failed(e: &std::io::Error) {
     }
 }
 
-/// Logs once when shedding starts and once when the server is back under its caps.
-fn note_shedding(stats: &HttpStats, slot: &Slot, gate: &Gate) {
+/// Logs once when shedding starts (naming the cap that triggered it) and once when the server
+/// is back under its caps.
+fn note_shedding(stats: &HttpStats, slot: &Slot, gate: &Gate, peer: IpAddr) {
     match slot {
         Slot::Normal(..) => {
             if gate.normal.available_permits() > gate.capacity / 2
@@ -192,14 +193,32 @@ fn note_shedding(stats: &HttpStats, slot: &Slot, gate: &Gate) {
                 );
             }
         }
-        Slot::Shed(..) | Slot::Refused => {
+        Slot::Shed(_, cap) => {
             if !stats.shedding.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    max_connections = gate.capacity,
-                    "over the connection cap: shedding (healthz answered, drains get 503 + Retry-After)"
-                );
+                tracing::warn!(client = %peer, "{}", shedding_warning(*cap, gate));
             }
         }
+        Slot::Refused => {
+            if !stats.shedding.swap(true, Ordering::Relaxed) {
+                tracing::warn!("{}", shedding_warning(Cap::Total, gate));
+            }
+        }
+    }
+}
+
+/// The warning when shedding starts: it names the cap that was reached, with its setting, so
+/// a flood from one client is not mistaken for the server being full (or the reverse).
+fn shedding_warning(cap: Cap, gate: &Gate) -> String {
+    const WHAT: &str = "healthz answered, drains get 503 + Retry-After";
+    match cap {
+        Cap::Total => format!(
+            "over the connection cap (server.max_connections={}): shedding ({WHAT})",
+            gate.capacity
+        ),
+        Cap::PerClient => format!(
+            "a client is over its connection cap (server.max_connections_per_client={}): shedding its new connections ({WHAT})",
+            gate.per_client_cap
+        ),
     }
 }
 
@@ -276,8 +295,18 @@ struct Gate {
 
 enum Slot {
     Normal(OwnedSemaphorePermit, Option<ClientGuard>),
-    Shed(OwnedSemaphorePermit),
+    /// Served in shedding mode because `Cap` was reached.
+    Shed(OwnedSemaphorePermit, Cap),
     Refused,
+}
+
+/// The cap that sent a connection to shedding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cap {
+    /// `max_connections`: the server as a whole is full.
+    Total,
+    /// `max_connections_per_client`: this client holds its share.
+    PerClient,
 }
 
 impl Gate {
@@ -299,8 +328,13 @@ impl Gate {
             return Slot::Normal(permit, client);
         }
         drop(client);
+        let cap = if within_client_cap {
+            Cap::Total
+        } else {
+            Cap::PerClient
+        };
         match Arc::clone(&self.shed).try_acquire_owned() {
-            Ok(permit) => Slot::Shed(permit),
+            Ok(permit) => Slot::Shed(permit, cap),
             Err(_) => Slot::Refused,
         }
     }
@@ -370,7 +404,7 @@ impl Connection {
                 self.drive(&builder, service).await;
                 stats.open.fetch_sub(1, Ordering::Relaxed);
             }
-            Slot::Shed(_permit) => {
+            Slot::Shed(_permit, _) => {
                 self.stats.shed.fetch_add(1, Ordering::Relaxed);
                 let timeout = self.limits.header_timeout.min(SHED_HEADER_TIMEOUT);
                 let builder = self.builder(timeout, false);
@@ -500,7 +534,7 @@ mod tests {
         let other: IpAddr = [127, 0, 0, 1].into();
         let held: Vec<Slot> = (0..2).map(|_| gate.admit(flood)).collect();
         assert!(held.iter().all(|s| matches!(s, Slot::Normal(..))));
-        assert!(matches!(gate.admit(flood), Slot::Shed(_)));
+        assert!(matches!(gate.admit(flood), Slot::Shed(_, Cap::PerClient)));
         assert!(matches!(gate.admit(other), Slot::Normal(..)));
         drop(held);
         assert!(matches!(gate.admit(flood), Slot::Normal(..)));
@@ -516,7 +550,31 @@ mod tests {
         let gate = Gate::new(&limits);
         let ip: IpAddr = [127, 0, 0, 1].into();
         let _normal = gate.admit(ip);
-        let _shed = gate.admit(ip);
+        let shed = gate.admit(ip);
+        assert!(matches!(shed, Slot::Shed(_, Cap::Total)));
         assert!(matches!(gate.admit(ip), Slot::Refused));
+    }
+
+    #[test]
+    fn the_shedding_warning_names_the_cap_that_triggered() {
+        let limits = HttpLimits {
+            max_connections: 1024,
+            max_connections_per_client: 2,
+            ..HttpLimits::default()
+        };
+        let gate = Gate::new(&limits);
+        let flood: IpAddr = [127, 0, 0, 2].into();
+        let _held: Vec<Slot> = (0..2).map(|_| gate.admit(flood)).collect();
+        let Slot::Shed(_, cap) = gate.admit(flood) else {
+            panic!("the third connection of one client is shed");
+        };
+        let warning = shedding_warning(cap, &gate);
+        assert!(
+            warning.contains("max_connections_per_client=2"),
+            "{warning}"
+        );
+        assert!(!warning.contains("max_connections=1024"), "{warning}");
+        let total = shedding_warning(Cap::Total, &gate);
+        assert!(total.contains("server.max_connections=1024"), "{total}");
     }
 }

@@ -1,66 +1,141 @@
-//! Pollers: the formation, dynos and releases of every app from the Platform API, on an
-//! interval and within the shared request budget; and the check, at start and then hourly, that
-//! `log-runtime-metrics` is on (memory and silence policies are blind without it). The dyno
-//! list polled is the one log lines are checked against: lines about other dynos drive nothing.
+//! Pollers: the formation, dynos and releases of every watched app from the Platform API, each
+//! on its interval (`[poll]`), with the app's own client and within its request budget; the
+//! check, at start and then every `poll.runtime_metrics`, that `log-runtime-metrics` is on
+//! (memory and silence policies are blind without it); and the `api-failing` alert after
+//! `poll.failing_after` failed polls in a row, resolved at the next good one. The dyno list
+//! polled is the one log lines are checked against: lines about other dynos drive nothing.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dynopilot_core::policy::{Availability, DynoLifecycle, DynoState, Formation, Release};
+use dynopilot_core::policy::{
+    Availability, DynoLifecycle, DynoState, Formation, Release, Severity,
+};
 use dynopilot_core::{Clock, Timestamp};
 use dynopilot_heroku::wire::{Dyno, Formation as WireFormation};
 use dynopilot_heroku::{HerokuClient, HerokuError, LOG_RUNTIME_METRICS};
 use tokio_util::sync::CancellationToken;
 
+use crate::clients::AppClients;
+use crate::config::PollConfig;
 use crate::fleet::AppState;
 use crate::ingest::Ingest;
+use crate::notice::Notices;
 use crate::outcomes::{Caller, Outcomes};
+use crate::watched::WatchedApps;
 
-/// How often `log-runtime-metrics` is looked at again.
-const RECHECK_RUNTIME_METRICS: Duration = Duration::from_secs(3600);
+/// The core topic of a failing-polls alert (`api-failing`, target `poll`) and of its resolve.
+const POLLS_FAILING: &str = "api_failure:poll";
+const POLLS_RECOVERED: &str = "api-recovered:poll";
 
 pub struct Poller {
-    pub client: HerokuClient,
+    pub clients: AppClients,
     pub ingest: Ingest,
     pub clock: Arc<dyn Clock>,
-    pub apps: Vec<String>,
-    pub interval: Duration,
+    /// Polled afresh every round: discovery adds and retires apps while this runs.
+    pub apps: Arc<WatchedApps>,
+    /// `formation` paces the rounds; releases and `log-runtime-metrics` are read when due.
+    pub intervals: PollConfig,
     /// API errors are counted here for `/metrics`.
     pub stats: Arc<Outcomes>,
     /// Where the end of an announced app error is reported (`app-reachable`).
     pub alerts: crate::alerts::AlertSender,
+    /// Where a streak of failed polls is announced (`api-failing`, `api-recovered`); none in
+    /// setups without an executor.
+    pub notices: Option<Notices>,
+    due: Mutex<BTreeMap<String, Due>>,
+}
+
+/// Per app: when releases and runtime metrics were last read, and the failed polls in a row.
+#[derive(Clone, Debug, Default)]
+struct Due {
+    releases_at: Option<Timestamp>,
+    metrics_at: Option<Timestamp>,
+    failed_in_a_row: u32,
+    /// The `api-failing` alert of this streak was raised.
+    announced: bool,
 }
 
 impl Poller {
+    pub fn new(
+        clients: AppClients,
+        ingest: Ingest,
+        clock: Arc<dyn Clock>,
+        apps: Arc<WatchedApps>,
+        intervals: PollConfig,
+    ) -> Self {
+        Poller {
+            clients,
+            ingest,
+            clock,
+            apps,
+            intervals,
+            stats: Arc::default(),
+            alerts: crate::alerts::AlertSender::default(),
+            notices: None,
+            due: Mutex::default(),
+        }
+    }
+
+    fn client(&self, app: &str) -> &HerokuClient {
+        self.clients.for_app(app)
+    }
+
     pub async fn run(self, cancel: CancellationToken) {
-        let mut checked_at: Option<Timestamp> = None;
         loop {
-            // Someone may switch the feature on (or off) while we run: look again every hour.
-            if checked_at.is_none_or(|at| self.clock.now().since(at) >= RECHECK_RUNTIME_METRICS) {
-                checked_at = Some(self.clock.now());
-                for app in self.apps.iter().filter(|app| !self.in_error(app)) {
+            let apps = self.apps.names();
+            if let Ok(mut due) = self.due.lock() {
+                due.retain(|app, _| apps.contains(app));
+            }
+            for app in &apps {
+                // Someone may switch the feature on (or off) while we run: look again later.
+                if !self.in_error(app)
+                    && self.is_due(app, |d| &mut d.metrics_at, self.intervals.runtime_metrics)
+                {
                     self.check_runtime_metrics(app).await;
                 }
             }
-            for app in &self.apps {
+            for app in &apps {
                 self.poll_or_back_off(app).await;
             }
             tokio::select! {
                 () = cancel.cancelled() => return,
-                () = self.clock.sleep(self.interval) => {}
+                () = self.clock.sleep(self.intervals.formation) => {}
             }
         }
     }
 
+    /// True (and the time noted) when the read `field` of `app` is older than `every`.
+    fn is_due(
+        &self,
+        app: &str,
+        field: impl FnOnce(&mut Due) -> &mut Option<Timestamp>,
+        every: Duration,
+    ) -> bool {
+        let now = self.clock.now();
+        let Ok(mut due) = self.due.lock() else {
+            return true;
+        };
+        let at = field(due.entry(app.to_owned()).or_default());
+        if at.is_none_or(|t| now.since(t) >= every) {
+            *at = Some(now);
+            return true;
+        }
+        false
+    }
+
     /// Polls `app` unless it is in error and its retry is not due. An access error (404,
     /// 403, 401) marks the app in error with a growing backoff; a success clears it. Either
-    /// way the other apps are polled as usual.
+    /// way the other apps are polled as usual. Other failures (timeouts, 5xx, the API
+    /// unreachable) count towards the `api-failing` streak.
     async fn poll_or_back_off(&self, app: &str) {
         if self.with_status(app, |s| s.waiting(self.clock.now())) {
             return;
         }
         match self.poll_app(app).await {
             Ok(()) => {
+                self.streak_ended(app).await;
                 if let Some(was) = self.with_status(app, crate::access::AppStatus::recover) {
                     tracing::info!(app, kind = was.kind, "app is reachable again; watching it");
                     // Only an error that was announced has an alert to resolve.
@@ -78,7 +153,60 @@ impl Poller {
             Err(e) => {
                 self.stats.count_api_error(Caller::Poller, &e);
                 tracing::warn!(app, error = %e, "poll failed; will retry next interval");
+                self.failed_again(app, &e).await;
             }
+        }
+    }
+
+    /// One more failed poll in a row: at `failing_after` of them, one `api-failing` alert.
+    async fn failed_again(&self, app: &str, e: &HerokuError) {
+        let streak = {
+            let Ok(mut due) = self.due.lock() else {
+                return;
+            };
+            let d = due.entry(app.to_owned()).or_default();
+            d.failed_in_a_row = d.failed_in_a_row.saturating_add(1);
+            let wanted = self.intervals.failing_after;
+            if wanted == 0 || d.announced || d.failed_in_a_row < wanted {
+                return;
+            }
+            d.announced = true;
+            d.failed_in_a_row
+        };
+        let message = format!(
+            "{app}: {streak} polls of the Platform API failed in a row (last: {e}); formation and dynos stay as last seen until it answers"
+        );
+        tracing::error!(app, failed_in_a_row = streak, "{message}");
+        if let Some(notices) = &self.notices {
+            let now = self.clock.now();
+            notices
+                .raise(app, POLLS_FAILING, Severity::Critical, message, now)
+                .await;
+        }
+    }
+
+    /// A good poll ends the streak; an announced one is resolved (`api-recovered`).
+    async fn streak_ended(&self, app: &str) {
+        let (was, announced) = {
+            let Ok(mut due) = self.due.lock() else {
+                return;
+            };
+            let d = due.entry(app.to_owned()).or_default();
+            let was = (d.failed_in_a_row, d.announced);
+            d.failed_in_a_row = 0;
+            d.announced = false;
+            was
+        };
+        if !announced {
+            return;
+        }
+        let message = format!("{app}: the Platform API answers polls again (after {was} failed)");
+        tracing::info!(app, "{message}");
+        if let Some(notices) = &self.notices {
+            let now = self.clock.now();
+            notices
+                .raise(app, POLLS_RECOVERED, Severity::Info, message, now)
+                .await;
         }
     }
 
@@ -86,7 +214,7 @@ impl Poller {
     pub fn mark_error(&self, app: &str, e: &HerokuError) {
         let now = self.clock.now();
         let (fresh, retry_at) = self.with_status(app, |s| {
-            let fresh = s.fail(e, self.interval, now);
+            let fresh = s.fail(e, self.intervals.formation, now);
             (fresh, s.error.as_ref().map(|e| e.retry_at))
         });
         let retry = retry_at.map(|t| t.to_string()).unwrap_or_default();
@@ -114,7 +242,11 @@ impl Poller {
 
     /// Records whether `log-runtime-metrics` is on; the runner warns about what is blind.
     async fn check_runtime_metrics(&self, app: &str) {
-        let on = match self.client.feature_info(app, LOG_RUNTIME_METRICS).await {
+        let on = match self
+            .client(app)
+            .feature_info(app, LOG_RUNTIME_METRICS)
+            .await
+        {
             Ok(feature) => Availability::Known(feature.enabled),
             Err(e) => {
                 self.stats.count_api_error(Caller::Poller, &e);
@@ -128,11 +260,25 @@ impl Poller {
         }
     }
 
-    /// One poll of `app`: formation, dynos, recent releases.
+    /// One poll of `app`: formation, dynos, and recent releases when they are due.
     pub async fn poll_app(&self, app: &str) -> Result<(), HerokuError> {
-        let formation = self.client.formation_list(app).await?;
-        let dynos = self.client.dynos_list(app).await?;
-        let releases = self.client.releases_recent(app, 5).await?;
+        let client = self.client(app);
+        let formation = client.formation_list(app).await?;
+        let dynos = client.dynos_list(app).await?;
+        let releases = if self.is_due(app, |d| &mut d.releases_at, self.intervals.releases) {
+            match client.releases_recent(app, 5).await {
+                Ok(r) => r,
+                Err(e) => {
+                    // Read again at the next round rather than a whole interval later.
+                    if let Ok(mut due) = self.due.lock() {
+                        due.entry(app.to_owned()).or_default().releases_at = None;
+                    }
+                    return Err(e);
+                }
+            }
+        } else {
+            Vec::new()
+        };
         let now = self.clock.now();
         let Ok(mut fleet) = self.ingest.fleet.lock() else {
             return Ok(());

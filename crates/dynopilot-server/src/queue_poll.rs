@@ -179,6 +179,7 @@ pub fn render_metrics(out: &mut Out, state: &WebState) {
         };
         state
             .apps
+            .snapshot()
             .keys()
             .filter_map(|app| Some((app.clone(), fleet.app(app)?.queue_reads.clone())))
             .collect()

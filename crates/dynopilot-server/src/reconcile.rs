@@ -250,7 +250,7 @@ async fn settle_started(
         Some(check) => {
             let check = check.as_check();
             executor
-                .client
+                .client(&decision.app)
                 .write_landed(&decision.app, &check, started.at)
                 .await
         }

@@ -34,6 +34,25 @@ pub struct Runner {
     pub journal_down: AtomicBool,
     /// Announces policies that are blind (no log source, runtime metrics off).
     pub blind: crate::blind_watch::BlindWatch,
+    /// The watched apps when discovery may change them while running (`None`: `policies` is
+    /// fixed).
+    pub following: Following,
+}
+
+/// The shared set of watched apps the runner follows, and the generation it last applied.
+#[derive(Debug, Default)]
+pub struct Following {
+    pub apps: Option<Arc<crate::watched::WatchedApps>>,
+    applied: Option<u64>,
+}
+
+impl Following {
+    pub fn apps(apps: Arc<crate::watched::WatchedApps>) -> Self {
+        Following {
+            apps: Some(apps),
+            applied: None,
+        }
+    }
 }
 
 /// The parts of the store the runner reports on to `StoreHealth`.
@@ -55,18 +74,46 @@ pub struct Held {
 impl Runner {
     /// Loads each app's saved policy state, so cooldowns and budgets survive a restart.
     pub async fn load_states(&mut self) {
-        for app in self.policies.keys() {
-            match self.store.policy_state(app).await {
-                Ok(Some(record)) => match serde_json::from_value::<PolicyState>(record.state) {
-                    Ok(state) => {
-                        self.states.insert(app.clone(), state);
-                    }
-                    Err(e) => {
-                        tracing::error!(app, error = %e, "saved policy state unreadable; starting fresh")
-                    }
-                },
-                Ok(None) => {}
-                Err(e) => tracing::error!(app, error = %e, "cannot load policy state"),
+        let apps: Vec<String> = self.policies.keys().cloned().collect();
+        for app in apps {
+            self.load_state(&app).await;
+        }
+    }
+
+    async fn load_state(&mut self, app: &str) {
+        match self.store.policy_state(app).await {
+            Ok(Some(record)) => match serde_json::from_value::<PolicyState>(record.state) {
+                Ok(state) => {
+                    self.states.insert(app.to_owned(), state);
+                }
+                Err(e) => {
+                    tracing::error!(app, error = %e, "saved policy state unreadable; starting fresh")
+                }
+            },
+            Ok(None) => {}
+            Err(e) => tracing::error!(app, error = %e, "cannot load policy state"),
+        }
+    }
+
+    /// Takes up apps discovery added (with their saved state: an app retired and found again
+    /// keeps its budgets) and drops retired ones (their state stays in the store).
+    async fn follow_watched_apps(&mut self) {
+        let Some(watched) = self.following.apps.clone() else {
+            return;
+        };
+        let generation = watched.generation();
+        if self.following.applied == Some(generation) {
+            return;
+        }
+        self.following.applied = Some(generation);
+        let now = watched.snapshot();
+        self.policies.retain(|app, _| now.contains_key(app));
+        self.states.retain(|app, _| now.contains_key(app));
+        self.blocked_seen
+            .retain(|(app, _), _| now.contains_key(app));
+        for (app, config) in now {
+            if self.policies.insert(app.clone(), config).is_none() {
+                self.load_state(&app).await;
             }
         }
     }
@@ -96,6 +143,7 @@ impl Runner {
 
     /// One evaluation of every app; returns the decisions made (for tests and the demo).
     pub async fn tick_once(&mut self, now: Timestamp) -> Vec<Decision> {
+        self.follow_watched_apps().await;
         self.forget_not_carried_out();
         let observed: Vec<(String, policy::ObservedState, bool)> = {
             let Ok(mut fleet) = self.ingest.fleet.lock() else {
@@ -142,7 +190,7 @@ impl Runner {
                 continue;
             }
             self.save_state(&app, now, &state).await;
-            self.publish_overrides(&app, &state);
+            self.publish_status(&app, &config, &observed, &state, now);
             self.states.insert(app.clone(), state);
             if decisions.iter().any(|d| d.executed) {
                 crate::reconcile::test_pause("decision-journaled").await;
@@ -282,10 +330,21 @@ impl Runner {
         }
     }
 
-    /// Shows the manual-change overrides in force on the dashboard until they end.
-    fn publish_overrides(&self, app: &str, state: &PolicyState) {
+    /// Shows the manual-change overrides in force on the dashboard until they end, and the
+    /// budgets left and holds in force (`dynopilot status`, the JSON app view).
+    fn publish_status(
+        &self,
+        app: &str,
+        config: &policy::Config,
+        observed: &policy::ObservedState,
+        state: &PolicyState,
+        now: Timestamp,
+    ) {
+        let allowance = policy::allowance::allowance(config, observed, state, now);
         if let Ok(mut fleet) = self.ingest.fleet.lock() {
-            fleet.app_mut(app).status.overrides = state.overrides.clone();
+            let status = &mut fleet.app_mut(app).status;
+            status.overrides = state.overrides.clone();
+            status.allowance = Some(allowance);
         }
     }
 

@@ -156,28 +156,37 @@ fn build_world(config: &SimConfig, now: Timestamp) -> Result<World, SimError> {
         });
     }
     for spec in &config.apps {
-        let bad = |message: String| SimError::BadApp {
-            app: spec.name.clone(),
-            message,
-        };
-        let owner = world
-            .account_by_email(&spec.owner)
-            .ok_or_else(|| bad(format!("unknown owner {}", spec.owner)))?
-            .clone();
-        let physics = physics_for(spec, now).map_err(bad)?;
-        let mut app = SimApp::new(&spec.name, &owner.id, physics, now);
-        app.releases.push(ReleaseRecord {
-            id: uuid::Uuid::new_v4().to_string(),
-            version: 1,
-            description: "Initial release".to_string(),
-            user_email: owner.email.clone(),
-            user_id: owner.id.clone(),
-            created_at: now,
-            config: app.config_vars.clone(),
-        });
-        world.apps.push(app);
+        add_app(&mut world, spec, now)?;
     }
     Ok(world)
+}
+
+/// Creates `spec`'s app in `world` with its first release, as `POST /apps` would.
+fn add_app(world: &mut World, spec: &AppSpec, now: Timestamp) -> Result<(), SimError> {
+    let bad = |message: String| SimError::BadApp {
+        app: spec.name.clone(),
+        message,
+    };
+    if world.apps.iter().any(|a| a.name == spec.name) {
+        return Err(bad("an app with this name exists".to_string()));
+    }
+    let owner = world
+        .account_by_email(&spec.owner)
+        .ok_or_else(|| bad(format!("unknown owner {}", spec.owner)))?
+        .clone();
+    let physics = physics_for(spec, now).map_err(bad)?;
+    let mut app = SimApp::new(&spec.name, &owner.id, physics, now);
+    app.releases.push(ReleaseRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        version: 1,
+        description: "Initial release".to_string(),
+        user_email: owner.email.clone(),
+        user_id: owner.id.clone(),
+        created_at: now,
+        config: app.config_vars.clone(),
+    });
+    world.apps.push(app);
+    Ok(())
 }
 
 fn physics_for(spec: &AppSpec, now: Timestamp) -> Result<Box<dyn Physics>, String> {
@@ -325,6 +334,27 @@ impl SimHandle {
     /// Every kind of injected fault counted so far.
     pub fn fault_counts(&self) -> FaultCounts {
         self.faults.counts()
+    }
+
+    /// Creates an app while the simulator runs (what `heroku create` does): it shows in its
+    /// owner's `GET /apps` from now on.
+    pub fn create_app(&self, spec: &AppSpec) -> Result<(), SimError> {
+        let now = self.clock.now();
+        add_app(&mut self.world(), spec, now)
+    }
+
+    /// Deletes an app (what `heroku apps:destroy` does): its drains stop and every call about
+    /// it answers 404 from now on. False when there was no such app.
+    pub fn delete_app(&self, name: &str) -> bool {
+        let mut world = self.world();
+        let Some(i) = world.apps.iter().position(|a| a.name == name) else {
+            return false;
+        };
+        let app = world.apps.remove(i);
+        for drain in &app.drains {
+            drain.outlet.cancel.cancel();
+        }
+        true
     }
 
     /// Every non-GET API call so far (faulted ones too, with the status the client saw).

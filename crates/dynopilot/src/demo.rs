@@ -167,6 +167,7 @@ pub async fn start(options: DemoOptions, clock: Arc<dyn Clock>) -> Result<Demo, 
         poll_interval: Duration::from_secs(5),
         tick: Duration::from_secs(1),
         reconcile_deadline: dynopilot_server::reconcile::DEFAULT_DEADLINE,
+        options: Default::default(),
     };
     let client = HerokuClient::new(
         heroku,

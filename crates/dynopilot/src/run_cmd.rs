@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use dynopilot_core::Clock;
 use dynopilot_heroku::{ApiKey, ClientConfig, HerokuClient, RequestBudget};
+use dynopilot_server::clients::AppClients;
 use dynopilot_server::config::{self, Config};
-use dynopilot_server::daemon::{self, AppSettings, DaemonSettings, LogSource};
+use dynopilot_server::daemon::{self, AppSettings, DaemonOptions, DaemonSettings, LogSource};
+use dynopilot_server::discovery::DiscoverySettings;
 use dynopilot_server::ingest::Ingest;
 use dynopilot_server::ingest::drain::DrainSettings;
 use dynopilot_server::web::auth::WebSettings;
@@ -42,7 +43,8 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
         Arc::clone(&clock),
         Arc::new(RequestBudget::new(Arc::clone(&clock))),
     )?;
-    let apps = resolve_apps(&config, &client).await?;
+    let app_keys = app_keys(&config)?;
+    let apps = resolve_apps(&config, &client, &app_keys, &clock).await?;
     if apps.iter().any(|a| a.log_source == LogSource::Drain) && config.drain.secret.is_none() {
         bail!(
             "apps use drains but no drain secret is set (drain.secret or DYNOPILOT_DRAIN_SECRET)"
@@ -62,9 +64,16 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
         },
         heroku,
         apps,
-        poll_interval: Duration::from_secs(30),
-        tick: Duration::from_secs(1),
+        poll_interval: config.poll.formation,
+        tick: config.poll.tick,
         reconcile_deadline: config.server.reconcile_deadline,
+        options: DaemonOptions {
+            releases_interval: Some(config.poll.releases),
+            runtime_metrics_interval: config.poll.runtime_metrics,
+            api_failing_after: config.poll.failing_after,
+            app_keys,
+            discovery: discovery(&config),
+        },
     };
     let mut web = WebSettings::for_listen(settings.listen, config.dashboard.credentials());
     web.tokens = config.api.tokens.clone();
@@ -116,9 +125,47 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Each app's own API key (`api_key_env`); an unset variable stops the start, naming the app
+/// and the variable.
+fn app_keys(config: &Config) -> anyhow::Result<BTreeMap<String, ApiKey>> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let keys = config
+        .app_api_keys(&env)
+        .map_err(|missing| anyhow::anyhow!("{}", missing.join("\n")))?;
+    Ok(keys
+        .into_iter()
+        .map(|(app, key)| (app, ApiKey::new(key.expose().to_owned())))
+        .collect())
+}
+
+/// With discovery on, the app list is read again every `discovery.refresh`; apps found later
+/// get the template's policy for the process types they run.
+fn discovery(config: &Config) -> Option<DiscoverySettings> {
+    if !config.discovery.enabled {
+        return None;
+    }
+    let template = config.clone();
+    Some(DiscoverySettings {
+        refresh: config.discovery.refresh,
+        log_source: log_source(config.discovery.log_source),
+        policy: Arc::new(move |app: &str, types: &[String]| {
+            template
+                .discovered_app(app)
+                .policy_for(types.iter().map(String::as_str))
+        }),
+        listed: config.apps.iter().map(|a| a.name.clone()).collect(),
+    })
+}
+
 /// Listed apps, or every app of the account when discovery is on, each with its policy
-/// completed for the process types its formation has.
-async fn resolve_apps(config: &Config, client: &HerokuClient) -> anyhow::Result<Vec<AppSettings>> {
+/// completed for the process types its formation has (read with the app's own key).
+async fn resolve_apps(
+    config: &Config,
+    client: &HerokuClient,
+    keys: &BTreeMap<String, ApiKey>,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<Vec<AppSettings>> {
+    let clients = AppClients::with_keys(client.clone(), keys, clock)?;
     let mut resolved: Vec<config::AppConfig> = config.apps.clone();
     if config.discovery.enabled {
         let listed = client.apps_list().await.context("discovering apps")?;
@@ -135,7 +182,8 @@ async fn resolve_apps(config: &Config, client: &HerokuClient) -> anyhow::Result<
     }
     let mut apps = Vec::with_capacity(resolved.len());
     for app in resolved {
-        let formation = client
+        let formation = clients
+            .for_app(&app.name)
             .formation_list(&app.name)
             .await
             .with_context(|| format!("reading the formation of {}", app.name))?;

@@ -4,6 +4,7 @@
 //! I/O, no clock reads) and deterministic. Policies (memory guard, zombie, restart counter,
 //! rules, schedules) propose; guardrails decide last; notifications report.
 
+pub mod allowance;
 pub mod autoscale;
 pub mod blind;
 mod checks;

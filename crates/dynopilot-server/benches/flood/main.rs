@@ -88,6 +88,7 @@ fn serve(sim_url: &str, token: &str, port: u16) {
             poll_interval: Duration::from_secs(30),
             tick: Duration::from_secs(1),
             reconcile_deadline: dynopilot_server::reconcile::DEFAULT_DEADLINE,
+            options: Default::default(),
         };
         let web = WebSettings::for_listen(settings.listen, None);
         let store = dynopilot_store::open("sqlite::memory:").await.unwrap();

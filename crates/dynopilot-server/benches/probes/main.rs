@@ -86,6 +86,7 @@ async fn runner(clock: &Arc<dyn Clock>) -> (Runner, mpsc::Receiver<policy::Decis
         web: Default::default(),
         journal_down: Default::default(),
         blind: Default::default(),
+        following: Default::default(),
     };
     (runner, rx)
 }

@@ -64,6 +64,8 @@ impl Builder<'_> {
             overrides.remove("name");
             overrides.remove("log_source");
             overrides.remove("restart_request_token");
+            overrides.remove("api_key_env");
+            overrides.remove("api_key");
             for probe_key in ["probes", "pingdom", "checks"] {
                 overrides.remove(probe_key);
             }
@@ -86,6 +88,7 @@ impl Builder<'_> {
             if let Some(token) = &app.restart_request_token {
                 self.check_token(&format!("{prefix}.restart_request_token"), token);
             }
+            let api_key_env = self.app_api_key_env(&prefix, app);
             let env = self.env;
             let queues = self.queue_sources(&format!("{prefix}.queues"), &app.queues, env);
             apps.push(AppConfig {
@@ -99,9 +102,34 @@ impl Builder<'_> {
                 resolved,
                 probes,
                 queues,
+                api_key_env,
             });
         }
         apps
+    }
+
+    /// The app's key variable: a valid name, and never a key written inline.
+    fn app_api_key_env(&mut self, prefix: &str, app: &super::raw::RawApp) -> Option<String> {
+        if app.api_key.is_some() {
+            self.err(
+                &format!("{prefix}.api_key"),
+                format!(
+                    "app `{}`: a per-app API key is never written in the file; put it in an environment variable and name that with `api_key_env = \"HEROKU_API_KEY_…\"`",
+                    app.name
+                ),
+            );
+        }
+        let var = app.api_key_env.as_ref()?.trim();
+        let valid = var.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            self.err(
+                &format!("{prefix}.api_key_env"),
+                format!("`{var}` is not an environment variable name (letters, digits and `_`, not starting with a digit)"),
+            );
+            return None;
+        }
+        Some(var.to_owned())
     }
 
     pub(super) fn env_apps(
@@ -127,6 +155,7 @@ impl Builder<'_> {
                 resolved,
                 probes: Default::default(),
                 queues: Vec::new(),
+                api_key_env: None,
             });
         }
     }
@@ -181,6 +210,38 @@ fn policy_issues(r: &ResolvedPolicy) -> Vec<ConfigIssue> {
 }
 
 const MIN_TOKEN_LEN: usize = 16;
+
+impl super::Config {
+    /// Each app's own Platform API key, read from the variable its `api_key_env` names. A
+    /// variable that is unset or empty is an error naming the app and the variable: the app
+    /// would otherwise run with a key that cannot see it.
+    pub fn app_api_keys(
+        &self,
+        env: &std::collections::BTreeMap<String, String>,
+    ) -> Result<std::collections::BTreeMap<String, Secret>, Vec<String>> {
+        let mut keys = std::collections::BTreeMap::new();
+        let mut missing = Vec::new();
+        for app in &self.apps {
+            let Some(var) = &app.api_key_env else {
+                continue;
+            };
+            match env.get(var).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                Some(key) => {
+                    keys.insert(app.name.clone(), Secret::new(key));
+                }
+                None => missing.push(format!(
+                    "app {}: environment variable {var} (its api_key_env) is not set",
+                    app.name
+                )),
+            }
+        }
+        if missing.is_empty() {
+            Ok(keys)
+        } else {
+            Err(missing)
+        }
+    }
+}
 
 fn empty_policy(app: &str) -> ResolvedPolicy {
     ResolvedPolicy {

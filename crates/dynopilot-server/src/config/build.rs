@@ -35,6 +35,12 @@ pub const SETTING_KEYS: &[&str] = &[
     "dashboard.password",
     "dashboard.password_hash",
     "discovery.enabled",
+    "discovery.refresh",
+    "runner.tick",
+    "poll.formation",
+    "poll.releases",
+    "poll.runtime_metrics",
+    "poll.failing_after",
 ];
 
 /// A drain secret is a URL path segment: long enough not to be guessed, URL-safe.
@@ -121,7 +127,9 @@ impl Builder<'_> {
             } else {
                 LogSource::LogSession
             }),
+            refresh: self.discovery_refresh(raw.discovery.refresh),
         };
+        let poll = self.intervals(&raw.runner, &raw.poll);
         let (template_table, template) = self.template(doc);
         let token = &server.restart_request_token;
         let mut apps = self.file_apps(raw, doc, &template_table, &template, &discovery, token);
@@ -149,6 +157,7 @@ impl Builder<'_> {
             discovery,
             apps,
             alerts,
+            poll,
             template,
             origins: self.origins(),
         }

@@ -78,6 +78,7 @@ impl RawConfig {
             discovery: RawDiscovery {
                 enabled: Some(true),
                 defaults: Some(template),
+                ..RawDiscovery::default()
             },
             apps: vec![documented_app()],
             alerts: documented_alerts(),
@@ -178,6 +179,8 @@ fn documented_app() -> RawApp {
         name: "my-app".to_owned(),
         log_source: Some(LogSource::Drain),
         restart_request_token: Some(Secret::new("example-secret-0123456789")),
+        api_key_env: Some("HEROKU_API_KEY_MY_APP".to_owned()),
+        api_key: None,
         time_zone: Some("Europe/Paris".to_owned()),
         guardrails: Some(GuardrailsConfig {
             cost_budget_per_hour: Some(2.0),

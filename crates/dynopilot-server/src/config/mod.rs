@@ -10,6 +10,7 @@ mod build;
 mod documented;
 mod env;
 mod error;
+mod intervals;
 mod locate;
 mod probes;
 mod queues;
@@ -29,6 +30,7 @@ use dynopilot_core::policy::{self, ProcessTypeConfig};
 pub use alerts::{AlertsConfig, RawAlerts, RawDefaultRoute, RawRetry, RawRoute};
 pub use env::{CONFIG_PATH_VAR, ENV_OVERRIDES};
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use intervals::{PollConfig, RawPoll, RawRunner};
 pub use probes::{
     AppProbes, CheckConfig, DEFAULT_PINGDOM_URL, PingdomConfig, ProbeConfig, RawCheck, RawPingdom,
     RawProbe, Threshold,
@@ -63,6 +65,8 @@ pub struct Config {
     pub apps: Vec<AppConfig>,
     /// Alert channels by name, routing, cooling and retries (`[alerts]`).
     pub alerts: AlertsConfig,
+    /// The policy tick, poll intervals and the failed-poll alert (`[runner]`, `[poll]`).
+    pub poll: PollConfig,
     /// What a discovered app gets (the template with nothing overridden).
     template: ResolvedPolicy,
     origins: BTreeMap<String, Origin>,
@@ -147,6 +151,8 @@ pub struct DiscoveryConfig {
     pub enabled: bool,
     /// Log source of discovered apps and of apps that don't set one.
     pub log_source: LogSource,
+    /// How often the app list is read again (new apps picked up, gone ones retired).
+    pub refresh: Duration,
 }
 
 /// Where an app came from.
@@ -173,6 +179,9 @@ pub struct AppConfig {
     pub probes: AppProbes,
     /// Job queues read directly (`[[apps.queues]]`).
     pub queues: Vec<QueueSourceConfig>,
+    /// The variable holding the app's own Platform API key; `None`: `heroku.api_key`.
+    /// Read at start by `Config::app_api_keys`, never stored in the file.
+    pub api_key_env: Option<String>,
 }
 
 impl AppConfig {
@@ -261,6 +270,7 @@ impl Config {
             resolved,
             probes: AppProbes::default(),
             queues: Vec::new(),
+            api_key_env: None,
         }
     }
 

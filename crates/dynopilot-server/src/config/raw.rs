@@ -65,6 +65,10 @@ pub struct RawConfig {
     pub discovery: RawDiscovery,
     pub apps: Vec<RawApp>,
     pub alerts: super::alerts::RawAlerts,
+    /// The policy tick (`[runner]`).
+    pub runner: super::intervals::RawRunner,
+    /// Platform API poll intervals and the failed-poll alert (`[poll]`).
+    pub poll: super::intervals::RawPoll,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -208,13 +212,25 @@ pub struct RawApiToken {
     pub token_hash: Option<String>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawDiscovery {
     /// Manage every app the API key can see; unset means "on when no app is listed".
     pub enabled: Option<bool>,
+    /// How often the app list is read again: new apps are picked up, gone ones retired.
+    pub refresh: ConfigDuration,
     /// The policy template of every app; unset means `PolicyTemplate::builtin()`.
     pub defaults: Option<PolicyTemplate>,
+}
+
+impl Default for RawDiscovery {
+    fn default() -> Self {
+        RawDiscovery {
+            enabled: None,
+            refresh: super::intervals::DEFAULT_DISCOVERY_REFRESH,
+            defaults: None,
+        }
+    }
 }
 
 /// An app's policies, minus its name: the fields of `dynopilot_core::policy::Config`, plus
@@ -241,6 +257,13 @@ pub struct RawApp {
     /// Bearer token the app sends with its restart requests (overrides the server's).
     #[serde(default)]
     pub restart_request_token: Option<Secret>,
+    /// The environment variable holding this app's own Platform API key (its polls, actions
+    /// and log sessions use it instead of `heroku.api_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_env: Option<String>,
+    /// Accepted only to be refused with a clear message: a per-app key never sits in the file.
+    #[serde(default, skip_serializing)]
+    pub api_key: Option<Secret>,
     #[serde(default)]
     pub time_zone: Option<String>,
     #[serde(default)]

@@ -104,11 +104,31 @@ pub fn render(c: &Config) -> String {
         "dashboard.password_hash",
         secret(c.dashboard.password_hash.as_ref()).and_then(s),
     );
+    out.push_str("\n[runner]\n");
+    line(&mut out, "runner.tick", s(duration(c.poll.tick)));
+    out.push_str("\n[poll]\n");
+    line(&mut out, "poll.formation", s(duration(c.poll.formation)));
+    line(&mut out, "poll.releases", s(duration(c.poll.releases)));
+    line(
+        &mut out,
+        "poll.runtime_metrics",
+        s(duration(c.poll.runtime_metrics)),
+    );
+    line(
+        &mut out,
+        "poll.failing_after",
+        Some(toml::Value::Integer(c.poll.failing_after.into())),
+    );
     out.push_str("\n[discovery]\n");
     line(
         &mut out,
         "discovery.enabled",
         Some(toml::Value::Boolean(c.discovery.enabled)),
+    );
+    line(
+        &mut out,
+        "discovery.refresh",
+        s(duration(c.discovery.refresh)),
     );
     let defaults = ShowPolicy::from(&c.template);
     out.push('\n');
@@ -172,6 +192,9 @@ impl<'a> From<&'a ResolvedPolicy> for ShowPolicy<'a> {
 struct ShowApp<'a> {
     name: &'a str,
     log_source: LogSource,
+    /// The variable's name only: the key itself is never shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_key_env: Option<&'a str>,
     #[serde(flatten)]
     policy: ShowPolicy<'a>,
 }
@@ -181,6 +204,7 @@ impl<'a> From<&'a AppConfig> for ShowApp<'a> {
         ShowApp {
             name: &a.name,
             log_source: a.log_source,
+            api_key_env: a.api_key_env.as_deref(),
             policy: ShowPolicy::from(&a.resolved),
         }
     }

@@ -46,7 +46,7 @@ impl WebState {
     }
 
     pub fn summary(&self, app: &str) -> Result<AppSummary, WebError> {
-        let config = self.config(app)?;
+        let config = &self.config(app)?;
         let observed = self.observed(app);
         let mode = self.modes.label(app, config);
         let modes = &self.modes;
@@ -69,7 +69,19 @@ impl WebState {
                     .map(|a| observation::line_counts(a.not_actionable()))
             })
             .unwrap_or_else(|| observation::line_counts(&Default::default()));
-        Ok(summary.with_status(&self.status(app), now))
+        let mut summary = summary.with_status(&self.status(app), now);
+        summary
+            .holds
+            .extend(super::allowance::pause_holds(&self.modes.get(app)));
+        summary.holds.sort_by_key(|h| h.until);
+        Ok(summary)
+    }
+
+    /// The summary with the alert deliveries still pending (read from the store).
+    pub async fn summary_with_alerts(&self, app: &str) -> Result<AppSummary, WebError> {
+        let mut summary = self.summary(app)?;
+        summary.alerts_pending = super::allowance::pending_alerts(self.store.as_ref(), app).await?;
+        Ok(summary)
     }
 
     /// The app's access error and overrides in force (see `crate::access`).
@@ -131,11 +143,10 @@ impl WebState {
 }
 
 pub async fn apps(State(state): State<WebState>) -> Result<Json<Vec<AppSummary>>, WebError> {
-    let summaries = state
-        .apps
-        .keys()
-        .map(|app| state.summary(app))
-        .collect::<Result<_, _>>()?;
+    let mut summaries = Vec::with_capacity(state.apps.len());
+    for app in state.apps.names() {
+        summaries.push(state.summary_with_alerts(&app).await?);
+    }
     Ok(Json(summaries))
 }
 
@@ -143,7 +154,7 @@ pub async fn app(
     State(state): State<WebState>,
     Path(app): Path<String>,
 ) -> Result<Json<AppSummary>, WebError> {
-    Ok(Json(state.summary(&app)?))
+    Ok(Json(state.summary_with_alerts(&app).await?))
 }
 
 #[derive(Debug, Serialize)]
@@ -195,7 +206,7 @@ pub async fn series(
     Path(app): Path<String>,
     Query(q): Query<SeriesQuery>,
 ) -> Result<Json<Series>, WebError> {
-    let config = state.config(&app)?;
+    let config = &state.config(&app)?;
     let (range, step) = series::range_and_step(&q)?;
     let mut types: Vec<String> = config.process_types.keys().cloned().collect();
     types.extend(state.observed(&app).process_types.into_keys());

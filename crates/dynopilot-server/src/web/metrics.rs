@@ -263,7 +263,7 @@ fn app_errors(out: &mut Out, state: &WebState) {
         "gauge",
         "1 while the app cannot be reached through the Platform API, by kind.",
     );
-    for app in state.apps.keys() {
+    for app in state.apps.snapshot().keys() {
         let error = fleet.app(app).and_then(|a| a.status.error.as_ref());
         let (kind, value) = error.map_or(("none", 0.0), |e| (e.kind, 1.0));
         out.sample(
@@ -515,7 +515,7 @@ fn fleet(out: &mut Out, state: &WebState) {
         "Dynos by app, process type, size and state.",
     );
     let mut figures = Vec::new();
-    for app in state.apps.keys() {
+    for app in state.apps.snapshot().keys() {
         let Some(app_state) = fleet.app(app) else {
             continue;
         };

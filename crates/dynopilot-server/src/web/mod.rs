@@ -1,6 +1,7 @@
 //! The dashboard, the JSON API under `/api/v1/`, `/metrics` and `/healthz`: one axum router
 //! merged into the daemon's HTTP server next to the drain endpoint.
 
+pub mod allowance;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -45,8 +46,8 @@ pub struct WebState {
     pub ingest: Ingest,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
-    /// Configured apps and their policies, by app name.
-    pub apps: Arc<BTreeMap<String, policy::Config>>,
+    /// Watched apps and their policies, by app name (discovery changes them while running).
+    pub apps: Arc<crate::watched::WatchedApps>,
     pub controls: mpsc::Sender<ControlRequest>,
     pub modes: Arc<Modes>,
     pub auth: Arc<auth::Auth>,
@@ -250,7 +251,7 @@ impl WebState {
             store,
             started_at: clock.now(),
             clock,
-            apps: Arc::new(apps),
+            apps: Arc::new(crate::watched::WatchedApps::new(apps)),
             controls,
             modes: Arc::clone(&link.modes),
             auth: Arc::new(auth::Auth::new(settings)),
@@ -268,7 +269,7 @@ impl WebState {
     }
 
     /// The app's policy config, or 404.
-    pub fn config(&self, app: &str) -> Result<&policy::Config, WebError> {
+    pub fn config(&self, app: &str) -> Result<policy::Config, WebError> {
         self.apps
             .get(app)
             .ok_or_else(|| WebError::not_found(format!("no app named {app}")))

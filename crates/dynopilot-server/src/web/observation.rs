@@ -97,6 +97,7 @@ pub fn render_metrics(out: &mut Out, state: &WebState) {
         };
         state
             .apps
+            .snapshot()
             .iter()
             .filter_map(|(app, config)| {
                 let a = fleet.app(app)?;

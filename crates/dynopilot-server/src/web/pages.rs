@@ -47,7 +47,7 @@ struct FleetTable {
 async fn fleet_rows(state: &WebState) -> Result<Vec<FleetRow>, WebError> {
     let now = state.clock.now();
     let mut rows = Vec::with_capacity(state.apps.len());
-    for app in state.apps.keys() {
+    for app in state.apps.snapshot().keys() {
         let summary = state.summary(app)?;
         let span = TimeRange::last(
             Duration::from_secs(30 * 86_400),
@@ -127,7 +127,7 @@ struct AppPanel {
 }
 
 async fn panel(state: &WebState, app: &str, csrf: &str) -> Result<Panel, WebError> {
-    let config = state.config(app)?;
+    let config = &state.config(app)?;
     let summary: AppSummary = state.summary(app)?;
     let observed = state.observed(app);
     let now = state.clock.now();

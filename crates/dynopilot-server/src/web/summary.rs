@@ -30,6 +30,15 @@ pub struct AppSummary {
     /// Process types changed by hand, which dynopilot leaves alone until `until`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<Override>,
+    /// Guardrail budgets left in the rolling hour and the cost ceiling, as of the runner's
+    /// last tick (absent before it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guardrails: Option<super::allowance::GuardrailsView>,
+    /// Everything held with its end, soonest first: deploy freeze, manual override, restart
+    /// cooldowns, policy cooldowns and timed pauses.
+    pub holds: Vec<super::allowance::HoldView>,
+    /// Alert deliveries journaled and not yet accepted by their channel (JSON API only).
+    pub alerts_pending: Vec<super::allowance::PendingAlert>,
 }
 
 /// A manual-change override in force.
@@ -44,6 +53,10 @@ impl AppSummary {
     /// Adds what is known about the app besides its observations.
     pub fn with_status(mut self, status: &crate::access::AppStatus, now: Timestamp) -> Self {
         self.error = status.error.clone();
+        if let Some(allowance) = &status.allowance {
+            self.guardrails = Some(super::allowance::GuardrailsView::from(allowance));
+            self.holds = super::allowance::holds(allowance, now);
+        }
         self.overrides = status
             .overrides
             .iter()
@@ -174,6 +187,9 @@ pub fn app_summary(
         observation: super::observation::view(config, observed),
         error: None,
         overrides: Vec::new(),
+        guardrails: None,
+        holds: Vec::new(),
+        alerts_pending: Vec::new(),
     }
 }
 

@@ -42,13 +42,13 @@ struct Script {
 }
 
 #[derive(Clone)]
-struct Receiver {
+pub(crate) struct Receiver {
     url: String,
     script: Arc<Mutex<Script>>,
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let script = Arc::new(Mutex::new(Script::default()));
         let app = axum::Router::new()
             .route("/{channel}", post(receive))
@@ -61,7 +61,7 @@ impl Receiver {
         Receiver { url, script }
     }
 
-    fn received(&self) -> Vec<(String, AlertEvent)> {
+    pub(crate) fn received(&self) -> Vec<(String, AlertEvent)> {
         self.script.lock().unwrap().received.clone()
     }
 
@@ -94,14 +94,14 @@ async fn receive(
 }
 
 /// A channel per name: POST `{url}/{channel}`; 5xx and connection errors are transient.
-struct HttpDeliver {
+pub(crate) struct HttpDeliver {
     url: String,
     client: reqwest::Client,
     channels: Vec<String>,
 }
 
 impl HttpDeliver {
-    fn shared(receiver: &Receiver, channels: &[&str]) -> Arc<dyn Deliver> {
+    pub(crate) fn shared(receiver: &Receiver, channels: &[&str]) -> Arc<dyn Deliver> {
         Arc::new(HttpDeliver {
             url: receiver.url.clone(),
             client: reqwest::Client::new(),
@@ -147,7 +147,7 @@ impl Deliver for HttpDeliver {
 }
 
 /// Everything to `hook`, ten-minute cooling, fast retries.
-fn alert_settings() -> AlertSettings {
+pub(crate) fn alert_settings() -> AlertSettings {
     AlertSettings {
         routes: Routes {
             routes: Vec::new(),

@@ -7,6 +7,7 @@ mod bounds;
 mod env;
 mod errors;
 mod example;
+mod fleet;
 mod probes;
 mod queues;
 mod show;

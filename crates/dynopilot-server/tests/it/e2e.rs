@@ -74,6 +74,7 @@ async fn setup(dry_run: bool) -> Setup {
         poll_interval: Duration::from_millis(500),
         tick: Duration::from_millis(200),
         reconcile_deadline: dynopilot_server::reconcile::DEFAULT_DEADLINE,
+        options: Default::default(),
     };
     let store = dynopilot_store::open("sqlite::memory:").await.unwrap();
     let daemon = daemon::start(settings, store, Arc::clone(&clock))
@@ -232,6 +233,7 @@ async fn an_app_the_key_cannot_see_is_marked_in_error_at_start() {
         poll_interval: Duration::from_secs(1),
         tick: Duration::from_secs(1),
         reconcile_deadline: dynopilot_server::reconcile::DEFAULT_DEADLINE,
+        options: Default::default(),
     };
     let store = dynopilot_store::open("sqlite::memory:").await.unwrap();
     // One app's trouble does not stop the daemon: the app is marked in error instead.

@@ -10,6 +10,7 @@ mod e2e;
 mod exactly_once;
 mod fleet;
 mod fleet_actionable;
+mod fleet_config;
 mod heroku_attempts;
 mod http_limits;
 mod probes;

@@ -111,6 +111,7 @@ pub fn settings(sim: &SimHandle, policy: policy::Config) -> DaemonSettings {
         poll_interval: Duration::from_secs(5),
         tick: Duration::from_secs(1),
         reconcile_deadline: dynopilot_server::reconcile::DEFAULT_DEADLINE,
+        options: Default::default(),
     }
 }
 

@@ -101,6 +101,7 @@ impl Harness {
             web: link,
             journal_down: Default::default(),
             blind: Default::default(),
+            following: Default::default(),
         }));
         let serving = Arc::clone(&runner);
         tokio::spawn(async move {

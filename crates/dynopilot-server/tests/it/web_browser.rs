@@ -213,6 +213,7 @@ async fn the_dashboard_works_in_a_browser() {
         poll_interval: Duration::from_millis(500),
         tick: Duration::from_millis(300),
         reconcile_deadline: dynopilot_server::reconcile::DEFAULT_DEADLINE,
+        options: Default::default(),
     };
     let credentials = Credentials::plain("ops", "e2e-password");
     let web = WebSettings::for_listen(listen, Some(credentials));

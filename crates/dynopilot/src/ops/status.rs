@@ -172,6 +172,7 @@ fn print_summary(out: &mut dyn Write, s: &Value) -> std::io::Result<()> {
             text(o, "until")
         )?;
     }
+    print_guardrails(out, s)?;
     for b in s["observation"]["blind"].as_array().into_iter().flatten() {
         writeln!(
             out,
@@ -179,6 +180,53 @@ fn print_summary(out: &mut dyn Write, s: &Value) -> std::io::Result<()> {
             text(b, "policy"),
             text(b, "process_type"),
             text(b, "why")
+        )?;
+    }
+    Ok(())
+}
+
+/// Budgets left this hour, holds with their end, alert deliveries still pending.
+fn print_guardrails(out: &mut dyn Write, s: &Value) -> std::io::Result<()> {
+    let g = &s["guardrails"];
+    if g.is_object() {
+        let budget = |b: &Value| format!("{}/{} left", b["left"], b["limit"]);
+        let mut line = format!(
+            "budgets (hour): restarts {}  formation changes {}",
+            budget(&g["restarts"]),
+            budget(&g["formation_changes"])
+        );
+        for (ty, b) in g["process_type_restarts"].as_object().into_iter().flatten() {
+            line.push_str(&format!("  {ty} restarts {}", budget(b)));
+        }
+        if let Some(cost) = g["cost"].as_object() {
+            line.push_str(&format!(
+                "  cost ${:.2}/h of ${:.2}/h",
+                cost["dollars_per_hour"].as_f64().unwrap_or(0.0),
+                cost["limit_dollars_per_hour"].as_f64().unwrap_or(0.0)
+            ));
+        }
+        writeln!(out, "{line}")?;
+    }
+    for h in s["holds"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "hold: {} {} until {} ({})",
+            text(h, "kind"),
+            text(h, "target"),
+            text(h, "until"),
+            text(h, "detail")
+        )?;
+    }
+    for a in s["alerts_pending"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "alert pending: {} to {} ({} attempts{})",
+            text(a, "topic"),
+            text(a, "channel"),
+            a["attempts"],
+            a["last_error"]
+                .as_str()
+                .map_or(String::new(), |e| format!(", last error: {e}"))
         )?;
     }
     Ok(())

@@ -223,6 +223,38 @@ fn operator_commands_against_a_running_daemon() {
     assert!(String::from_utf8_lossy(&pause.stdout).contains("paused until"));
     let status = json_of(&cli(&config, &["status", "-a", APP, "--json"]));
     assert_eq!(status["apps"][0]["summary"]["mode"], "paused");
+    // status shows the pause's end among the holds and the budgets left, as the API has them.
+    let summary = wait_for(
+        "the restarts count in the budget",
+        Duration::from_secs(30),
+        || {
+            let status = json_of(&cli(&config, &["status", "-a", APP, "--json"]));
+            let summary = status["apps"][0]["summary"].clone();
+            (summary["guardrails"]["restarts"]["used"].as_u64()? >= 2).then_some(summary)
+        },
+    );
+    let pause_end = summary["holds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "pause" && h["target"] == "app")
+        .unwrap_or_else(|| panic!("no pause hold: {summary}"));
+    assert!(pause_end["until"].as_str().is_some(), "{pause_end}");
+    let restarts = &summary["guardrails"]["restarts"];
+    assert_eq!(
+        restarts["left"].as_u64().unwrap() + restarts["used"].as_u64().unwrap(),
+        restarts["limit"].as_u64().unwrap(),
+        "{restarts}"
+    );
+    assert!(summary["guardrails"]["process_type_restarts"]["web"]["left"].is_u64());
+    assert!(summary["alerts_pending"].is_array(), "{summary}");
+    let api = get_json(&listen, &format!("/api/v1/apps/{APP}"), &cookie).unwrap();
+    for key in ["holds", "guardrails", "alerts_pending"] {
+        assert_eq!(summary[key], api[key], "{key}: {summary} vs {api}");
+    }
+    let text = String::from_utf8_lossy(&cli(&config, &["status", "-a", APP]).stdout).into_owned();
+    assert!(text.contains("hold: pause app until"), "{text}");
+    assert!(text.contains("budgets (hour): restarts"), "{text}");
     assert!(cli(&config, &["resume", "-a", APP]).status.success());
 
     // The container health check: 200 from the running daemon.

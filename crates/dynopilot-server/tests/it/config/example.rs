@@ -64,6 +64,7 @@ fn the_example_as_shipped_loads_and_its_values_are_the_defaults() {
         discovery: dynopilot_server::config::RawDiscovery {
             enabled: None,
             defaults: Some(PolicyTemplate::builtin()),
+            ..Default::default()
         },
         ..RawConfig::default()
     };
