@@ -67,6 +67,7 @@ async fn start() -> (daemon::DaemonHandle, dynopilot_sim::SimHandle) {
     heroku.base_url = sim.base_url.clone();
     let listen = "127.0.0.1:0".parse().unwrap();
     let settings = DaemonSettings {
+        options: Default::default(),
         listen,
         drain: DrainSettings {
             secret: "fuzz-drain-secret-0123".to_owned(),

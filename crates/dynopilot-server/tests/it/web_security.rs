@@ -295,6 +295,7 @@ async fn api_errors_are_problem_details() {
 fn daemon_settings(listen: &str) -> dynopilot_server::daemon::DaemonSettings {
     use dynopilot_heroku::{ApiKey, ClientConfig};
     dynopilot_server::daemon::DaemonSettings {
+        options: Default::default(),
         listen: listen.parse().unwrap(),
         drain: dynopilot_server::ingest::drain::DrainSettings {
             secret: "drain-secret-0123456789".to_owned(),
