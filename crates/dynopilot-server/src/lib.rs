@@ -4,6 +4,7 @@
 pub mod access;
 pub mod alerts;
 pub mod blind_watch;
+pub mod clean;
 pub mod config;
 pub mod daemon;
 pub mod executor;

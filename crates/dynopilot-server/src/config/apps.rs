@@ -68,6 +68,7 @@ impl Builder<'_> {
                 overrides.remove(probe_key);
             }
             overrides.remove("queues");
+            overrides.remove("clean");
             let resolved = match template::resolve(&app.name, template_table, &overrides) {
                 Ok(r) => r,
                 Err(message) => {
@@ -88,6 +89,9 @@ impl Builder<'_> {
             }
             let env = self.env;
             let queues = self.queue_sources(&format!("{prefix}.queues"), &app.queues, env);
+            // A dry-run app lists what it would clean and removes nothing.
+            let dry_run = resolved.policy.guardrails.dry_run;
+            let clean = self.clean_schedules(&format!("{prefix}.clean"), &app.clean, dry_run);
             apps.push(AppConfig {
                 name: app.name.clone(),
                 log_source,
@@ -99,6 +103,7 @@ impl Builder<'_> {
                 resolved,
                 probes,
                 queues,
+                clean,
             });
         }
         apps
@@ -127,6 +132,7 @@ impl Builder<'_> {
                 resolved,
                 probes: Default::default(),
                 queues: Vec::new(),
+                clean: Vec::new(),
             });
         }
     }

@@ -12,6 +12,7 @@ mod env;
 mod error;
 mod locate;
 mod probes;
+mod clean;
 mod queues;
 mod raw;
 mod secret;
@@ -33,6 +34,7 @@ pub use probes::{
     AppProbes, CheckConfig, DEFAULT_PINGDOM_URL, PingdomConfig, ProbeConfig, RawCheck, RawPingdom,
     RawProbe, Threshold,
 };
+pub use clean::{CleanScheduleConfig, RawClean};
 pub use queues::{QueueSourceConfig, RawQueueSource};
 pub use raw::{
     LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,
@@ -72,6 +74,9 @@ pub struct HerokuConfig {
     pub api_key: Option<Secret>,
     /// Without a trailing slash.
     pub base_url: String,
+    /// Extra certificate authorities (PEM file) trusted for rendezvous, besides the WebPKI
+    /// roots: the simulator's, or a TLS-inspecting proxy's.
+    pub rendezvous_ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +153,8 @@ pub struct AppConfig {
     pub probes: AppProbes,
     /// Job queues read directly (`[[apps.queues]]`).
     pub queues: Vec<QueueSourceConfig>,
+    /// Periodic old-file cleans in a one-off dyno (`[[apps.clean]]`).
+    pub clean: Vec<CleanScheduleConfig>,
 }
 
 impl AppConfig {
@@ -236,6 +243,7 @@ impl Config {
             resolved,
             probes: AppProbes::default(),
             queues: Vec::new(),
+            clean: Vec::new(),
         }
     }
 
