@@ -8,10 +8,7 @@ pub const MARKER: &str = "\u{FFFF} heroku-command-exit-status:";
 /// `command` run so that its status is printed after it. The command runs in its own `sh -c`,
 /// so an `exit 3` inside it ends only that shell and the marker still reports 3.
 pub fn wrap_command(command: &str) -> String {
-    format!(
-        "sh -c {}; echo \"{MARKER} $?\"",
-        shell_quote(command)
-    )
+    format!("sh -c {}; echo \"{MARKER} $?\"", shell_quote(command))
 }
 
 /// One argument for a POSIX shell, single-quoted unless it is made of safe characters only.
@@ -114,7 +111,10 @@ mod tests {
 
     #[test]
     fn without_marker_everything_is_shown_and_status_is_unknown() {
-        assert_eq!(scan(&[b"partial \xef\xbf"]), (b"partial \xef\xbf".to_vec(), None));
+        assert_eq!(
+            scan(&[b"partial \xef\xbf"]),
+            (b"partial \xef\xbf".to_vec(), None)
+        );
     }
 
     #[test]

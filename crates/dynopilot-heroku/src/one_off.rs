@@ -70,7 +70,9 @@ impl HerokuClient {
         out: &mut W,
         cancel: &CancellationToken,
     ) -> Result<OneOffReport, HerokuError> {
-        let ttl = (request.timeout + TTL_MARGIN).as_secs().clamp(1, MAX_TTL_SECS);
+        let ttl = (request.timeout + TTL_MARGIN)
+            .as_secs()
+            .clamp(1, MAX_TTL_SECS);
         let create = DynoCreate {
             command: wrap_command(&request.command),
             attach: Some(true),

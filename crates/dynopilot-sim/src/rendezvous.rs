@@ -54,8 +54,7 @@ impl Rendezvous {
     pub fn register(&self, dyno_id: &str, output: Vec<Segment>) -> String {
         let secret = uuid::Uuid::new_v4().simple().to_string();
         let stopped = CancellationToken::new();
-        self.running()
-            .insert(dyno_id.to_string(), stopped.clone());
+        self.running().insert(dyno_id.to_string(), stopped.clone());
         self.lock().insert(
             secret.clone(),
             Waiting {

@@ -9,9 +9,7 @@ use std::time::Duration;
 use dynopilot_heroku::OneOffEnd;
 use dynopilot_server::clean::{CleanJob, CleanRun, CleanSpec, run_clean};
 
-use crate::exec_cmd::{
-    ExitWith, OneOffTarget, Session, cancel_on_ctrl_c, ended, parse_duration,
-};
+use crate::exec_cmd::{ExitWith, OneOffTarget, Session, cancel_on_ctrl_c, ended, parse_duration};
 
 /// `dynopilot clean` arguments.
 #[derive(Debug, clap::Args)]
@@ -110,7 +108,11 @@ fn report(args: &CleanArgs, job: &CleanJob, run: &CleanRun) -> anyhow::Result<()
         writeln!(out, "{}", serde_json::to_string_pretty(&json)?)?;
         return Ok(());
     }
-    let verb = if job.dry_run { "would remove" } else { "removed" };
+    let verb = if job.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
     writeln!(
         out,
         "{verb} {} file(s), {} bytes, from {} on {}{}",
@@ -118,7 +120,11 @@ fn report(args: &CleanArgs, job: &CleanJob, run: &CleanRun) -> anyhow::Result<()
         run.output.bytes(),
         job.spec.dir(),
         run.dyno,
-        if job.dry_run { " (dry run: nothing removed)" } else { "" }
+        if job.dry_run {
+            " (dry run: nothing removed)"
+        } else {
+            ""
+        }
     )?;
     for file in files {
         writeln!(out, "  {}\t{}", file.bytes, file.path)?;

@@ -199,7 +199,12 @@ async fn exec(args: &ExecArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("running a one-off dyno on {}", session.app))?;
     let _ = std::io::stdout().flush();
-    ended(report.end, &report.dyno, report.stop_error.as_ref(), args.target.timeout)
+    ended(
+        report.end,
+        &report.dyno,
+        report.stop_error.as_ref(),
+        args.target.timeout,
+    )
 }
 
 /// Standard output for the async copy: a terminal or pipe write is short and blocking it is
@@ -238,9 +243,7 @@ pub fn ended(
     timeout: Duration,
 ) -> anyhow::Result<()> {
     let stopped = match stop_error {
-        Some(e) => format!(
-            "stopping {dyno} failed ({e}); Heroku ends it at its time_to_live"
-        ),
+        Some(e) => format!("stopping {dyno} failed ({e}); Heroku ends it at its time_to_live"),
         None => format!("{dyno} was stopped"),
     };
     let fail = |code: u8, message: Option<String>| Err(ExitWith { code, message }.into());

@@ -143,7 +143,10 @@ async fn run_one_off_streams_output_and_returns_the_remote_status() {
         body["command"],
         format!("sh -c 'sh -c '\\''exit 3'\\'''; echo \"{MARKER} $?\"")
     );
-    assert!(fake.requests_to("POST /apps/shop/dynos/run.7/actions/stop").is_empty());
+    assert!(
+        fake.requests_to("POST /apps/shop/dynos/run.7/actions/stop")
+            .is_empty()
+    );
 }
 
 #[tokio::test]

@@ -201,7 +201,12 @@ fn span(d: Duration) -> String {
 }
 
 /// Settles a clean found unfinished at start: abandoned with its reason, never re-run.
-pub async fn settle_unfinished(store: &dyn Store, record: &DecisionRecord, attempt: u32, now: Timestamp) {
+pub async fn settle_unfinished(
+    store: &dyn Store,
+    record: &DecisionRecord,
+    attempt: u32,
+    now: Timestamp,
+) {
     let abandoned = ActionRecord {
         decision_id: record.id.clone(),
         attempt,

@@ -198,7 +198,11 @@ impl Builder<'_> {
             self.err("heroku.api_key", "is empty");
         }
         // Read (and its certificates checked) when a one-off dyno is first attached.
-        let rendezvous_ca_file = raw.heroku.rendezvous_ca_file.as_ref().map(std::path::PathBuf::from);
+        let rendezvous_ca_file = raw
+            .heroku
+            .rendezvous_ca_file
+            .as_ref()
+            .map(std::path::PathBuf::from);
         HerokuConfig {
             api_key: raw.heroku.api_key.clone(),
             base_url,

@@ -67,7 +67,8 @@ impl Builder<'_> {
         c: &RawClean,
         dry_run: bool,
     ) -> Option<CleanScheduleConfig> {
-        let older_than = self.clean_duration(key, "older_than", c.older_than, DEFAULT_CLEAN_OLDER_THAN);
+        let older_than =
+            self.clean_duration(key, "older_than", c.older_than, DEFAULT_CLEAN_OLDER_THAN);
         let every = self.clean_duration(key, "every", c.every, DEFAULT_CLEAN_EVERY);
         let timeout = self.clean_duration(key, "timeout", c.timeout, DEFAULT_CLEAN_TIMEOUT);
         let mut ok = older_than.is_some() && every.is_some() && timeout.is_some();
@@ -79,13 +80,19 @@ impl Builder<'_> {
             ok = false;
         }
         if timeout.is_some_and(|t| t > MAX_CLEAN_TIMEOUT) {
-            self.err(&format!("{key}.timeout"), "must be at most 24h (a one-off dyno's longest life)");
+            self.err(
+                &format!("{key}.timeout"),
+                "must be at most 24h (a one-off dyno's longest life)",
+            );
             ok = false;
         }
         if let Some(size) = &c.size
             && DynoSize::lookup(size).is_err()
         {
-            self.err(&format!("{key}.size"), format!("`{size}` is not a dyno size (see `dynopilot sizes`)"));
+            self.err(
+                &format!("{key}.size"),
+                format!("`{size}` is not a dyno size (see `dynopilot sizes`)"),
+            );
             ok = false;
         }
         let spec = CleanSpec::new(

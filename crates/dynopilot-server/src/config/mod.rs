@@ -7,12 +7,12 @@
 mod alerts;
 mod apps;
 mod build;
+mod clean;
 mod documented;
 mod env;
 mod error;
 mod locate;
 mod probes;
-mod clean;
 mod queues;
 mod raw;
 mod secret;
@@ -28,13 +28,13 @@ use std::time::Duration;
 use dynopilot_core::policy::{self, ProcessTypeConfig};
 
 pub use alerts::{AlertsConfig, RawAlerts, RawDefaultRoute, RawRetry, RawRoute};
+pub use clean::{CleanScheduleConfig, RawClean};
 pub use env::{CONFIG_PATH_VAR, ENV_OVERRIDES};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use probes::{
     AppProbes, CheckConfig, DEFAULT_PINGDOM_URL, PingdomConfig, ProbeConfig, RawCheck, RawPingdom,
     RawProbe, Threshold,
 };
-pub use clean::{CleanScheduleConfig, RawClean};
 pub use queues::{QueueSourceConfig, RawQueueSource};
 pub use raw::{
     LogSource, PolicyTemplate, RawApp, RawConfig, RawDashboard, RawDiscovery, RawDrain, RawHeroku,

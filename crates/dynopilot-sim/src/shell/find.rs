@@ -47,7 +47,10 @@ type Expression = Vec<(bool, Primary)>;
 
 fn parse(args: &[String]) -> Result<(Vec<String>, Expression), String> {
     let mut args = args.iter().peekable();
-    while args.peek().is_some_and(|a| matches!(a.as_str(), "-P" | "-H" | "-L")) {
+    while args
+        .peek()
+        .is_some_and(|a| matches!(a.as_str(), "-P" | "-H" | "-L"))
+    {
         if args.next().is_some_and(|a| a != "-P") {
             return Err("only -P (never follow symbolic links) is simulated".to_owned());
         }
@@ -111,7 +114,9 @@ fn evaluate(starts: &[String], expression: &Expression, fs: &mut SimFs, now: Tim
     };
     for start in starts {
         let Some(paths) = walk(fs, start) else {
-            found.errors.extend(format!("find: '{start}': No such file or directory\n").bytes());
+            found
+                .errors
+                .extend(format!("find: '{start}': No such file or directory\n").bytes());
             found.status = 1;
             continue;
         };
@@ -156,9 +161,9 @@ fn walk(fs: &SimFs, start: &str) -> Option<Vec<String>> {
         .map(|(p, _)| p)
         .collect();
     let under_link = |path: &str| {
-        links
-            .iter()
-            .any(|l| path.len() > l.len() && path.starts_with(l.as_str()) && path.as_bytes()[l.len()] == b'/')
+        links.iter().any(|l| {
+            path.len() > l.len() && path.starts_with(l.as_str()) && path.as_bytes()[l.len()] == b'/'
+        })
     };
     let mut paths: Vec<String> = fs
         .entries
@@ -167,7 +172,8 @@ fn walk(fs: &SimFs, start: &str) -> Option<Vec<String>> {
         .filter(|p| !under_link(p))
         .cloned()
         .collect();
-    let exists = !paths.is_empty() || STANDARD_DIRS.contains(&if start.is_empty() { "/" } else { start });
+    let exists =
+        !paths.is_empty() || STANDARD_DIRS.contains(&if start.is_empty() { "/" } else { start });
     // GNU find lists a directory's contents before deleting them with -delete (-depth), and
     // in directory order otherwise; the simulator keeps path order for stable output.
     paths.sort();

@@ -111,7 +111,9 @@ impl Run {
                     }
                 }
             }
-            "sh" | "bash" | "/bin/sh" | "/bin/bash" if rest.first().map(String::as_str) == Some("-c") => {
+            "sh" | "bash" | "/bin/sh" | "/bin/bash"
+                if rest.first().map(String::as_str) == Some("-c") =>
+            {
                 let child = run(rest.get(1).map_or("", String::as_str), dyno);
                 self.segments.extend(child.segments);
                 self.status = child.status;
@@ -132,7 +134,11 @@ impl Run {
             }
             _ => {
                 // Anything else (`rails console`, `rake db:migrate`): a short plausible transcript.
-                let out = format!("Running {} on {}\n(simulated) done\n", args.join(" "), dyno.name);
+                let out = format!(
+                    "Running {} on {}\n(simulated) done\n",
+                    args.join(" "),
+                    dyno.name
+                );
                 self.say(dyno, out.into_bytes());
                 self.status = 0;
             }
@@ -183,6 +189,9 @@ mod tests {
             ("hi\nstatus 3\n".to_owned(), 0)
         );
         assert_eq!(sh("exit 4; echo never", false), (String::new(), 4));
-        assert_eq!(sh("echo hello from run", true), ("hello from run\r\n".to_owned(), 0));
+        assert_eq!(
+            sh("echo hello from run", true),
+            ("hello from run\r\n".to_owned(), 0)
+        );
     }
 }

@@ -122,10 +122,7 @@ mod tests {
     fn quotes_escapes_separators_and_status() {
         assert_eq!(
             words("sh -c 'echo '\\''hi'\\''; exit 3'; echo \"st $?\"", 7),
-            vec![
-                vec!["sh", "-c", "echo 'hi'; exit 3"],
-                vec!["echo", "st 7"]
-            ]
+            vec![vec!["sh", "-c", "echo 'hi'; exit 3"], vec!["echo", "st 7"]]
         );
         assert_eq!(words("echo a\\ b \"\"", 0), vec![vec!["echo", "a b", ""]]);
         assert!(parse("echo 'open").is_err());

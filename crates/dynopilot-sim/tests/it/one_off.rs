@@ -29,7 +29,13 @@ async fn run(sim: &Sim, command: &str) -> (OneOffEnd, String, String) {
     let mut out = Vec::new();
     let report = sim
         .client()
-        .run_one_off(APP, &request(command), &tls(), &mut out, &CancellationToken::new())
+        .run_one_off(
+            APP,
+            &request(command),
+            &tls(),
+            &mut out,
+            &CancellationToken::new(),
+        )
         .await
         .unwrap();
     (report.end, String::from_utf8(out).unwrap(), report.dyno)
@@ -93,14 +99,27 @@ async fn find_sees_file_ages_never_follows_links_and_deletes_in_its_own_dyno() {
     let find = "find -P /tmp -xdev -type f -mmin +2880 ! -path '*/.*' ! -name '*.pid' \
                 -printf 'X\\t%s\\t%p\\n'";
     let (end, out, dyno) = run(&sim, find).await;
-    assert_eq!((end, out.as_str()), (OneOffEnd::Exited(0), "X\t10\t/tmp/a.log\n"));
+    assert_eq!(
+        (end, out.as_str()),
+        (OneOffEnd::Exited(0), "X\t10\t/tmp/a.log\n")
+    );
     assert_eq!(files_of(&sim, &dyno).await.len(), 7, "nothing deleted");
 
     let (end, out, dyno) = run(&sim, &find.replace("-printf", "-delete -printf")).await;
-    assert_eq!((end, out.as_str()), (OneOffEnd::Exited(0), "X\t10\t/tmp/a.log\n"));
+    assert_eq!(
+        (end, out.as_str()),
+        (OneOffEnd::Exited(0), "X\t10\t/tmp/a.log\n")
+    );
     assert_eq!(
         files_of(&sim, &dyno).await,
-        ["/app/secret", "/tmp/.d", "/tmp/b.log", "/tmp/c.pid", "/tmp/e", "/tmp/e/x"]
+        [
+            "/app/secret",
+            "/tmp/.d",
+            "/tmp/b.log",
+            "/tmp/c.pid",
+            "/tmp/e",
+            "/tmp/e/x"
+        ]
     );
     // Each one-off dyno starts from the app's files again.
     let (_, out, _) = run(&sim, &find).await;
@@ -108,7 +127,10 @@ async fn find_sees_file_ages_never_follows_links_and_deletes_in_its_own_dyno() {
 
     let (end, out, _) = run(&sim, "find /nowhere -type f; find /tmp -frobnicate").await;
     assert_eq!(end, OneOffEnd::Exited(1));
-    assert!(out.contains("'/nowhere': No such file or directory"), "{out}");
+    assert!(
+        out.contains("'/nowhere': No such file or directory"),
+        "{out}"
+    );
     assert!(out.contains("unknown predicate `-frobnicate'"), "{out}");
 }
 
@@ -124,7 +146,13 @@ async fn cancelling_stops_an_attached_dyno_mid_command() {
     let mut out = Vec::new();
     let report = sim
         .client()
-        .run_one_off(APP, &request("echo up; sleep 3600"), &tls(), &mut out, &cancel)
+        .run_one_off(
+            APP,
+            &request("echo up; sleep 3600"),
+            &tls(),
+            &mut out,
+            &cancel,
+        )
         .await
         .unwrap();
     assert_eq!(report.end, OneOffEnd::Cancelled);

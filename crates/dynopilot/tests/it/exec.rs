@@ -37,10 +37,12 @@ fn setup(name: &str) -> (Sim, PathBuf) {
     (sim, config)
 }
 
+/// `dynopilot SUBCOMMAND --config FILE ARGS…` (the flag before any `--`).
 fn dynopilot(sim: &Sim, config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dynopilot"))
-        .args(args)
+        .args(&args[..1])
         .args(["--config", config.to_str().unwrap()])
+        .args(&args[1..])
         .env("HEROKU_API_KEY", &sim.token)
         .env_remove("DYNOPILOT_CONFIG")
         .env_remove("DYNOPILOT_RENDEZVOUS_CA")
@@ -62,11 +64,15 @@ fn applied(sim: &Sim, kind: &str) -> Vec<Value> {
 #[test]
 fn exec_streams_output_and_returns_the_remote_exit_status() {
     let (sim, config) = setup("exec-status");
-    let ok = dynopilot(&sim, &config, &["exec", "-a", APP, "--", "echo", "hello world"]);
+    let ok = dynopilot(
+        &sim,
+        &config,
+        &["exec", "-a", APP, "--", "echo", "hello world"],
+    );
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
     assert_eq!(text(&ok.stdout), "hello world\n");
     assert!(
-        text(&ok.stderr).contains("on demo-app-1 (standard-1X)"),
+        text(&ok.stderr).contains("on demo-app-1 (Standard-1X)"),
         "{}",
         text(&ok.stderr)
     );
@@ -77,8 +83,16 @@ fn exec_streams_output_and_returns_the_remote_exit_status() {
         &["exec", "-a", APP, "--", "echo before; exit 3; echo never"],
     );
     assert_eq!(three.status.code(), Some(3), "{}", text(&three.stderr));
-    assert_eq!(text(&three.stdout), "before\n", "marker stripped, nothing after exit");
-    assert!(!text(&three.stderr).contains("error"), "{}", text(&three.stderr));
+    assert_eq!(
+        text(&three.stdout),
+        "before\n",
+        "marker stripped, nothing after exit"
+    );
+    assert!(
+        !text(&three.stderr).contains("error"),
+        "{}",
+        text(&three.stderr)
+    );
 
     let created = applied(&sim, "dyno_create");
     assert_eq!(created.len(), 2, "{created:?}");
@@ -92,17 +106,32 @@ fn exec_timeout_stops_the_dyno() {
     let out = dynopilot(
         &sim,
         &config,
-        &["exec", "-a", APP, "--timeout", "1s", "--", "echo started; sleep 60"],
+        &[
+            "exec",
+            "-a",
+            APP,
+            "--timeout",
+            "1s",
+            "--",
+            "echo started; sleep 60",
+        ],
     );
     assert_eq!(out.status.code(), Some(124), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "started\n", "output streamed before the timeout");
+    assert_eq!(
+        text(&out.stdout),
+        "started\n",
+        "output streamed before the timeout"
+    );
     let stderr = text(&out.stderr);
     assert!(stderr.contains("timed out after 1s"), "{stderr}");
     let stopped = applied(&sim, "stop_dyno");
     assert_eq!(stopped.len(), 1, "{stopped:?}");
     let created = applied(&sim, "dyno_create");
     assert_eq!(stopped[0]["target"], created[0]["target"]);
-    assert!(stderr.contains(&format!("{} was stopped", created[0]["target"].as_str().unwrap())));
+    assert!(stderr.contains(&format!(
+        "{} was stopped",
+        created[0]["target"].as_str().unwrap()
+    )));
 }
 
 /// The files every new dyno of the app starts with.
@@ -132,7 +161,12 @@ fn seed_files(sim: &Sim) {
 }
 
 fn dyno_files(sim: &Sim, dyno: &str) -> Vec<String> {
-    let files = get_json(&sim.addr, &format!("/_sim/apps/{APP}/dynos/{dyno}/files"), "").unwrap();
+    let files = get_json(
+        &sim.addr,
+        &format!("/_sim/apps/{APP}/dynos/{dyno}/files"),
+        "",
+    )
+    .unwrap();
     files
         .as_array()
         .unwrap()
@@ -143,13 +177,27 @@ fn dyno_files(sim: &Sim, dyno: &str) -> Vec<String> {
 
 fn clean(sim: &Sim, config: &Path, extra: &[&str]) -> Value {
     let mut args = vec![
-        "clean", "-a", APP, "--dir", "/tmp", "--older-than", "48h", "--exclude", "*.pid",
-        "--exclude", "/tmp/keep/*", "--json",
+        "clean",
+        "-a",
+        APP,
+        "--dir",
+        "/tmp",
+        "--older-than",
+        "48h",
+        "--exclude",
+        "*.pid",
+        "--exclude",
+        "/tmp/keep/*",
+        "--json",
     ];
     args.extend(extra);
     let out = dynopilot(sim, config, &args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("own filesystem"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("own filesystem"),
+        "{}",
+        text(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -182,7 +230,10 @@ fn clean_lists_then_removes_exactly_the_old_files_it_may_touch() {
 
     let dry = clean(&sim, &config, &["--dry-run"]);
     assert_eq!(dry["files"], expected, "{dry}");
-    assert_eq!((dry["file_count"].clone(), dry["bytes"].clone()), (json!(2), json!(300)));
+    assert_eq!(
+        (dry["file_count"].clone(), dry["bytes"].clone()),
+        (json!(2), json!(300))
+    );
     assert_eq!(dry["dry_run"], true);
     let dry_dyno = dry["dyno"].as_str().unwrap();
     assert_eq!(dyno_files(&sim, dry_dyno), all, "a dry run removes nothing");
@@ -207,7 +258,12 @@ fn clean_lists_then_removes_exactly_the_old_files_it_may_touch() {
         .collect();
     assert_eq!(
         paths,
-        ["/tmp/.cache/blob", "/tmp/.hidden", "/tmp/old.log", "/tmp/sub/old.bin"]
+        [
+            "/tmp/.cache/blob",
+            "/tmp/.hidden",
+            "/tmp/old.log",
+            "/tmp/sub/old.bin"
+        ]
     );
 }
 
@@ -229,7 +285,10 @@ fn bad_directories_are_refused_before_anything_starts() {
         );
         assert_eq!(out.status.code(), Some(1), "{dir}: {}", text(&out.stderr));
         let stderr = text(&out.stderr);
-        assert!(stderr.starts_with("error: ") && stderr.contains(why), "{dir}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(why),
+            "{dir}: {stderr}"
+        );
         assert!(out.stdout.is_empty());
     }
     let young = dynopilot(
@@ -238,13 +297,23 @@ fn bad_directories_are_refused_before_anything_starts() {
         &["clean", "-a", APP, "--dir", "/tmp", "--older-than", "30s"],
     );
     assert_eq!(young.status.code(), Some(1), "{}", text(&young.stderr));
-    assert!(applied(&sim, "dyno_create").is_empty(), "no dyno was created");
+    assert!(
+        applied(&sim, "dyno_create").is_empty(),
+        "no dyno was created"
+    );
 
     // The useful form for the app's own dynos: printed, nothing started, no app needed.
     let printed = dynopilot(
         &sim,
         &config,
-        &["clean", "--dir", "/tmp", "--older-than", "2h", "--print-command"],
+        &[
+            "clean",
+            "--dir",
+            "/tmp",
+            "--older-than",
+            "2h",
+            "--print-command",
+        ],
     );
     assert_eq!(printed.status.code(), Some(0), "{}", text(&printed.stderr));
     assert_eq!(
