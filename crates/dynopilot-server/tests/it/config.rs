@@ -3,6 +3,7 @@
 mod alert_routes;
 mod alerts;
 mod bounds;
+mod clean;
 mod env;
 mod errors;
 mod example;
