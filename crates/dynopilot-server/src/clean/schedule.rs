@@ -191,9 +191,9 @@ fn outcome_of(run: &CleanRun, dry_run: bool) -> (ActionOutcome, String) {
 /// `48h`, `90m`, `45s`.
 fn span(d: Duration) -> String {
     let secs = d.as_secs();
-    if secs != 0 && secs % 3600 == 0 {
+    if secs != 0 && secs.is_multiple_of(3600) {
         format!("{}h", secs / 3600)
-    } else if secs != 0 && secs % 60 == 0 {
+    } else if secs != 0 && secs.is_multiple_of(60) {
         format!("{}m", secs / 60)
     } else {
         format!("{secs}s")

@@ -83,9 +83,7 @@ pub fn run(script: &str, dyno: &mut Dyno<'_>) -> Run {
 impl Run {
     /// Runs one command; `Some(status)` when it ends the script (`exit`).
     fn command(&mut self, args: &[String], dyno: &mut Dyno<'_>) -> Option<i32> {
-        let Some((name, rest)) = args.split_first() else {
-            return None;
-        };
+        let (name, rest) = args.split_first()?;
         match name.as_str() {
             "echo" => {
                 self.say(dyno, format!("{}\n", rest.join(" ")).into_bytes());

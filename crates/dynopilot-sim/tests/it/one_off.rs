@@ -122,7 +122,7 @@ async fn find_sees_file_ages_never_follows_links_and_deletes_in_its_own_dyno() {
         ]
     );
     // Each one-off dyno starts from the app's files again.
-    let (_, out, _) = run(&sim, &find).await;
+    let (_, out, _) = run(&sim, find).await;
     assert_eq!(out, "X\t10\t/tmp/a.log\n");
 
     let (end, out, _) = run(&sim, "find /nowhere -type f; find /tmp -frobnicate").await;

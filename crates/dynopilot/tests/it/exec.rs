@@ -322,3 +322,42 @@ fn bad_directories_are_refused_before_anything_starts() {
     );
     assert!(applied(&sim, "dyno_create").is_empty());
 }
+
+#[test]
+fn config_check_names_each_bad_clean_key() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("clean-config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("clean.toml");
+    std::fs::write(
+        &path,
+        "[[apps]]\nname = \"shop\"\n\n[[apps.clean]]\ndir = \"/app\"\nevery = \"5m\"\n\n\
+         [[apps.clean]]\ndir = \"/app/log\"\nolder_than = \"10s\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dynopilot"))
+        .args(["config", "check"])
+        .arg(&path)
+        .env_remove("DYNOPILOT_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    for (key, line, says) in [
+        (
+            "apps[0].clean[0].dir",
+            "clean.toml:5",
+            "outside the allowed roots",
+        ),
+        ("apps[0].clean[0].every", "clean.toml:6", "at least 10m"),
+        (
+            "apps[0].clean[1].older_than",
+            "clean.toml:10",
+            "at least 1 minute",
+        ),
+    ] {
+        let found = err
+            .lines()
+            .any(|l| l.contains(key) && l.contains(line) && l.contains(says));
+        assert!(found, "{key} at {line}: {says}\n{err}");
+    }
+}
