@@ -14,7 +14,12 @@
 //!   `dyno_sizes`, `app_dyno_sizes`, `releases_list` (all pages), `releases_recent` (newest N).
 //! * [`HerokuClient::stream_logs`] follows a log session line by line, reconnecting tailing
 //!   sessions; [`log_stream::LineSplitter`] is the pure NUL-dropping line splitter.
-//! * [`rendezvous::attach_plain`] / [`rendezvous::handshake`] attach to a one-off dyno.
+//! * [`rendezvous::attach_plain`] / [`rendezvous::handshake`] attach to a one-off dyno;
+//!   [`RendezvousTls`] connects over TLS as Heroku's endpoint requires (WebPKI roots, plus
+//!   extra authorities such as the simulator's).
+//! * [`HerokuClient::run_one_off`] runs a command in an attached one-off dyno: output streamed,
+//!   exit status from the marker suffix ([`exit_status`]), the dyno stopped on timeout or
+//!   cancellation ([`OneOffEnd`]).
 //! * [`HerokuError`] classifies failures (`is_retryable`, `is_preboot_conflict`, `heroku_id`).
 //! * [`RequestBudget`] models the account's 4500-token bucket (75/min refill), follows
 //!   `RateLimit-Remaining` and paces requests once inside a 10% reserve.
@@ -38,8 +43,11 @@ pub mod checked;
 pub mod client;
 mod endpoints;
 pub mod error;
+pub mod exit_status;
 pub mod log_stream;
+pub mod one_off;
 pub mod rendezvous;
+pub mod rendezvous_tls;
 pub mod retry;
 pub mod wire;
 
@@ -51,4 +59,6 @@ pub use client::{ClientConfig, DEFAULT_BASE_URL, HerokuClient, default_user_agen
 pub use endpoints::LOG_RUNTIME_METRICS;
 pub use error::{HerokuError, WriteOutcome};
 pub use log_stream::{LogStreamOptions, StreamEnd};
+pub use one_off::{OneOffEnd, OneOffReport, OneOffRequest};
+pub use rendezvous_tls::RendezvousTls;
 pub use retry::{Idempotency, Jitter, RandomJitter, RetryPolicy, ZeroJitter};

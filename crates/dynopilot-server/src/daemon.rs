@@ -147,6 +147,24 @@ impl DaemonHandle {
         Ok(())
     }
 
+    /// Starts the periodic cleans (`[[apps.clean]]`, `crate::clean::schedule`) as tasks of
+    /// the daemon, stopped with it (a clean in flight has its dyno stopped).
+    pub fn spawn_cleans(
+        &self,
+        client: HerokuClient,
+        tls: dynopilot_heroku::RendezvousTls,
+        clock: Arc<dyn Clock>,
+        entries: Vec<crate::clean::schedule::ScheduledClean>,
+    ) {
+        let context = crate::clean::schedule::CleanContext {
+            client,
+            store: Arc::clone(&self.store),
+            clock,
+            tls,
+        };
+        crate::clean::schedule::spawn(&context, entries, &self.tasks, &self.cancel);
+    }
+
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
     }

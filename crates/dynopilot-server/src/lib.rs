@@ -5,6 +5,7 @@ pub mod access;
 pub mod alerts;
 pub mod blind_watch;
 pub mod clients;
+pub mod clean;
 pub mod config;
 pub mod daemon;
 pub mod discovery;

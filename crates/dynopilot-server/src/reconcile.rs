@@ -8,6 +8,7 @@
 //!   ago, default 5 min) → carried out now under the same decision id, as the next attempt;
 //! * otherwise → recorded abandoned with the reason, and an `action-abandoned` alert event.
 //!
+//! A scheduled clean (`crate::clean::schedule`) found unfinished is abandoned, never re-run.
 //! An attempt in an outcome this version does not know is reported (error log and a
 //! `journal-unreadable` event), never acted on. Abandoned and failed decisions are handed to
 //! the runner through [`NotCarriedOut`], which takes them out of the policy state (see
@@ -154,6 +155,15 @@ async fn reconcile_app(
     match store.unfinished_actions(app).await {
         Ok(unfinished) => {
             for u in unfinished {
+                if u.decision.kind == crate::clean::schedule::KIND {
+                    let now = executor.clock.now();
+                    crate::clean::schedule::settle_unfinished(&*store, &u.decision, u.attempt, now)
+                        .await;
+                    report
+                        .abandoned
+                        .push((u.decision.id.clone(), "clean interrupted".to_owned()));
+                    continue;
+                }
                 let Some(decision) = readable(
                     &*store,
                     executor.clock.now(),
@@ -179,6 +189,14 @@ async fn reconcile_app(
     match store.unattempted_decisions(app).await {
         Ok(queued) => {
             for record in queued {
+                if record.kind == crate::clean::schedule::KIND {
+                    let now = executor.clock.now();
+                    crate::clean::schedule::settle_unfinished(&*store, &record, 1, now).await;
+                    report
+                        .abandoned
+                        .push((record.id.clone(), "clean interrupted".to_owned()));
+                    continue;
+                }
                 let Some(decision) =
                     readable(&*store, executor.clock.now(), &record, None, report).await
                 else {

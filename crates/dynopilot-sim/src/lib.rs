@@ -13,7 +13,9 @@
 //!   resets, apply-then-fail), `fault_counts`, `drain_stats`, `actions` (every write call),
 //!   `applied_actions` (the writes that landed), `shutdown`.
 //! * Outside Heroku's namespace: `GET /_sim/actions` and `GET /_sim/faults` (see
-//!   `docs/simulator-faults.md`).
+//!   `docs/simulator-faults.md`); `PUT /_sim/apps/{app}/files` seeds the files every new dyno
+//!   starts with and `GET /_sim/apps/{app}/dynos/{dyno}/files` shows a one-off dyno's files
+//!   after its command ran ([`shell`]: the commands a one-off dyno understands).
 
 pub mod config;
 pub mod drain;
@@ -26,6 +28,7 @@ pub mod pingdom;
 pub mod ratelimit;
 pub mod rendezvous;
 pub mod rendezvous_tls;
+pub mod shell;
 pub mod world;
 
 use std::net::SocketAddr;

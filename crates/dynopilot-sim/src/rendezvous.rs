@@ -12,6 +12,8 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+use crate::shell::Segment;
+
 /// Between the banner and the output: the dyno starts once the client is attached. Clients
 /// (the official CLI among them) drop the first chunk they read as the banner, so the output
 /// must not share it.
@@ -30,11 +32,15 @@ pub type OnAttached = Arc<dyn Fn(&str) + Send + Sync>;
 #[derive(Default)]
 pub struct Rendezvous {
     waiting: Mutex<HashMap<String, Waiting>>,
+    /// Stop signals of registered dynos, by dyno id, until their connection ends.
+    running: Mutex<HashMap<String, CancellationToken>>,
 }
 
 struct Waiting {
     dyno_id: String,
-    output: Vec<u8>,
+    output: Vec<Segment>,
+    /// Fires when the dyno is stopped: the connection closes mid-output.
+    stopped: CancellationToken,
 }
 
 impl std::fmt::Debug for Rendezvous {
@@ -45,21 +51,32 @@ impl std::fmt::Debug for Rendezvous {
 
 impl Rendezvous {
     /// Registers a dyno's output under a fresh secret and returns the secret.
-    pub fn register(&self, dyno_id: &str, output: Vec<u8>) -> String {
+    pub fn register(&self, dyno_id: &str, output: Vec<Segment>) -> String {
         let secret = uuid::Uuid::new_v4().simple().to_string();
+        let stopped = CancellationToken::new();
+        self.running().insert(dyno_id.to_string(), stopped.clone());
         self.lock().insert(
             secret.clone(),
             Waiting {
                 dyno_id: dyno_id.to_string(),
                 output,
+                stopped,
             },
         );
         secret
     }
 
-    /// Forgets a dyno's secret (it expired before anyone attached).
+    /// Forgets a dyno's secret (it ended before anyone attached) and closes its connection
+    /// if a client is attached (the dyno was stopped or restarted).
     pub fn forget_dyno(&self, dyno_id: &str) {
         self.lock().retain(|_, w| w.dyno_id != dyno_id);
+        if let Some(stopped) = self.running().remove(dyno_id) {
+            stopped.cancel();
+        }
+    }
+
+    fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn claim(&self, secret: &str) -> Option<Waiting> {
@@ -136,11 +153,33 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     stream.write_all(b"rendezvous\r\n").await?;
     stream.flush().await?;
     tokio::time::sleep(START_DELAY).await;
-    stream.write_all(&waiting.output).await?;
-    stream.flush().await?;
+    let stopped = waiting.stopped.clone();
+    let ran = tokio::select! {
+        ran = write_output(&mut stream, &waiting.output) => ran,
+        () = stopped.cancelled() => return stream.shutdown().await,
+    };
+    ran?;
     await_end_of_input(&mut stream).await;
     stream.shutdown().await?;
+    rendezvous.running().remove(&waiting.dyno_id);
     on_attached(&waiting.dyno_id);
+    Ok(())
+}
+
+/// Writes the output segments, sleeping where the command slept.
+async fn write_output<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    output: &[Segment],
+) -> std::io::Result<()> {
+    for segment in output {
+        match segment {
+            Segment::Output(bytes) => {
+                stream.write_all(bytes).await?;
+                stream.flush().await?;
+            }
+            Segment::Sleep(d) => tokio::time::sleep(*d).await,
+        }
+    }
     Ok(())
 }
 
@@ -161,44 +200,9 @@ async fn await_end_of_input<S: AsyncRead + Unpin>(stream: &mut S) {
     .await;
 }
 
-/// What a one-off dyno prints for `command`: `echo` echoes, `env`/`printenv` list the extra
-/// env vars, anything else gets a short plausible transcript.
-pub fn simulated_output(
-    command: &str,
-    dyno_name: &str,
-    env: &std::collections::BTreeMap<String, String>,
-) -> Vec<u8> {
-    let command = command.trim();
-    let mut out = String::new();
-    if let Some(rest) = command.strip_prefix("echo ") {
-        out.push_str(rest.trim_matches(['"', '\'']));
-        out.push_str("\r\n");
-    } else if command == "env" || command == "printenv" {
-        out.push_str(&format!("DYNO={dyno_name}\r\n"));
-        for (k, v) in env {
-            out.push_str(&format!("{k}={v}\r\n"));
-        }
-    } else {
-        out.push_str(&format!("Running {command} on {dyno_name}\r\n"));
-        out.push_str("(simulated) done\r\n");
-    }
-    out.into_bytes()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn echo_and_env_outputs() {
-        let env = [("FOO".to_string(), "bar".to_string())].into();
-        assert_eq!(
-            simulated_output("echo hello world", "run.1", &env),
-            b"hello world\r\n"
-        );
-        let out = String::from_utf8(simulated_output("env", "run.2", &env)).unwrap();
-        assert!(out.contains("DYNO=run.2\r\n") && out.contains("FOO=bar\r\n"));
-    }
 
     #[tokio::test]
     async fn handshake_then_output_then_close_and_secret_is_single_use() {
@@ -210,7 +214,7 @@ mod tests {
         let addr = start(Arc::clone(&rendezvous), on, cancel.clone())
             .await
             .unwrap();
-        let secret = rendezvous.register("dyno-1", b"out\n".to_vec());
+        let secret = rendezvous.register("dyno-1", vec![Segment::Output(b"out\n".to_vec())]);
 
         let mut conn = TcpStream::connect(addr).await.unwrap();
         conn.write_all(format!("{secret}\r\n").as_bytes())

@@ -5,10 +5,12 @@ mod alert_cmd;
 mod analyze;
 mod backtest_charts;
 mod backtest_cmd;
+mod clean_cmd;
 mod config_cmd;
 mod config_hash;
 mod demo;
 mod drain_hint;
+mod exec_cmd;
 mod logging;
 mod ops;
 mod run_cmd;
@@ -94,6 +96,13 @@ enum Command {
     Pause(ops::PauseArgs),
     /// Let autoscaling act again.
     Resume(ops::ResumeArgs),
+    /// Run a command in a new one-off dyno (attached, like `heroku run`): output streamed, exit
+    /// status passed on; on timeout or Ctrl-C the dyno is stopped (exit 124 / 130).
+    Exec(exec_cmd::ExecArgs),
+    /// Remove old files with one safe `find` in a new one-off dyno (`--dry-run` lists them), or
+    /// print that command for the app's own dynos (`--print-command`). Only /tmp, /app/tmp,
+    /// /app/log and below; never follows symbolic links; keeps dotfiles unless asked.
+    Clean(clean_cmd::CleanArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Print the man page (roff) generated from these definitions.
@@ -119,6 +128,14 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // `dynopilot status --json | head`: the reader left; nothing is wrong.
         Err(err) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
+        // `exec`/`clean`: the remote command's status, or 124/130 with what happened.
+        Err(err) if err.downcast_ref::<exec_cmd::ExitWith>().is_some() => {
+            let exit = err.downcast_ref::<exec_cmd::ExitWith>();
+            if let Some(message) = exit.and_then(|e| e.message.as_deref()) {
+                eprintln!("error: {message}");
+            }
+            std::process::ExitCode::from(exit.map_or(1, |e| e.code))
+        }
         Err(err) => {
             let message = dynopilot_server::config::redact_urls_in(&format!("{err:#}"));
             eprintln!("error: {message}");
@@ -151,6 +168,8 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Restart(args) => ops::restart(&args)?,
         Command::Pause(args) => ops::pause(&args)?,
         Command::Resume(args) => ops::resume(&args)?,
+        Command::Exec(args) => exec_cmd::run(&args)?,
+        Command::Clean(args) => clean_cmd::run(&args)?,
         Command::Completions { shell } => {
             let mut cli = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cli, "dynopilot", &mut std::io::stdout());

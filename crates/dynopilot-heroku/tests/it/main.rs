@@ -12,4 +12,5 @@ mod fake;
 mod log_stream;
 mod rate_budget;
 mod rendezvous;
+mod rendezvous_tls;
 mod secrets;

@@ -70,6 +70,7 @@ impl Builder<'_> {
                 overrides.remove(probe_key);
             }
             overrides.remove("queues");
+            overrides.remove("clean");
             let resolved = match template::resolve(&app.name, template_table, &overrides) {
                 Ok(r) => r,
                 Err(message) => {
@@ -91,6 +92,9 @@ impl Builder<'_> {
             let api_key_env = self.app_api_key_env(&prefix, app);
             let env = self.env;
             let queues = self.queue_sources(&format!("{prefix}.queues"), &app.queues, env);
+            // A dry-run app lists what it would clean and removes nothing.
+            let dry_run = resolved.policy.guardrails.dry_run;
+            let clean = self.clean_schedules(&format!("{prefix}.clean"), &app.clean, dry_run);
             apps.push(AppConfig {
                 name: app.name.clone(),
                 log_source,
@@ -103,6 +107,7 @@ impl Builder<'_> {
                 probes,
                 queues,
                 api_key_env,
+                clean,
             });
         }
         apps
@@ -156,6 +161,7 @@ impl Builder<'_> {
                 probes: Default::default(),
                 queues: Vec::new(),
                 api_key_env: None,
+                clean: Vec::new(),
             });
         }
     }

@@ -143,6 +143,9 @@ impl Builder<'_> {
             template.policy.guardrails.dry_run = true;
             for app in &mut apps {
                 app.resolved.policy.guardrails.dry_run = true;
+                for clean in &mut app.clean {
+                    clean.job.dry_run = true;
+                }
             }
         }
         Config {
@@ -206,9 +209,16 @@ impl Builder<'_> {
         if raw.heroku.api_key.as_ref().is_some_and(|k| k.is_empty()) {
             self.err("heroku.api_key", "is empty");
         }
+        // Read (and its certificates checked) when a one-off dyno is first attached.
+        let rendezvous_ca_file = raw
+            .heroku
+            .rendezvous_ca_file
+            .as_ref()
+            .map(std::path::PathBuf::from);
         HerokuConfig {
             api_key: raw.heroku.api_key.clone(),
             base_url,
+            rendezvous_ca_file,
         }
     }
 

@@ -42,6 +42,7 @@ impl RawConfig {
             log_source: Some(LogSource::LogSession),
             heroku: RawHeroku {
                 api_key: example_secret(),
+                rendezvous_ca_file: Some("sim-rendezvous-ca.pem".to_owned()),
                 ..RawHeroku::default()
             },
             server: RawServer {
@@ -206,6 +207,16 @@ fn documented_app() -> RawApp {
             process_type: Some("worker".to_owned()),
             interval: Some(ConfigDuration::from_secs(10)),
             timeout: Some(ConfigDuration::from_secs(5)),
+        }],
+        clean: vec![super::clean::RawClean {
+            dir: "/app/tmp".to_owned(),
+            older_than: Some(ConfigDuration::from_mins(48 * 60)),
+            exclude: vec!["*.pid".to_owned()],
+            include_dotfiles: false,
+            every: Some(ConfigDuration::from_mins(24 * 60)),
+            dry_run: false,
+            timeout: Some(ConfigDuration::from_mins(10)),
+            size: Some("standard-1X".to_owned()),
         }],
     }
 }

@@ -7,6 +7,7 @@
 mod alerts;
 mod apps;
 mod build;
+mod clean;
 mod documented;
 mod env;
 mod error;
@@ -28,6 +29,7 @@ use std::time::Duration;
 use dynopilot_core::policy::{self, ProcessTypeConfig};
 
 pub use alerts::{AlertsConfig, RawAlerts, RawDefaultRoute, RawRetry, RawRoute};
+pub use clean::{CleanScheduleConfig, RawClean};
 pub use env::{CONFIG_PATH_VAR, ENV_OVERRIDES};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use intervals::{PollConfig, RawPoll, RawRunner};
@@ -78,6 +80,9 @@ pub struct HerokuConfig {
     pub api_key: Option<Secret>,
     /// Without a trailing slash.
     pub base_url: String,
+    /// Extra certificate authorities (PEM file) trusted for rendezvous, besides the WebPKI
+    /// roots: the simulator's, or a TLS-inspecting proxy's.
+    pub rendezvous_ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,6 +187,8 @@ pub struct AppConfig {
     /// The variable holding the app's own Platform API key; `None`: `heroku.api_key`.
     /// Read at start by `Config::app_api_keys`, never stored in the file.
     pub api_key_env: Option<String>,
+    /// Periodic old-file cleans in a one-off dyno (`[[apps.clean]]`).
+    pub clean: Vec<CleanScheduleConfig>,
 }
 
 impl AppConfig {
@@ -271,6 +278,7 @@ impl Config {
             probes: AppProbes::default(),
             queues: Vec::new(),
             api_key_env: None,
+            clean: Vec::new(),
         }
     }
 

@@ -76,6 +76,7 @@ pub struct RawConfig {
 pub struct RawHeroku {
     pub api_key: Option<Secret>,
     pub base_url: String,
+    pub rendezvous_ca_file: Option<String>,
 }
 
 impl Default for RawHeroku {
@@ -83,6 +84,7 @@ impl Default for RawHeroku {
         RawHeroku {
             api_key: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
+            rendezvous_ca_file: None,
         }
     }
 }
@@ -287,4 +289,7 @@ pub struct RawApp {
     /// Job queues read directly to scale workers (`[[apps.queues]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queues: Vec<super::queues::RawQueueSource>,
+    /// Periodic old-file cleans in a one-off dyno (`[[apps.clean]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clean: Vec<super::clean::RawClean>,
 }

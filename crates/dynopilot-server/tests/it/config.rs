@@ -4,6 +4,7 @@ mod alert_routes;
 mod alerts;
 mod auth;
 mod bounds;
+mod clean;
 mod env;
 mod errors;
 mod example;

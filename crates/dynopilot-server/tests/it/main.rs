@@ -4,6 +4,7 @@
 
 mod alerts;
 mod alerts_channels;
+mod clean_schedule;
 mod config;
 mod drain;
 mod e2e;

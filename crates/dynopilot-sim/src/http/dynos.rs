@@ -16,7 +16,7 @@ use super::error::{ApiError, parse_json};
 use super::range::Key;
 use super::{Caller, SimState, app_mut, json, views};
 use crate::logs::LogRecord;
-use crate::rendezvous::simulated_output;
+use crate::shell::{self, Dyno};
 use crate::world::{AppliedAction, AppliedKind, OneOff, PhysicsError};
 
 /// Heroku's longest `time_to_live`, and what the simulator uses when none is given.
@@ -176,8 +176,17 @@ pub async fn stop(
     let now = state.clock.now();
     let mut world = state.world();
     let app = app_mut(&mut world, &caller, &app)?;
-    app.physics.stop_dyno(now, &dyno).map_err(physics_error)?;
     let name = app.name.clone();
+    if let Some(one_off) = app.one_offs.iter().find(|o| o.name == dyno || o.id == dyno) {
+        // Stopping a one-off dyno ends it: its attached client sees the connection close.
+        let (id, target) = (one_off.id.clone(), one_off.name.clone());
+        app.complete_one_off(&id, now);
+        state.rendezvous.forget_dyno(&id);
+        let action = AppliedAction::new(AppliedKind::StopDyno, &name, &target, "stopped");
+        caller.applied(&mut world, now, action);
+        return Ok(accepted());
+    }
+    app.physics.stop_dyno(now, &dyno).map_err(physics_error)?;
     let action = AppliedAction::new(AppliedKind::StopDyno, &name, &dyno, "stopped");
     caller.applied(&mut world, now, action);
     Ok(accepted())
@@ -206,11 +215,8 @@ struct Create {
     process_type: Option<String>,
     #[serde(default)]
     time_to_live: Option<i64>,
+    /// Without a terminal the output keeps bare `\n` line ends.
     #[serde(default)]
-    #[allow(
-        dead_code,
-        reason = "accepted as Heroku does; the simulator has no TTY"
-    )]
     force_no_tty: Option<bool>,
 }
 
@@ -247,7 +253,20 @@ pub async fn create(
     let name = format!("{kind}.{number}");
     let id = uuid::Uuid::new_v4().to_string();
     let env = create.env.unwrap_or_default();
-    let output = simulated_output(&command, &name, &env);
+    // The command runs at once in its own copy of the app's files (a one-off dyno gets a fresh
+    // filesystem); what it left stays inspectable under `/_sim`.
+    let mut files = app.image.clone();
+    let ran = shell::run(
+        &command,
+        &mut Dyno {
+            name: &name,
+            env: &env,
+            fs: &mut files,
+            now,
+            tty: create.force_no_tty != Some(true),
+        },
+    );
+    app.dyno_files.insert(name.clone(), files);
     app.emit(LogRecord::new(
         now,
         "heroku",
@@ -259,7 +278,7 @@ pub async fn create(
     ));
     let attach = create.attach == Some(true);
     let attach_url = attach.then(|| {
-        let secret = state.rendezvous.register(&id, output.clone());
+        let secret = state.rendezvous.register(&id, ran.segments.clone());
         format!("rendezvous://{}/{secret}", state.rendezvous_addr)
     });
     let one_off = OneOff {
@@ -282,14 +301,14 @@ pub async fn create(
         app.one_offs.push(one_off);
     } else {
         // Detached runs write their output to the logs and finish at once.
-        for line in String::from_utf8_lossy(&output).lines() {
+        for line in String::from_utf8_lossy(&ran.output()).lines() {
             app.emit(LogRecord::new(now, "app", name.as_str(), line));
         }
         app.emit(LogRecord::new(
             now,
             "heroku",
             name.as_str(),
-            "Process exited with status 0",
+            format!("Process exited with status {}", ran.status),
         ));
         app.emit(LogRecord::new(
             now,

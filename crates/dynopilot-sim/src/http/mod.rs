@@ -13,6 +13,7 @@ mod formation;
 mod logs;
 pub mod range;
 mod sim_api;
+mod sim_files;
 mod views;
 
 use std::net::SocketAddr;
@@ -23,7 +24,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use dynopilot_core::Clock;
 use serde::Serialize;
 
@@ -176,6 +177,11 @@ pub fn router(state: SimState) -> Router {
         .route("/sessions/{id}", get(crate::log_session::stream))
         .route("/_sim/actions", get(sim_api::actions))
         .route("/_sim/faults", get(sim_api::faults))
+        .route("/_sim/apps/{app}/files", put(sim_files::set_image))
+        .route(
+            "/_sim/apps/{app}/dynos/{dyno}/files",
+            get(sim_files::dyno_files),
+        )
         .merge(api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(request_id))

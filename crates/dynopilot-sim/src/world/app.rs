@@ -11,6 +11,7 @@ use super::addon::Addon;
 use super::physics::Physics;
 use crate::drain::DrainOutlet;
 use crate::logs::{AppLog, LogRecord};
+use crate::shell::fs::SimFs;
 
 /// A Heroku Labs feature of an app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,6 +94,10 @@ pub struct SimApp {
     pub drains: Vec<Drain>,
     pub log: AppLog,
     pub one_offs: Vec<OneOff>,
+    /// The files every new dyno starts with (seeded by tests through `PUT /_sim/apps/{app}/files`).
+    pub image: SimFs,
+    /// Each one-off dyno's own files, as its command left them, by dyno name.
+    pub dyno_files: BTreeMap<String, SimFs>,
     /// Formation changes are refused (409) until then, as during a preboot deploy.
     pub preboot_until: Option<Timestamp>,
 }
@@ -138,6 +143,8 @@ impl SimApp {
             drains: Vec::new(),
             log: AppLog::default(),
             one_offs: Vec::new(),
+            image: SimFs::default(),
+            dyno_files: BTreeMap::new(),
             preboot_until: None,
         }
     }

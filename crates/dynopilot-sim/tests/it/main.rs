@@ -12,4 +12,5 @@ mod faults;
 mod harness;
 mod heroku_cli;
 mod log_sessions;
+mod one_off;
 mod schema;

@@ -8,5 +8,6 @@ mod analyze_forms;
 mod config;
 mod crash;
 mod deploy;
+mod exec;
 mod ops;
 mod sim;
