@@ -124,6 +124,8 @@ pub struct DaemonHandle {
     tasks: TaskTracker,
     http: TaskTracker,
     alerts: crate::alerts::AlertSender,
+    /// Each app's Platform API client (its own key or the daemon's).
+    clients: AppClients,
     alerts_cancel: CancellationToken,
     alerts_task: TaskTracker,
 }
@@ -149,20 +151,22 @@ impl DaemonHandle {
 
     /// Starts the periodic cleans (`[[apps.clean]]`, `crate::clean::schedule`) as tasks of
     /// the daemon, stopped with it (a clean in flight has its dyno stopped).
+    /// Starts the `[[apps.clean]]` schedules; each app's one-off dynos run with its own key.
     pub fn spawn_cleans(
         &self,
-        client: HerokuClient,
         tls: dynopilot_heroku::RendezvousTls,
         clock: Arc<dyn Clock>,
         entries: Vec<crate::clean::schedule::ScheduledClean>,
     ) {
-        let context = crate::clean::schedule::CleanContext {
-            client,
-            store: Arc::clone(&self.store),
-            clock,
-            tls,
-        };
-        crate::clean::schedule::spawn(&context, entries, &self.tasks, &self.cancel);
+        for entry in entries {
+            let context = crate::clean::schedule::CleanContext {
+                client: self.clients.for_app(&entry.app).clone(),
+                store: Arc::clone(&self.store),
+                clock: Arc::clone(&clock),
+                tls: tls.clone(),
+            };
+            crate::clean::schedule::spawn(&context, vec![entry], &self.tasks, &self.cancel);
+        }
     }
 
     pub fn base_url(&self) -> String {
@@ -460,6 +464,7 @@ pub async fn start_with_alerts(
         tasks,
         http,
         alerts,
+        clients,
         alerts_cancel,
         alerts_task,
     })

@@ -4,8 +4,8 @@
 pub mod access;
 pub mod alerts;
 pub mod blind_watch;
-pub mod clients;
 pub mod clean;
+pub mod clients;
 pub mod config;
 pub mod daemon;
 pub mod discovery;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use dynopilot_core::Clock;
 use dynopilot_heroku::{ApiKey, ClientConfig, HerokuClient, RequestBudget};
-use dynopilot_server::clients::AppClients;
 use dynopilot_server::clean::schedule::ScheduledClean;
+use dynopilot_server::clients::AppClients;
 use dynopilot_server::config::{self, Config};
 use dynopilot_server::daemon::{self, AppSettings, DaemonOptions, DaemonSettings, LogSource};
 use dynopilot_server::discovery::DiscoverySettings;
@@ -124,7 +124,7 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
     if !cleans.is_empty() {
         let tls = crate::exec_cmd::rendezvous_tls(config.heroku.rendezvous_ca_file.as_deref())
             .context("heroku.rendezvous_ca_file")?;
-        handle.spawn_cleans(client.clone(), tls, Arc::clone(&probe_clock), cleans);
+        handle.spawn_cleans(tls, Arc::clone(&probe_clock), cleans);
     }
     if let Some(app) = stdin_app {
         if !names.contains(&app) {
