@@ -11,6 +11,8 @@ pub mod config;
 pub mod decision;
 pub mod duration;
 pub mod engine;
+pub mod error_codes;
+pub mod error_log;
 pub mod guardrails;
 pub mod memory_guard;
 pub mod notify;
@@ -34,7 +36,7 @@ pub use decision::{Action, Blocked, Decision, Guardrail, Reason};
 pub use duration::ConfigDuration;
 pub use engine::evaluate;
 pub use state::{
-    ApiFailure, Availability, DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample,
+    ApiFailure, Availability, DynoLifecycle, DynoState, ErrorLog, ErrorOccurrence, Formation, LoadSample,
     LogSourceState, MemorySample, ObservedState, PolicyState, ProbeResult, ProcessTypeState,
     QueueSample, Release, Ring, RouterWindow,
 };

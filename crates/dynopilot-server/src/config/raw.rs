@@ -71,6 +71,9 @@ pub struct RawConfig {
 pub struct RawHeroku {
     pub api_key: Option<Secret>,
     pub base_url: String,
+    /// `base_url` is a dynopilot simulator (besides one on loopback, which is always taken
+    /// for one): `run` may then start without an API key and uses the simulator's demo token.
+    pub simulator: bool,
 }
 
 impl Default for RawHeroku {
@@ -78,6 +81,7 @@ impl Default for RawHeroku {
         RawHeroku {
             api_key: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
+            simulator: false,
         }
     }
 }

@@ -213,7 +213,7 @@ async fn check_online_reports_an_app_the_key_cannot_see() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("1 app(s) cannot be watched with this API key"),
+        stderr.contains("1 problem(s) found online"),
         "{stderr}"
     );
     sim.shutdown();
