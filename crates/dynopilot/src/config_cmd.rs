@@ -143,7 +143,9 @@ fn origins(shown: &str) -> BTreeMap<String, String> {
 pub fn api_key(config: &Config) -> anyhow::Result<ApiKey> {
     match &config.heroku.api_key {
         Some(key) => Ok(ApiKey::new(key.expose().to_owned())),
-        None if config.heroku.simulator => Ok(ApiKey::new(dynopilot_sim::config::DEMO_TOKEN.to_owned())),
+        None if config.heroku.simulator => {
+            Ok(ApiKey::new(dynopilot_sim::config::DEMO_TOKEN.to_owned()))
+        }
         None => anyhow::bail!("no Heroku API key: set HEROKU_API_KEY or heroku.api_key"),
     }
 }
@@ -261,7 +263,7 @@ mod tests {
         assert!(!ok);
         let shown = path.display().to_string();
         assert!(
-            err.contains(&format!("{shown}:6:1: apps[0].memroy_guard: unknown field")),
+            err.contains(&format!("{shown}:6:1: apps[0].memroy_guard: unknown key")),
             "{err}"
         );
     }

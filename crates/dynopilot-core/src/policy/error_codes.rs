@@ -16,9 +16,9 @@ pub const HEROKU_ERROR_CODES: &[&str] = &[
 pub fn is_known(pattern: &CodePattern) -> bool {
     match pattern {
         CodePattern::StatusClass(_) => true,
-        CodePattern::Exact(_) | CodePattern::Prefix(_) => HEROKU_ERROR_CODES
-            .iter()
-            .any(|c| pattern.matches_code(c)),
+        CodePattern::Exact(_) | CodePattern::Prefix(_) => {
+            HEROKU_ERROR_CODES.iter().any(|c| pattern.matches_code(c))
+        }
     }
 }
 

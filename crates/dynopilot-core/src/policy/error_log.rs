@@ -45,9 +45,19 @@ impl ErrorLog {
         let newest = self.newest_ms.map_or(at, |n| n.max(at));
         self.newest_ms = Some(newest);
         if at > newest - FINE_SPAN_MS {
-            add(&mut self.fine, floor(at, FINE_BUCKET_MS), &occurrence.code, 1);
+            add(
+                &mut self.fine,
+                floor(at, FINE_BUCKET_MS),
+                &occurrence.code,
+                1,
+            );
         } else if at > newest - horizon_ms() {
-            add(&mut self.coarse, floor(at, COARSE_BUCKET_MS), &occurrence.code, 1);
+            add(
+                &mut self.coarse,
+                floor(at, COARSE_BUCKET_MS),
+                &occurrence.code,
+                1,
+            );
         }
         self.compact(newest);
         if self.recent.len() == RECENT_ERRORS_KEPT {

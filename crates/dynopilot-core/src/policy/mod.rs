@@ -36,8 +36,8 @@ pub use decision::{Action, Blocked, Decision, Guardrail, Reason};
 pub use duration::ConfigDuration;
 pub use engine::evaluate;
 pub use state::{
-    ApiFailure, Availability, DynoLifecycle, DynoState, ErrorLog, ErrorOccurrence, Formation, LoadSample,
-    LogSourceState, MemorySample, ObservedState, PolicyState, ProbeResult, ProcessTypeState,
-    QueueSample, Release, Ring, RouterWindow,
+    ApiFailure, Availability, DynoLifecycle, DynoState, ErrorLog, ErrorOccurrence, Formation,
+    LoadSample, LogSourceState, MemorySample, ObservedState, PolicyState, ProbeResult,
+    ProcessTypeState, QueueSample, Release, Ring, RouterWindow,
 };
 pub use status_checks::{CheckKind, CheckSample, CheckState, CheckStatus, GatesConfig};

@@ -414,7 +414,11 @@ mod tests {
         ] {
             assert!(is_loopback_url(url), "{url}");
         }
-        for url in ["https://api.heroku.com", "http://10.0.0.1", "http://sim:5000"] {
+        for url in [
+            "https://api.heroku.com",
+            "http://10.0.0.1",
+            "http://sim:5000",
+        ] {
             assert!(!is_loopback_url(url), "{url}");
         }
     }

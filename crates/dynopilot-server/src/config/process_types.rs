@@ -39,7 +39,11 @@ pub fn references(loc: &Locator<'_>, apps: &[RawApp]) -> Vec<ProcessTypeRef> {
             if let Some(pt) = &rule.selector.process_type {
                 add(format!("{selector}.process_type"), pt);
             }
-            let dyno_type = rule.selector.dyno.as_deref().and_then(|d| d.split_once('.'));
+            let dyno_type = rule
+                .selector
+                .dyno
+                .as_deref()
+                .and_then(|d| d.split_once('.'));
             if let Some((pt, _)) = dyno_type {
                 add(format!("{selector}.dyno"), pt);
             }
@@ -51,7 +55,10 @@ pub fn references(loc: &Locator<'_>, apps: &[RawApp]) -> Vec<ProcessTypeRef> {
         }
         for (name, probe) in &app.probes {
             if loc.contains(&format!("{prefix}.probes.{name}.process_type")) {
-                add(format!("{prefix}.probes.{name}.process_type"), &probe.process_type);
+                add(
+                    format!("{prefix}.probes.{name}.process_type"),
+                    &probe.process_type,
+                );
             }
         }
     }
@@ -114,4 +121,3 @@ fn with_message(r: &ProcessTypeRef, message: String) -> ConfigError {
         ..r.at.clone()
     }
 }
-

@@ -120,15 +120,14 @@ fn unknown(what: &str, rest: &str) -> String {
         return format!("unknown {what} `{given}` (nothing may be set here)");
     }
     let list: Vec<&str> = known.iter().map(String::as_str).collect();
-    format!("unknown {what} `{given}` (expected one of {})", list.join(", "))
+    format!(
+        "unknown {what} `{given}` (expected one of {})",
+        list.join(", ")
+    )
 }
 
 fn backticked(s: &str) -> Vec<String> {
-    s.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
-        .collect()
+    s.split('`').skip(1).step_by(2).map(str::to_owned).collect()
 }
 
 /// The known name nearest to `given`, if it is near enough to be a typo.

@@ -10,8 +10,22 @@ const KEY: &str = "[heroku]\napi_key = \"hk-test-0123456789\"\n\n";
 
 /// Rust words that must never appear in what `config check` prints.
 const RUST_WORDS: &[&str] = &[
-    "u8", "u16", "u32", "u64", "usize", "i32", "i64", "f64", "String", "Option", "struct",
-    "enum", "Vec", "invalid type", "missing field", "unknown field",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "usize",
+    "i32",
+    "i64",
+    "f64",
+    "String",
+    "Option",
+    "struct",
+    "enum",
+    "Vec",
+    "invalid type",
+    "missing field",
+    "unknown field",
 ];
 
 fn write(name: &str, text: &str) -> PathBuf {
@@ -61,7 +75,8 @@ fn no_rust_words(text: &str) {
 
 #[test]
 fn a_typo_in_an_optional_key_suggests_the_key() {
-    let text = format!("{KEY}[[apps]]\nname = \"shop\"\n\n[apps.process_types.web]\nmax = 4\nmni = 1\n");
+    let text =
+        format!("{KEY}[[apps]]\nname = \"shop\"\n\n[apps.process_types.web]\nmax = 4\nmni = 1\n");
     let (code, err) = transcript("typo_optional.toml", &text);
     assert_eq!(code, Some(1));
     assert_eq!(
@@ -139,7 +154,7 @@ fn a_process_type_typo_is_a_warning_offline() {
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(
         err,
-        "warning: wbe_offline.toml:7:1: apps[0].process_types.wbe: process type `wbe` for app shop \
+        "warning: wbe_offline.toml:7:21: apps[0].process_types.wbe: process type `wbe` for app shop \
          may be a typo (did you mean `web`?); `config check --online` compares it with the app's formation\n"
     );
 }
@@ -157,7 +172,7 @@ fn an_error_code_heroku_does_not_have_names_the_real_ones_nearby() {
     assert_eq!(code, Some(1));
     assert_eq!(
         err,
-        "h29.toml:10:1: apps[0].rules[0].condition.codes[1]: `H29` is not a Heroku error code \
+        "h29.toml:10:47: apps[0].rules[0].condition.codes[1]: `H29` is not a Heroku error code \
          (nearby: H26, H27, H28, H31)\nerror: the configuration has 1 problem(s)\n"
     );
     // H99 ("Platform error") and R99 are real codes.
@@ -183,7 +198,7 @@ fn no_api_key_is_an_error_unless_the_simulator_is_the_target() {
     );
     assert_eq!(code, Some(1));
     assert!(
-        err.starts_with("no_key_section.toml:1:1: heroku.api_key: required"),
+        err.starts_with("no_key_section.toml:1:2: heroku.api_key: required"),
         "{err}"
     );
     for (name, heroku) in [
@@ -201,9 +216,8 @@ fn no_api_key_is_an_error_unless_the_simulator_is_the_target() {
 
 #[test]
 fn every_problem_line_has_line_and_column() {
-    let text = format!(
-        "{KEY}dry_rn = true\n\n[drain]\nmax_body_bytes = -1\n\n[[apps]]\nnmae = \"x\"\n"
-    );
+    let text =
+        format!("{KEY}dry_rn = true\n\n[drain]\nmax_body_bytes = -1\n\n[[apps]]\nnmae = \"x\"\n");
     let (code, err) = transcript("line_col.toml", &text);
     assert_eq!(code, Some(1));
     let problems: Vec<&str> = err.lines().filter(|l| !l.starts_with("error:")).collect();
@@ -247,7 +261,7 @@ async fn a_process_type_the_formation_lacks_is_an_error_online() {
     no_rust_words(&stderr);
     assert!(
         stderr.contains(
-            "wbe_online.toml:8:1: apps[0].process_types.wbe: unknown process type `wbe` for app shop \
+            "wbe_online.toml:8:21: apps[0].process_types.wbe: unknown process type `wbe` for app shop \
              (formation has web, worker; did you mean `web`?)\n"
         ),
         "{stderr}"

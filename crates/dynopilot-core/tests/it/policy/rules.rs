@@ -182,8 +182,10 @@ fn a_rule_fires_at_ten_thousand_occurrences() {
     s.step("12:01:00", "web.2 H12: the 10000th", |o, t| {
         error(o, "web.2", t, "H12")
     });
-    s.step("12:05:30", "web.1 H12 (the first 5000 left the window)", |o, t| {
-        error(o, "web.1", t, "H12")
-    });
+    s.step(
+        "12:05:30",
+        "web.1 H12 (the first 5000 left the window)",
+        |o, t| error(o, "web.1", t, "H12"),
+    );
     insta::assert_snapshot!(s.transcript());
 }
