@@ -46,7 +46,9 @@ fn find<'v>(value: &'v toml::Value, steps: &[&str]) -> Option<&'v toml::Value> {
     match value {
         toml::Value::Table(t) => match t.get(*first) {
             Some(v) => find(v, rest),
-            None => t.values().find_map(|v| find(v, rest)),
+            // Only a table of tables is keyed by user-chosen names.
+            None if t.values().all(toml::Value::is_table) => t.values().find_map(|v| find(v, rest)),
+            None => None,
         },
         toml::Value::Array(items) => items.iter().find_map(|v| find(v, steps)),
         _ => None,
