@@ -78,11 +78,25 @@ fn run_with(
             anyhow::bail!("the configuration has {} problem(s)", errors.errors.len());
         }
     };
+    if matches!(cmd, ConfigCommand::Check { .. }) {
+        for warning in &config.warnings {
+            writeln!(err, "warning: {warning}")?;
+        }
+        if !config.run_errors.is_empty() {
+            for e in &config.run_errors {
+                writeln!(err, "{e}")?;
+            }
+            anyhow::bail!(
+                "the configuration has {} problem(s)",
+                config.run_errors.len()
+            );
+        }
+    }
     match cmd {
         ConfigCommand::Check { online: true, .. } => {
-            let problems = check_online(&config, out)?;
+            let problems = check_online(&config, out, err)?;
             if problems > 0 {
-                anyhow::bail!("{problems} app(s) cannot be watched with this API key");
+                anyhow::bail!("{problems} problem(s) found online");
             }
         }
         ConfigCommand::Check { .. } => writeln!(
@@ -143,13 +157,26 @@ fn origins(shown: &str) -> BTreeMap<String, String> {
     out
 }
 
+/// The configured API key, or the simulator's demo token when a simulator is the target.
+pub fn api_key(config: &Config) -> anyhow::Result<ApiKey> {
+    match &config.heroku.api_key {
+        Some(key) => Ok(ApiKey::new(key.expose().to_owned())),
+        None if config.heroku.simulator => {
+            Ok(ApiKey::new(dynopilot_sim::config::DEMO_TOKEN.to_owned()))
+        }
+        None => anyhow::bail!("no Heroku API key: set HEROKU_API_KEY or heroku.api_key"),
+    }
+}
+
 /// Looks up every listed app (and, with discovery on, the account's app list) through the
-/// Platform API; prints one line per app and returns how many cannot be watched.
-fn check_online(config: &Config, out: &mut dyn Write) -> anyhow::Result<usize> {
-    let Some(api_key) = &config.heroku.api_key else {
-        anyhow::bail!("--online needs the Heroku API key: set HEROKU_API_KEY or heroku.api_key");
-    };
-    let mut heroku = ClientConfig::new(ApiKey::new(api_key.expose().to_owned()));
+/// Platform API, and checks the process types each names against its formation; prints one
+/// line per app (problems to `err`) and returns how many problems it found.
+fn check_online(
+    config: &Config,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<usize> {
+    let mut heroku = ClientConfig::new(api_key(config)?);
     heroku.base_url = config.heroku.base_url.clone();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -169,11 +196,28 @@ fn check_online(config: &Config, out: &mut dyn Write) -> anyhow::Result<usize> {
             }
         }
         for app in &config.apps {
-            match client.app_info(&app.name).await {
-                Ok(_) => writeln!(out, "app {}: ok", app.name)?,
+            if let Err(e) = client.app_info(&app.name).await {
+                problems += 1;
+                writeln!(out, "app {}: {} — {}", app.name, e.kind(), access_hint(&e))?;
+                continue;
+            }
+            match client.formation_list(&app.name).await {
+                Ok(formation) => {
+                    let mut types: Vec<String> =
+                        formation.into_iter().map(|f| f.process_type).collect();
+                    types.sort();
+                    let unknown = config.process_types_against_formation(&app.name, &types);
+                    for e in &unknown {
+                        writeln!(err, "{e}")?;
+                    }
+                    problems += unknown.len();
+                    if unknown.is_empty() {
+                        writeln!(out, "app {}: ok ({})", app.name, types.join(", "))?;
+                    }
+                }
                 Err(e) => {
                     problems += 1;
-                    writeln!(out, "app {}: {} — {}", app.name, e.kind(), access_hint(&e))?;
+                    writeln!(out, "app {}: cannot read the formation: {e}", app.name)?;
                 }
             }
         }
@@ -237,7 +281,7 @@ mod tests {
         assert!(!ok);
         let shown = path.display().to_string();
         assert!(
-            err.contains(&format!("{shown}:6:1: apps[0].memroy_guard: unknown field")),
+            err.contains(&format!("{shown}:6:1: apps[0].memroy_guard: unknown key")),
             "{err}"
         );
     }

@@ -21,6 +21,15 @@ pub fn run(path: Option<&Path>, stdin_app: Option<String>) -> anyhow::Result<()>
     crate::logging::init();
     let env: BTreeMap<String, String> = std::env::vars().collect();
     let config = Config::load_file(path, &env).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    if !config.run_errors.is_empty() {
+        let errors = config::ConfigErrors {
+            errors: config.run_errors.clone(),
+        };
+        bail!("{errors}");
+    }
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -30,14 +39,12 @@ pub fn run(path: Option<&Path>, stdin_app: Option<String>) -> anyhow::Result<()>
 
 async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(dynopilot_clock::SystemClock);
-    let Some(api_key) = &config.heroku.api_key else {
-        bail!("no Heroku API key: set HEROKU_API_KEY or heroku.api_key");
-    };
+    let api_key = crate::config_cmd::api_key(&config)?;
     // The store first: a damaged or unreachable store stops dynopilot before it calls Heroku.
     let store = dynopilot_store::open(config.store.url.expose())
         .await
         .context("opening the store")?;
-    let mut heroku = ClientConfig::new(ApiKey::new(api_key.expose().to_owned()));
+    let mut heroku = ClientConfig::new(api_key);
     heroku.base_url = config.heroku.base_url.clone();
     let client = HerokuClient::new(
         heroku.clone(),

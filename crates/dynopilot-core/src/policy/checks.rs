@@ -261,11 +261,20 @@ fn check_rule(rule: &RuleConfig, rk: &str, v: &mut Validation) {
                         format!("{}[{i}]", key(&ck, "codes")),
                         format!("`{code}` is counted per process type, so it cannot pick a dyno to restart"),
                     ),
+                    Ok(p) if !super::error_codes::is_known(&p) => v.push(
+                        format!("{}[{i}]", key(&ck, "codes")),
+                        super::error_codes::unknown_code_message(code),
+                    ),
                     Ok(_) => {}
                 }
             }
             v.check(*at_least >= 1, key(&ck, "at_least"), "must be at least 1");
             at_least_sample_period(v, &key(&ck, "window"), *window);
+            v.check(
+                window.get() <= super::error_log::ERROR_COUNT_HORIZON,
+                key(&ck, "window"),
+                format!("{window} is longer than 24h, the longest span errors are counted over"),
+            );
         }
         Condition::Metric {
             metric,

@@ -12,6 +12,8 @@ pub mod config;
 pub mod decision;
 pub mod duration;
 pub mod engine;
+pub mod error_codes;
+pub mod error_log;
 pub mod guardrails;
 pub mod memory_guard;
 pub mod notify;
@@ -35,8 +37,8 @@ pub use decision::{Action, Blocked, Decision, Guardrail, Reason};
 pub use duration::ConfigDuration;
 pub use engine::evaluate;
 pub use state::{
-    ApiFailure, Availability, DynoLifecycle, DynoState, ErrorOccurrence, Formation, LoadSample,
-    LogSourceState, MemorySample, ObservedState, PolicyState, ProbeResult, ProcessTypeState,
-    QueueSample, Release, Ring, RouterWindow,
+    ApiFailure, Availability, DynoLifecycle, DynoState, ErrorLog, ErrorOccurrence, Formation,
+    LoadSample, LogSourceState, MemorySample, ObservedState, PolicyState, ProbeResult,
+    ProcessTypeState, QueueSample, Release, Ring, RouterWindow,
 };
 pub use status_checks::{CheckKind, CheckSample, CheckState, CheckStatus, GatesConfig};

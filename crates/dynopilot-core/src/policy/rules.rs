@@ -7,7 +7,7 @@ use crate::time::Timestamp;
 use super::config::{Condition, Config, Metric, RuleAction, RuleConfig, SAMPLE_PERIOD};
 use super::decision::{Action, Reason};
 use super::engine::Proposal;
-use super::state::{DynoState, ObservedState, PolicyState, ProcessTypeState};
+use super::state::{DynoState, ErrorLog, ObservedState, PolicyState, ProcessTypeState};
 
 /// One pattern of a codes condition.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,11 +223,20 @@ fn in_window(at: Timestamp, since: Timestamp, now: Timestamp) -> bool {
 }
 
 /// Only errors whose code matches a pattern of this rule count (dyno-monitor counted all).
+/// Counted from the per-code buckets, not the recent list, so any `at_least` can be reached.
 fn count_dyno(d: &DynoState, patterns: &[CodePattern], since: Timestamp, now: Timestamp) -> u64 {
-    let hits = d.errors.iter().filter(|e| {
-        in_window(e.at, since, now) && patterns.iter().any(|p| p.matches_code(&e.code))
-    });
-    hits.count() as u64
+    count_matching(&d.errors, patterns, since, now)
+}
+
+fn count_matching(
+    errors: &ErrorLog,
+    patterns: &[CodePattern],
+    since: Timestamp,
+    now: Timestamp,
+) -> u64 {
+    errors.count(since, now, |code| {
+        patterns.iter().any(|p| p.matches_code(code))
+    })
 }
 
 fn count_type(
@@ -241,9 +250,7 @@ fn count_type(
         .values()
         .map(|d| count_dyno(d, patterns, since, now))
         .sum();
-    let loose = pt.errors.iter().filter(|e| {
-        in_window(e.at, since, now) && patterns.iter().any(|p| p.matches_code(&e.code))
-    });
+    let loose = count_matching(&pt.errors, patterns, since, now);
     let statuses: u64 = patterns
         .iter()
         .filter_map(|p| match p {
@@ -258,7 +265,7 @@ fn count_type(
                 .sum::<u64>()
         })
         .sum();
-    dynos + loose.count() as u64 + statuses
+    dynos + loose + statuses
 }
 
 /// The newest value if every reading in `(since, now]` is above `above` and the readings reach

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::sketch::LatencySketch;
 use crate::time::Timestamp;
 
+pub use super::error_log::ErrorLog;
+
 /// A bounded buffer that keeps the newest `capacity` items, oldest first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ring<T> {
@@ -191,7 +193,7 @@ pub struct ProcessTypeState {
     /// Router aggregates, one per closed window, oldest first.
     pub router: Vec<RouterWindow>,
     /// Errors not attributable to one dyno (router H codes without `dyno=`).
-    pub errors: Vec<ErrorOccurrence>,
+    pub errors: ErrorLog,
     pub queue: Vec<QueueSample>,
     pub probes: Vec<ProbeResult>,
 }
@@ -223,7 +225,7 @@ pub struct DynoState {
     pub load: Ring<LoadSample>,
     pub last_metrics_at: Option<Timestamp>,
     /// R and H errors attributed to this dyno, oldest first.
-    pub errors: Vec<ErrorOccurrence>,
+    pub errors: ErrorLog,
     /// Restart-counter increments reported by the app, oldest first.
     pub counter_events: Vec<Timestamp>,
 }
@@ -237,7 +239,7 @@ impl DynoState {
             memory: Ring::new(DEFAULT_SAMPLES),
             load: Ring::new(DEFAULT_SAMPLES),
             last_metrics_at: None,
-            errors: Vec::new(),
+            errors: ErrorLog::new(),
             counter_events: Vec::new(),
         }
     }

@@ -28,7 +28,9 @@ impl Builder<'_> {
                 r
             }
             Err(message) => {
-                self.err("discovery.defaults", message);
+                let schema = super::words::Schema::new();
+                let key = "discovery.defaults";
+                self.err(key, super::words::explain(&message, key, &schema));
                 empty_policy("")
             }
         };
@@ -74,7 +76,8 @@ impl Builder<'_> {
             let resolved = match template::resolve(&app.name, template_table, &overrides) {
                 Ok(r) => r,
                 Err(message) => {
-                    self.err(&prefix, message);
+                    let schema = super::words::Schema::new();
+                    self.err(&prefix, super::words::explain(&message, &prefix, &schema));
                     empty_policy(&app.name)
                 }
             };

@@ -22,6 +22,7 @@ pub const SETTING_KEYS: &[&str] = &[
     "log_source",
     "heroku.api_key",
     "heroku.base_url",
+    "heroku.simulator",
     "store.url",
     "store.raw_retention",
     "store.rollup_retention",
@@ -148,8 +149,14 @@ impl Builder<'_> {
                 }
             }
         }
+        let process_types = super::process_types::references(&self.loc, &raw.apps);
+        let warnings = super::process_types::offline_warnings(&process_types);
+        let run_errors = self.run_errors(&heroku);
         Config {
             source: self.loc.source().to_owned(),
+            warnings,
+            run_errors,
+            process_types,
             heroku,
             store,
             server,
@@ -215,11 +222,24 @@ impl Builder<'_> {
             .rendezvous_ca_file
             .as_ref()
             .map(std::path::PathBuf::from);
+        let simulator = raw.heroku.simulator || is_loopback_url(&base_url);
         HerokuConfig {
             api_key: raw.heroku.api_key.clone(),
             base_url,
             rendezvous_ca_file,
+            simulator,
         }
+    }
+
+    /// What `run` needs beyond a valid file: an API key, unless a simulator is the target.
+    fn run_errors(&self, heroku: &HerokuConfig) -> Vec<ConfigError> {
+        if heroku.api_key.is_some() || heroku.simulator {
+            return Vec::new();
+        }
+        let message = "required to run against Heroku: set HEROKU_API_KEY or heroku.api_key \
+                       (only a simulator target, heroku.base_url on loopback or \
+                       heroku.simulator = true, runs without one)";
+        vec![self.loc.error_at("heroku.api_key", message)]
     }
 
     fn store(&mut self, raw: &RawConfig) -> StoreConfig {
@@ -460,6 +480,45 @@ impl Builder<'_> {
         super::ApiConfig {
             tokens,
             metrics_access: raw.api.metrics_scope,
+        }
+    }
+}
+
+/// Whether `url`'s host is a loopback name or address (`localhost`, `127.0.0.1`, `[::1]`).
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_loopback_url;
+
+    #[test]
+    fn loopback_urls_are_simulator_targets() {
+        for url in [
+            "http://127.0.0.1:5000",
+            "http://localhost",
+            "http://[::1]:80/x",
+            "http://u:p@127.0.0.2",
+        ] {
+            assert!(is_loopback_url(url), "{url}");
+        }
+        for url in [
+            "https://api.heroku.com",
+            "http://10.0.0.1",
+            "http://sim:5000",
+        ] {
+            assert!(!is_loopback_url(url), "{url}");
         }
     }
 }

@@ -9,7 +9,8 @@ use dynopilot_core::policy::{
     Selector, Severity, Weekday, ZombieConfig,
 };
 use dynopilot_core::scaling::config::{
-    HorizontalConfig, QueueConfig, ResizeWindow, TargetConfig, VerticalConfig,
+    HorizontalConfig, QueueConfig, ResizeWindow, StreakConfig, TargetConfig, TrendConfig,
+    VerticalConfig,
 };
 use jiff::SignedDuration;
 
@@ -189,7 +190,12 @@ fn documented_app() -> RawApp {
         }),
         notify: Some(NotifyConfig::default()),
         process_type_defaults: None,
-        process_types: BTreeMap::from([("web".to_owned(), web()), ("worker".to_owned(), worker())]),
+        process_types: BTreeMap::from([
+            ("web".to_owned(), web()),
+            ("worker".to_owned(), worker()),
+            ("api".to_owned(), streak()),
+            ("search".to_owned(), trend()),
+        ]),
         rules: rules(),
         probes: BTreeMap::from([("heartbeat".to_owned(), heartbeat())]),
         pingdom: Some(RawPingdom {
@@ -334,6 +340,26 @@ fn worker() -> ProcessTypeConfig {
             max_step_up: Some(4),
             ..QueueConfig::default()
         })),
+        ..ProcessTypeConfig::default()
+    }
+}
+
+/// The `streak` algorithm with its defaults (one of each algorithm is documented).
+fn streak() -> ProcessTypeConfig {
+    ProcessTypeConfig {
+        min: Some(1),
+        max: Some(6),
+        autoscale: Some(HorizontalConfig::Streak(StreakConfig::default())),
+        ..ProcessTypeConfig::default()
+    }
+}
+
+/// The `trend` algorithm with its defaults.
+fn trend() -> ProcessTypeConfig {
+    ProcessTypeConfig {
+        min: Some(1),
+        max: Some(6),
+        autoscale: Some(HorizontalConfig::Trend(TrendConfig::default())),
         ..ProcessTypeConfig::default()
     }
 }

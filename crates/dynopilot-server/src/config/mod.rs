@@ -14,12 +14,14 @@ mod error;
 mod intervals;
 mod locate;
 mod probes;
+mod process_types;
 mod queues;
 mod raw;
 mod secret;
 mod serde_errors;
 mod show;
 mod template;
+mod words;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -69,9 +71,16 @@ pub struct Config {
     pub alerts: AlertsConfig,
     /// The policy tick, poll intervals and the failed-poll alert (`[runner]`, `[poll]`).
     pub poll: PollConfig,
+    /// Problems that don't stop loading but are worth a line in `config check` (a process
+    /// type that looks like a typo, …), in file order.
+    pub warnings: Vec<ConfigError>,
+    /// Problems that stop `run` (and fail `config check`) but not a load for other uses: no
+    /// API key for a real Heroku.
+    pub run_errors: Vec<ConfigError>,
     /// What a discovered app gets (the template with nothing overridden).
     template: ResolvedPolicy,
     origins: BTreeMap<String, Origin>,
+    process_types: Vec<process_types::ProcessTypeRef>,
 }
 
 #[derive(Clone, Debug)]
@@ -83,6 +92,9 @@ pub struct HerokuConfig {
     /// Extra certificate authorities (PEM file) trusted for rendezvous, besides the WebPKI
     /// roots: the simulator's, or a TLS-inspecting proxy's.
     pub rendezvous_ca_file: Option<std::path::PathBuf>,
+    /// The target is a simulator: `heroku.simulator = true`, or `base_url` on loopback (no
+    /// real Heroku is there). Only then may `run` go without an API key.
+    pub simulator: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -285,6 +297,16 @@ impl Config {
     /// Where the value of daemon setting `key` (e.g. `server.listen`) came from.
     pub fn origin(&self, key: &str) -> Origin {
         self.origins.get(key).cloned().unwrap_or(Origin::Default)
+    }
+
+    /// Each process type the file names for `app` that its formation (the process types
+    /// Heroku reports) lacks, as an error at the key that names it.
+    pub fn process_types_against_formation(
+        &self,
+        app: &str,
+        formation: &[String],
+    ) -> Vec<ConfigError> {
+        process_types::against_formation(&self.process_types, app, formation)
     }
 
     /// The effective configuration as TOML, secrets masked, origins as trailing comments.

@@ -77,6 +77,9 @@ pub struct RawHeroku {
     pub api_key: Option<Secret>,
     pub base_url: String,
     pub rendezvous_ca_file: Option<String>,
+    /// `base_url` is a dynopilot simulator (besides one on loopback, which is always taken
+    /// for one): `run` may then start without an API key and uses the simulator's demo token.
+    pub simulator: bool,
 }
 
 impl Default for RawHeroku {
@@ -85,6 +88,7 @@ impl Default for RawHeroku {
             api_key: None,
             base_url: DEFAULT_BASE_URL.to_owned(),
             rendezvous_ca_file: None,
+            simulator: false,
         }
     }
 }

@@ -1,9 +1,11 @@
-//! Turns serde/TOML failures into located errors, and keeps going after the first: serde stops
-//! at one problem, so the offending entry is blanked out (offsets kept) and parsing retried.
+//! Turns serde/TOML failures into located errors in the user's words (`words`), and keeps
+//! going after the first: serde stops at one problem, so the offending entry is blanked out
+//! (offsets kept) and parsing retried.
 
 use super::error::ConfigError;
 use super::locate::Locator;
 use super::raw::RawConfig;
+use super::words;
 
 /// Enough for any real file; bounds the retry loop on pathological input.
 const MAX_ERRORS: usize = 50;
@@ -14,9 +16,12 @@ pub fn collect(loc: &Locator<'_>, text: &str, first: toml::de::Error) -> Vec<Con
     let mut text = text.to_owned();
     let mut err = first;
     let mut last_span = None;
+    let schema = words::Schema::new();
     while errors.len() < MAX_ERRORS {
         let span = err.span();
-        let e = loc.error_at_offset(span.as_ref().map(|s| s.start), err.message());
+        let mut e = loc.error_at_offset(span.as_ref().map(|s| s.start), err.message());
+        e.message = words::explain(&e.message, &e.key, &schema);
+        let e = point_at_unknown_key(loc, e);
         // An error at an ancestor of a reported key is usually the echo of blanking it (a
         // required key removed): don't report it twice.
         let echo = errors
@@ -37,6 +42,26 @@ pub fn collect(loc: &Locator<'_>, text: &str, first: toml::de::Error) -> Vec<Con
         }
     }
     errors
+}
+
+/// serde places an unknown key inside an internally tagged table (a rule's `condition`) at
+/// the table; point at the key itself when the file has it there.
+fn point_at_unknown_key(loc: &Locator<'_>, e: ConfigError) -> ConfigError {
+    let name = e
+        .message
+        .strip_prefix("unknown key `")
+        .and_then(|rest| rest.split('`').next());
+    match name {
+        Some(name) if !e.key.is_empty() && !e.key.ends_with(name) => {
+            let key = format!("{}.{name}", e.key);
+            if loc.contains(&key) {
+                loc.error_at(&key, e.message)
+            } else {
+                e
+            }
+        }
+        _ => e,
+    }
 }
 
 fn is_syntax_error(text: &str) -> bool {

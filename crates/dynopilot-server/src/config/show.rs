@@ -47,6 +47,11 @@ pub fn render(c: &Config) -> String {
         "heroku.base_url",
         s(redact_url(&c.heroku.base_url)),
     );
+    line(
+        &mut out,
+        "heroku.simulator",
+        Some(toml::Value::Boolean(c.heroku.simulator)),
+    );
     out.push_str("\n[store]\n");
     line(&mut out, "store.url", s(redact_url(c.store.url.expose())));
     line(

@@ -21,8 +21,6 @@ pub enum Urgency {
     Urgent,
 }
 
-/// Errors kept per dyno and per process type (older ones are dropped).
-const ERRORS_KEPT: usize = 500;
 const QUEUE_SAMPLES_KEPT: usize = 360;
 
 impl AppState {
@@ -180,7 +178,7 @@ impl AppState {
             code: code.to_owned(),
         };
         if let Some(dyno) = self.dyno(process, at) {
-            push_capped(&mut dyno.errors, occurrence);
+            dyno.errors.push(occurrence);
         }
         if matches!(code, "R14" | "R15") {
             Urgency::Urgent
@@ -226,7 +224,7 @@ impl AppState {
             match r.dyno {
                 Some(name) if dyno_type.is_some() => {
                     if let Some(dyno) = self.dyno(name, at) {
-                        push_capped(&mut dyno.errors, occurrence);
+                        dyno.errors.push(occurrence);
                     }
                 }
                 // H10/H14 name no dyno: they are about the web process type as a whole.
@@ -236,7 +234,7 @@ impl AppState {
                         .process_types
                         .entry("web".to_owned())
                         .or_default();
-                    push_capped(&mut state.errors, occurrence);
+                    state.errors.push(occurrence);
                 }
             }
         }
@@ -304,10 +302,4 @@ fn queue_owner(source: Option<&str>) -> Option<&str> {
     split_dyno_name(source)
         .map(|(ty, _)| ty)
         .or_else(|| ProcessType::parse(source).is_ok().then_some(source))
-}
-
-fn push_capped(errors: &mut Vec<ErrorOccurrence>, occurrence: ErrorOccurrence) {
-    errors.push(occurrence);
-    let excess = errors.len().saturating_sub(ERRORS_KEPT);
-    errors.drain(..excess);
 }

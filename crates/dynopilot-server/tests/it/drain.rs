@@ -252,3 +252,87 @@ async fn refusals_are_problem_details() {
         assert_eq!(json["error"], kind, "{json}");
     }
 }
+
+/// Ten thousand H12 lines posted in ten drain batches: a rule at `at_least = 10000` fires
+/// (errors are counted in buckets, not kept in a bounded list), one at 10001 does not.
+#[tokio::test]
+async fn a_rule_at_ten_thousand_h12_fires_from_drained_lines() {
+    use dynopilot_core::policy::{
+        self, Action, Condition, ConfigDuration, PolicyState, RuleAction, RuleConfig, Selector,
+        Severity,
+    };
+
+    let server = start().await;
+    // 100 lines a second for the 100 seconds before the clock's 10:01:40.
+    let stamps: Vec<String> = (0..10_000)
+        .map(|i| {
+            let (secs, micros) = (i / 100, i % 100 * 10_000);
+            format!(
+                "2025-11-25T10:{:02}:{:02}.{micros:06}+00:00",
+                secs / 60,
+                secs % 60
+            )
+        })
+        .collect();
+    let message = "at=error code=H12 desc=\"Request timeout\" method=GET path=\"/\" host=shop.herokuapp.com request_id=1 fwd=\"1.2.3.4\" dyno=web.1 connect=1ms service=30000ms status=503 bytes=0 protocol=https";
+    for (batch, chunk) in stamps.chunks(1000).enumerate() {
+        let records: Vec<Record<'_>> = chunk
+            .iter()
+            .map(|t| Record {
+                priority: 158,
+                timestamp: t,
+                source: "heroku",
+                process: "router",
+                message,
+            })
+            .collect();
+        let (body, count) = encode::encode_body(&records);
+        let frame = format!("{batch:032X}");
+        let status = post(
+            &format!("{}/drain/shop/{SECRET}", server.url),
+            body,
+            &[
+                ("logplex-msg-count", &count.to_string()),
+                ("logplex-frame-id", &frame),
+            ],
+        )
+        .await;
+        assert_eq!(status, 204);
+    }
+    assert_eq!(server.ingest.metrics.lines(), 10_000);
+
+    let rule = |at_least| RuleConfig {
+        name: "timeouts".to_owned(),
+        selector: Selector {
+            process_type: Some("web".to_owned()),
+            dyno: None,
+        },
+        condition: Condition::Codes {
+            codes: vec!["H12".to_owned()],
+            at_least,
+            window: ConfigDuration::from_mins(5),
+        },
+        actions: vec![RuleAction::Alert {
+            severity: Severity::Critical,
+        }],
+        cooldown: ConfigDuration::from_mins(5),
+    };
+    let now = Timestamp::from_secs(1_764_064_900);
+    let fleet = server.ingest.fleet.lock().unwrap();
+    let observed = &fleet.app("shop").unwrap().observed;
+    assert_eq!(observed.dyno("web.1").unwrap().errors.total(), 10_000);
+    let alerts = |at_least| {
+        let mut config = policy::Config::new("shop");
+        config.rules.push(rule(at_least));
+        let (decisions, _) = policy::evaluate(&config, observed, &PolicyState::default(), now);
+        decisions
+            .into_iter()
+            .filter(|d| matches!(d.action, Action::Alert { .. }))
+            .map(|d| d.reason.to_string())
+            .collect::<Vec<_>>()
+    };
+    let fired = alerts(10_000);
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert!(fired[0].contains("10000"), "{fired:?}");
+    assert!(alerts(10_001).is_empty());
+}

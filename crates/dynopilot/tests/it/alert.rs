@@ -132,5 +132,5 @@ to = ["ops at example.com"]
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("alerts.channels.owl"), "{err}");
-    assert!(err.contains("unknown variant `carrier-pigeon`"), "{err}");
+    assert!(err.contains("unknown value `carrier-pigeon`"), "{err}");
 }

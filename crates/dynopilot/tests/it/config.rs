@@ -212,9 +212,6 @@ async fn check_online_reports_an_app_the_key_cannot_see() {
         stdout.contains("app ghost: not_found — no such app visible to this API key"),
         "{stdout}"
     );
-    assert!(
-        stderr.contains("1 app(s) cannot be watched with this API key"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("1 problem(s) found online"), "{stderr}");
     sim.shutdown();
 }

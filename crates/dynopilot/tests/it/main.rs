@@ -6,6 +6,7 @@ mod alert;
 mod analyze;
 mod analyze_forms;
 mod config;
+mod config_check;
 mod crash;
 mod deploy;
 mod exec;

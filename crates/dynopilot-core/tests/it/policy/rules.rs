@@ -157,3 +157,35 @@ fn status_class_and_metric_conditions() {
     });
     insta::assert_snapshot!(s.transcript());
 }
+
+#[test]
+fn a_rule_fires_at_ten_thousand_occurrences() {
+    // Regression: only the newest 500 errors were kept, so `at_least` above 500 never fired.
+    let mut c = Config::new("shop");
+    c.rules.push(rule(
+        "timeout-flood",
+        web(),
+        codes(&["H12"], 10_000, 300),
+        vec![RuleAction::Alert {
+            severity: Severity::Critical,
+        }],
+    ));
+    let mut s = Scenario::new(c, app(&[("web", 2, "Standard-1X")]));
+    s.step("12:00:00", "5000 H12 on web.1, 4999 on web.2", |o, t| {
+        for _ in 0..5000 {
+            error(o, "web.1", t, "H12");
+        }
+        for _ in 0..4999 {
+            error(o, "web.2", t, "H12");
+        }
+    });
+    s.step("12:01:00", "web.2 H12: the 10000th", |o, t| {
+        error(o, "web.2", t, "H12")
+    });
+    s.step(
+        "12:05:30",
+        "web.1 H12 (the first 5000 left the window)",
+        |o, t| error(o, "web.1", t, "H12"),
+    );
+    insta::assert_snapshot!(s.transcript());
+}
