@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use dynopilot_core::Clock;
 use dynopilot_core::policy;
-use dynopilot_heroku::wire::LogSessionCreate;
-use dynopilot_heroku::{ClientConfig, HerokuClient, HerokuError, LogStreamOptions, RequestBudget};
+use dynopilot_heroku::{ClientConfig, HerokuClient, HerokuError, RequestBudget};
 use dynopilot_store::{BatchWriter, Store, WriterConfig, WriterStats};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -77,6 +76,8 @@ pub struct DaemonHandle {
     pub ingest: Ingest,
     pub store: Arc<dyn Store>,
     pub directory: Arc<RwLock<AppDirectory>>,
+    /// Agent tokens and queue mappings (`crate::agents`), filled by `spawn_agents`.
+    pub agents: crate::agents::AgentState,
     /// The store writer's counters and backlog (samples and rollups held while the store fails).
     pub writer: Arc<WriterStats>,
     /// The HTTP server's connection counters (shed, refused, timed out).
@@ -109,6 +110,19 @@ impl DaemonHandle {
             self.tasks.spawn(poller.run(self.cancel.clone()));
         }
         Ok(())
+    }
+
+    /// Accepts reports from `app`'s agents (Judoscale, HireFire) and starts its HireFire
+    /// pull, stopped with the daemon.
+    pub fn spawn_agents(&self, app: &str, agents: &crate::config::AgentsConfig) {
+        crate::agents::start(
+            &self.agents,
+            app,
+            agents,
+            &self.ingest.clock,
+            &self.tasks,
+            &self.cancel,
+        );
     }
 
     pub fn base_url(&self) -> String {
@@ -281,7 +295,12 @@ pub async fn start_with_alerts(
     };
     tasks.spawn(crate::store_health::watch(watch, cancel.clone()));
     drop(writer);
+    let agents = crate::agents::AgentState {
+        ingest: ingest.clone(),
+        directory: Arc::default(),
+    };
     let router = drain::router(ingest.clone(), settings.drain, Arc::clone(&directory))
+        .merge(crate::agents::router(agents.clone()))
         .merge(crate::web::router(web_state));
     // --- end web module ---
     // Timeouts, header limits and connection caps: see http_server.
@@ -339,7 +358,7 @@ pub async fn start_with_alerts(
         .iter()
         .filter(|a| a.log_source == LogSource::LogSession)
     {
-        tasks.spawn(tail(
+        tasks.spawn(crate::ingest::tail::tail(
             client.clone(),
             ingest.clone(),
             Arc::clone(&clock),
@@ -352,6 +371,7 @@ pub async fn start_with_alerts(
         ingest,
         store,
         directory,
+        agents,
         writer: writer_stats,
         http_stats,
         alert_stats,
@@ -431,55 +451,5 @@ async fn check_apps(
             tracing::error!(app = %app.name, kind = e.kind(), error = %e, "app not visible to this API key; marked in error and retried with backoff, the other apps keep running");
             state.status.fail(&e, retry, now);
         }
-    }
-}
-
-/// Longest pause before a log-session tail that gave up is started again.
-const TAIL_RETRY_CAP: Duration = Duration::from_secs(300);
-
-/// Tails one app's log session until cancelled, reconnecting as Heroku ends sessions. When the
-/// client gives up (the API unreachable, the app gone), the tail starts again after a growing
-/// pause: a log source that stopped for good would leave the app unobserved for good.
-async fn tail(
-    client: HerokuClient,
-    ingest: Ingest,
-    clock: Arc<dyn Clock>,
-    app: String,
-    cancel: CancellationToken,
-) {
-    let create = LogSessionCreate {
-        tail: Some(true),
-        lines: Some(0),
-        ..LogSessionCreate::default()
-    };
-    let mut on_line = |line: &str| {
-        if !ingest.apply_log_line(&app, line.as_bytes()) && !line.trim().is_empty() {
-            ingest.metrics.count_dropped("unparseable_session_line", 1);
-        }
-    };
-    let mut pause = Duration::from_secs(30);
-    loop {
-        let ended = client
-            .stream_logs(
-                &app,
-                create.clone(),
-                &LogStreamOptions::default(),
-                &cancel,
-                &mut on_line,
-            )
-            .await;
-        match ended {
-            Ok(dynopilot_heroku::StreamEnd::Cancelled) => return,
-            Ok(_) => tracing::warn!(app, "log session ended; starting a new one"),
-            Err(e) => {
-                tracing::error!(app, error = %e, retry_in = ?pause, "log session tail gave up; starting it again after a pause")
-            }
-        }
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            () = clock.sleep(pause) => {}
-        }
-        ingest.source_reconnected(&app);
-        pause = (pause * 2).min(TAIL_RETRY_CAP);
     }
 }

@@ -8,7 +8,7 @@ use super::build::Builder;
 use super::raw::{PolicyTemplate, RawConfig};
 use super::secret::Secret;
 use super::template::{self, ResolvedPolicy};
-use super::{AppConfig, AppOrigin, DiscoveryConfig};
+use super::{AgentsConfig, AppConfig, AppOrigin, DiscoveryConfig};
 
 impl Builder<'_> {
     /// The template as a table (for merging) and resolved (for discovered apps).
@@ -68,6 +68,7 @@ impl Builder<'_> {
                 overrides.remove(probe_key);
             }
             overrides.remove("queues");
+            overrides.remove("agents");
             let resolved = match template::resolve(&app.name, template_table, &overrides) {
                 Ok(r) => r,
                 Err(message) => {
@@ -88,6 +89,8 @@ impl Builder<'_> {
             }
             let env = self.env;
             let queues = self.queue_sources(&format!("{prefix}.queues"), &app.queues, env);
+            let agents = self.agents(&format!("{prefix}.agents"), app.agents.as_ref());
+            self.check_agent_tokens_unique(&prefix, &agents, &apps);
             apps.push(AppConfig {
                 name: app.name.clone(),
                 log_source,
@@ -99,6 +102,7 @@ impl Builder<'_> {
                 resolved,
                 probes,
                 queues,
+                agents,
             });
         }
         apps
@@ -127,7 +131,46 @@ impl Builder<'_> {
                 resolved,
                 probes: Default::default(),
                 queues: Vec::new(),
+                agents: Default::default(),
             });
+        }
+    }
+
+    /// An agent token names one app: a report must never land on another app's state.
+    fn check_agent_tokens_unique(
+        &mut self,
+        prefix: &str,
+        agents: &AgentsConfig,
+        before: &[AppConfig],
+    ) {
+        let judoscale =
+            |a: &AgentsConfig| a.judoscale_token.as_ref().map(|t| t.expose().to_owned());
+        let hirefire = |a: &AgentsConfig| a.hirefire.as_ref().map(|h| h.token.expose().to_owned());
+        for (field, token, of) in [
+            (
+                "judoscale",
+                judoscale(agents),
+                judoscale as fn(&AgentsConfig) -> Option<String>,
+            ),
+            (
+                "hirefire",
+                hirefire(agents),
+                hirefire as fn(&AgentsConfig) -> Option<String>,
+            ),
+        ] {
+            let Some(token) = token else { continue };
+            if let Some(other) = before
+                .iter()
+                .find(|a| of(&a.agents).as_ref() == Some(&token))
+            {
+                self.err(
+                    &format!("{prefix}.agents.{field}.token"),
+                    format!(
+                        "already the {field} token of app `{}`: each app needs its own",
+                        other.name
+                    ),
+                );
+            }
         }
     }
 

@@ -179,6 +179,26 @@ fn documented_app() -> RawApp {
             interval: Some(ConfigDuration::from_secs(10)),
             timeout: Some(ConfigDuration::from_secs(5)),
         }],
+        agents: Some(documented_agents()),
+    }
+}
+
+fn documented_agents() -> super::agents::RawAgents {
+    super::agents::RawAgents {
+        judoscale: Some(super::agents::RawJudoscale {
+            token: Secret::new("example-secret-0123456789"),
+        }),
+        hirefire: Some(super::agents::RawHireFire {
+            token: Secret::new("example-secret-0123456789"),
+            url: Some("https://my-app.herokuapp.com".to_owned()),
+            values: Some("depth".to_owned()),
+            interval: Some(ConfigDuration::from_secs(15)),
+            timeout: Some(ConfigDuration::from_secs(5)),
+        }),
+        queues: BTreeMap::from([
+            ("default".to_owned(), "worker".to_owned()),
+            ("mailers".to_owned(), "worker".to_owned()),
+        ]),
     }
 }
 

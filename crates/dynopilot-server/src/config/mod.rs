@@ -4,6 +4,7 @@
 //! `Config::load` is the one place text becomes a validated `Config`; it never reads the process
 //! environment (the binary passes it in) and reports every problem at once.
 
+mod agents;
 mod alerts;
 mod apps;
 mod build;
@@ -26,6 +27,10 @@ use std::time::Duration;
 
 use dynopilot_core::policy::{self, ProcessTypeConfig};
 
+pub use agents::{
+    AgentsConfig, HireFireConfig, HireFirePull, HireFireValues, RawAgents, RawHireFire,
+    RawJudoscale,
+};
 pub use alerts::{AlertsConfig, RawAlerts, RawDefaultRoute, RawRetry, RawRoute};
 pub use env::{CONFIG_PATH_VAR, ENV_OVERRIDES};
 pub use error::{ConfigError, ConfigErrors, Location};
@@ -148,6 +153,8 @@ pub struct AppConfig {
     pub probes: AppProbes,
     /// Job queues read directly (`[[apps.queues]]`).
     pub queues: Vec<QueueSourceConfig>,
+    /// Reports from agents installed in the app (`[apps.agents]`: Judoscale, HireFire).
+    pub agents: AgentsConfig,
 }
 
 impl AppConfig {
@@ -236,6 +243,7 @@ impl Config {
             resolved,
             probes: AppProbes::default(),
             queues: Vec::new(),
+            agents: AgentsConfig::default(),
         }
     }
 

@@ -233,4 +233,7 @@ pub struct RawApp {
     /// Job queues read directly to scale workers (`[[apps.queues]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub queues: Vec<super::queues::RawQueueSource>,
+    /// Reports from agents installed in the app (`[apps.agents]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<super::agents::RawAgents>,
 }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns may unwrap too
 
+mod agents;
 mod alerts;
 mod alerts_channels;
 mod config;
@@ -22,4 +23,5 @@ mod scenarios_restart;
 mod scenarios_restart_requests;
 mod scenarios_scale;
 mod scenarios_store;
+mod tails;
 mod web;
