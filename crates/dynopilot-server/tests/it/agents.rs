@@ -297,11 +297,10 @@ async fn bad_reports_are_refused_with_a_reason_counted_and_lose_nothing() {
         r#"{{"container":"web.1","metrics":[{}]}}"#,
         vec![format!("[{now},900,\"qt\",null]"); 30_000].join(",")
     );
-    let cases: [(&str, String, Option<&str>, String, u16, &str); 5] = [
+    let cases: [(&str, String, String, u16, &str); 5] = [
         (
             "malformed JSON",
             reports.clone(),
-            None,
             "{\"metrics\": [".into(),
             400,
             "malformed report",
@@ -309,7 +308,6 @@ async fn bad_reports_are_refused_with_a_reason_counted_and_lose_nothing() {
         (
             "not a metric tuple",
             reports.clone(),
-            None,
             r#"{"metrics":[[1,2]]}"#.into(),
             400,
             "metrics[0]",
@@ -320,30 +318,22 @@ async fn bad_reports_are_refused_with_a_reason_counted_and_lose_nothing() {
                 "{}/agents/judoscale/not-the-token-0123456789/v3/reports",
                 daemon.base_url()
             ),
-            None,
             good.clone(),
             401,
             "unknown agent token",
         ),
-        ("too big", reports.clone(), None, huge, 413, "larger than"),
+        ("too big", reports.clone(), huge, 413, "larger than"),
         (
             "HireFire push without its token",
             format!("{}/", daemon.base_url()),
-            None,
             r#"{"1":[5]}"#.into(),
             401,
             "unknown agent token",
         ),
     ];
-    for (what, url, token, body, status, says) in cases {
-        let mut request = http
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(body);
-        if let Some(t) = token {
-            request = request.header("HireFire-Token", t);
-        }
-        let answer = request.send().await.unwrap();
+    for (what, url, body, status, says) in cases {
+        let request = http.post(&url).header("content-type", "application/json");
+        let answer = request.body(body).send().await.unwrap();
         assert_eq!(answer.status().as_u16(), status, "{what}");
         let text = answer.text().await.unwrap();
         assert!(text.contains(says), "{what}: {text}");
