@@ -2,6 +2,7 @@
 //! interval and within the shared request budget; and the check, at start and then hourly, that
 //! `log-runtime-metrics` is on (memory and silence policies are blind without it). The dyno
 //! list polled is the one log lines are checked against: lines about other dynos drive nothing.
+//! While an app has a dyno starting, its list is read again within 5 s.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,10 @@ use tokio_util::sync::CancellationToken;
 use crate::fleet::AppState;
 use crate::ingest::Ingest;
 use crate::outcomes::{Caller, Outcomes};
+
+/// How soon an app with a dyno starting is read again (its boot takes seconds; a whole
+/// interval of believing it still starting would hold the policies that wait for `up`).
+const STARTING_REPOLL: Duration = Duration::from_secs(5);
 
 /// How often `log-runtime-metrics` is looked at again.
 const RECHECK_RUNTIME_METRICS: Duration = Duration::from_secs(3600);
@@ -34,6 +39,7 @@ pub struct Poller {
 impl Poller {
     pub async fn run(self, cancel: CancellationToken) {
         let mut checked_at: Option<Timestamp> = None;
+        let mut next_full = self.clock.now();
         loop {
             // Someone may switch the feature on (or off) while we run: look again every hour.
             if checked_at.is_none_or(|at| self.clock.now().since(at) >= RECHECK_RUNTIME_METRICS) {
@@ -42,14 +48,43 @@ impl Poller {
                     self.check_runtime_metrics(app).await;
                 }
             }
+            let now = self.clock.now();
+            let full = now >= next_full;
+            if full {
+                next_full = now.plus(self.interval);
+            }
+            // Between full rounds, only the apps with a dyno still starting are read again.
             for app in &self.apps {
-                self.poll_or_back_off(app).await;
+                if full || self.has_starting_dyno(app) {
+                    self.poll_or_back_off(app).await;
+                }
+            }
+            let now = self.clock.now();
+            let mut pause = next_full.since(now);
+            if self.apps.iter().any(|app| self.has_starting_dyno(app)) {
+                pause = pause.min(STARTING_REPOLL);
             }
             tokio::select! {
                 () = cancel.cancelled() => return,
-                () = self.clock.sleep(self.interval) => {}
+                () = self.clock.sleep(pause) => {}
             }
         }
+    }
+
+    /// Whether the last dyno list of `app` showed a dyno starting (or restarting): the
+    /// policies that act on `up` dynos only (memory guard) wait for the next read to see it
+    /// up, so it comes within `STARTING_REPOLL` instead of a whole interval.
+    fn has_starting_dyno(&self, app: &str) -> bool {
+        let Ok(fleet) = self.ingest.fleet.lock() else {
+            return false;
+        };
+        fleet.app(app).is_some_and(|a| {
+            a.observed
+                .process_types
+                .values()
+                .flat_map(|pt| pt.dynos.values())
+                .any(|d| d.lifecycle == DynoLifecycle::Starting)
+        })
     }
 
     /// Polls `app` unless it is in error and its retry is not due. An access error (404,

@@ -129,7 +129,11 @@ async fn run(args: Args) {
     let _ = daemon.kill();
     let _ = daemon.wait();
     sim.shutdown();
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("DYNOPILOT_BENCH_LOG").is_some() {
+        println!("daemon log kept: {}", dir.join("daemon.log").display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 fn web_dynos(trials: usize) -> u32 {
@@ -207,7 +211,10 @@ fn spawn_daemon(config: &std::path::Path, dir: &std::path::Path) -> Child {
         .arg("run")
         .arg("--config")
         .arg(config)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("DYNOPILOT_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        )
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
