@@ -70,6 +70,9 @@ fn announce(app: &str, blind: &[Blind]) {
             .collect();
         let hint = match signal {
             MissingSignal::LogSource => "add a drain or a log session for this app".to_owned(),
+            MissingSignal::LogSourceDisconnected => {
+                "the log session is being reconnected with backoff".to_owned()
+            }
             MissingSignal::RuntimeMetrics => {
                 format!("enable it: heroku labs:enable log-runtime-metrics -a {app}")
             }

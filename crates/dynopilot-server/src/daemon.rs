@@ -113,6 +113,8 @@ pub struct DaemonHandle {
     pub ingest: Ingest,
     pub store: Arc<dyn Store>,
     pub directory: Arc<RwLock<AppDirectory>>,
+    /// Agent tokens and queue mappings (`crate::agents`), filled by `spawn_agents`.
+    pub agents: crate::agents::AgentState,
     /// The store writer's counters and backlog (samples and rollups held while the store fails).
     pub writer: Arc<WriterStats>,
     /// The HTTP server's connection counters (shed, refused, timed out).
@@ -151,7 +153,6 @@ impl DaemonHandle {
 
     /// Starts the periodic cleans (`[[apps.clean]]`, `crate::clean::schedule`) as tasks of
     /// the daemon, stopped with it (a clean in flight has its dyno stopped).
-    /// Starts the `[[apps.clean]]` schedules; each app's one-off dynos run with its own key.
     pub fn spawn_cleans(
         &self,
         tls: dynopilot_heroku::RendezvousTls,
@@ -167,6 +168,19 @@ impl DaemonHandle {
             };
             crate::clean::schedule::spawn(&context, vec![entry], &self.tasks, &self.cancel);
         }
+    }
+
+    /// Accepts reports from `app`'s agents (Judoscale, HireFire) and starts its HireFire
+    /// pull, stopped with the daemon.
+    pub fn spawn_agents(&self, app: &str, agents: &crate::config::AgentsConfig) {
+        crate::agents::start(
+            &self.agents,
+            app,
+            agents,
+            &self.ingest.clock,
+            &self.tasks,
+            &self.cancel,
+        );
     }
 
     pub fn base_url(&self) -> String {
@@ -355,7 +369,12 @@ pub async fn start_with_alerts(
     };
     tasks.spawn(crate::store_health::watch(watch, cancel.clone()));
     drop(writer);
+    let agents = crate::agents::AgentState {
+        ingest: ingest.clone(),
+        directory: Arc::default(),
+    };
     let router = drain::router(ingest.clone(), settings.drain, Arc::clone(&directory))
+        .merge(crate::agents::router(agents.clone()))
         .merge(crate::web::router(web_state));
     // --- end web module ---
     // Timeouts, header limits and connection caps: see http_server.
@@ -456,6 +475,7 @@ pub async fn start_with_alerts(
         ingest,
         store,
         directory,
+        agents,
         writer: writer_stats,
         http_stats,
         alert_stats,

@@ -1,7 +1,8 @@
 //! The dynopilot daemon as a library: configuration, ingest (drains, log sessions, stdin),
-//! fleet state, the policy runner and the executor. The `dynopilot` binary only wires it up.
+//! agent reports (Judoscale, HireFire), fleet state, the policy runner and the executor. The `dynopilot` binary only wires it up.
 
 pub mod access;
+pub mod agents;
 pub mod alerts;
 pub mod blind_watch;
 pub mod clean;

@@ -4,6 +4,7 @@
 //! (memory and silence policies are blind without it); and the `api-failing` alert after
 //! `poll.failing_after` failed polls in a row, resolved at the next good one. The dyno list
 //! polled is the one log lines are checked against: lines about other dynos drive nothing.
+//! While an app has a dyno starting, its list is read again within 5 s.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,10 @@ use crate::ingest::Ingest;
 use crate::notice::Notices;
 use crate::outcomes::{Caller, Outcomes};
 use crate::watched::WatchedApps;
+
+/// How soon an app with a dyno starting is read again (its boot takes seconds; a whole
+/// interval of believing it still starting would hold the policies that wait for `up`).
+const STARTING_REPOLL: Duration = Duration::from_secs(5);
 
 /// The core topic of a failing-polls alert (`api-failing`, target `poll`) and of its resolve.
 const POLLS_FAILING: &str = "api_failure:poll";
@@ -83,6 +88,7 @@ impl Poller {
     }
 
     pub async fn run(self, cancel: CancellationToken) {
+        let mut next_full = self.clock.now();
         loop {
             let apps = self.apps.names();
             if let Ok(mut due) = self.due.lock() {
@@ -96,14 +102,53 @@ impl Poller {
                     self.check_runtime_metrics(app).await;
                 }
             }
+            let now = self.clock.now();
+            let full = now >= next_full;
+            if full {
+                next_full = now.plus(self.intervals.formation);
+            }
+            // Between full rounds, only the apps with a dyno still starting are read again.
             for app in &apps {
-                self.poll_or_back_off(app).await;
+                if full || self.repoll_starting(app) {
+                    self.poll_or_back_off(app).await;
+                }
+            }
+            let mut pause = next_full.since(self.clock.now());
+            if apps.iter().any(|app| self.repoll_starting(app)) {
+                pause = pause.min(STARTING_REPOLL);
             }
             tokio::select! {
                 () = cancel.cancelled() => return,
-                () = self.clock.sleep(self.intervals.formation) => {}
+                () = self.clock.sleep(pause) => {}
             }
         }
+    }
+
+    /// Whether the last dyno list of `app` showed a dyno starting (or restarting): the
+    /// policies that act on `up` dynos only (memory guard) wait for the next read to see it
+    /// up, so it comes within `STARTING_REPOLL` instead of a whole interval.
+    fn has_starting_dyno(&self, app: &str) -> bool {
+        let Ok(fleet) = self.ingest.fleet.lock() else {
+            return false;
+        };
+        fleet.app(app).is_some_and(|a| {
+            a.observed
+                .process_types
+                .values()
+                .flat_map(|pt| pt.dynos.values())
+                .any(|d| d.lifecycle == DynoLifecycle::Starting)
+        })
+    }
+
+    /// A starting dyno is read again early only while polls succeed: a failing API is not
+    /// asked more often (and its `api-failing` streak keeps counting whole intervals).
+    fn repoll_starting(&self, app: &str) -> bool {
+        let failing = self
+            .due
+            .lock()
+            .map(|due| due.get(app).is_some_and(|d| d.failed_in_a_row > 0))
+            .unwrap_or(true);
+        !failing && self.has_starting_dyno(app)
     }
 
     /// True (and the time noted) when the read `field` of `app` is older than `every`.

@@ -115,6 +115,7 @@ async fn serve(config: Config, stdin_app: Option<String>) -> anyhow::Result<()> 
         handle
             .spawn_queue_pollers(&app.name, &app.queues)
             .with_context(|| format!("app {}: queue sources", app.name))?;
+        handle.spawn_agents(&app.name, &app.agents);
     }
     let cleans: Vec<ScheduledClean> = config
         .apps

@@ -17,6 +17,8 @@ pub enum MissingSignal {
     LogSource,
     /// `log-runtime-metrics` is off: no memory or load samples.
     RuntimeMetrics,
+    /// The app's log source broke and is being reconnected: no line can arrive meanwhile.
+    LogSourceDisconnected,
 }
 
 impl MissingSignal {
@@ -25,6 +27,7 @@ impl MissingSignal {
         match self {
             MissingSignal::LogSource => "log_source",
             MissingSignal::RuntimeMetrics => "runtime_metrics",
+            MissingSignal::LogSourceDisconnected => "log_source_disconnected",
         }
     }
 }
@@ -34,6 +37,7 @@ impl fmt::Display for MissingSignal {
         f.write_str(match self {
             MissingSignal::LogSource => "no log source (drain or log session)",
             MissingSignal::RuntimeMetrics => "log-runtime-metrics is off",
+            MissingSignal::LogSourceDisconnected => "the log source is disconnected (reconnecting)",
         })
     }
 }
@@ -57,6 +61,15 @@ impl fmt::Display for Blind {
     }
 }
 
+/// Signals of a process type that arrive without a log source.
+#[derive(Clone, Copy)]
+struct Heard {
+    /// Its job queue: dynopilot's own reads of the backend, or an agent's reports.
+    queue: bool,
+    /// Its request queue time: an agent's reports.
+    queue_time: bool,
+}
+
 /// What one policy needs: log lines at all, and runtime metrics among them.
 #[derive(Clone, Copy)]
 struct Needs {
@@ -66,10 +79,13 @@ struct Needs {
 /// Every configured policy that cannot see the signal it needs, in a stable order.
 pub fn blind_policies(config: &Config, observed: &ObservedState) -> Vec<Blind> {
     let has_source = observed.log_source.listening_since.is_some();
+    let connected = observed.log_source.disconnected_since.is_none();
     let metrics = observed.log_source.runtime_metrics_possible();
     let missing = |needs: Needs| {
         if !has_source {
             Some(MissingSignal::LogSource)
+        } else if !connected {
+            Some(MissingSignal::LogSourceDisconnected)
         } else if needs.runtime_metrics && !metrics {
             Some(MissingSignal::RuntimeMetrics)
         } else {
@@ -78,8 +94,11 @@ pub fn blind_policies(config: &Config, observed: &ObservedState) -> Vec<Blind> {
     };
     let mut out = Vec::new();
     for (name, pt) in &config.process_types {
-        let reads_queue = observed.queue_readers.contains(name);
-        for (policy, needs) in process_type_needs(pt, reads_queue) {
+        let heard = Heard {
+            queue: observed.queue_readers.contains(name),
+            queue_time: observed.agent_queue_time.contains(name),
+        };
+        for (policy, needs) in process_type_needs(pt, heard) {
             if let Some(missing_signal) = missing(needs) {
                 out.push(Blind {
                     process_type: name.clone(),
@@ -105,7 +124,7 @@ pub fn blind_policies(config: &Config, observed: &ObservedState) -> Vec<Blind> {
 /// The policies of a process type that read log lines, and what they need among them. The
 /// schedule (clock only) and the restart counter (acts only on events the app sends) are
 /// never blind.
-fn process_type_needs(pt: &ProcessTypeConfig, reads_queue: bool) -> Vec<(&'static str, Needs)> {
+fn process_type_needs(pt: &ProcessTypeConfig, heard: Heard) -> Vec<(&'static str, Needs)> {
     let mut out = Vec::new();
     let runtime = Needs {
         runtime_metrics: true,
@@ -122,7 +141,9 @@ fn process_type_needs(pt: &ProcessTypeConfig, reads_queue: bool) -> Vec<(&'stati
             // Probes are dynopilot's own HTTP requests, not log lines.
             Some(Signal::ProbeLatency) => {}
             // The queue algorithm (no router signal) fed by dynopilot's own queue reads.
-            None if reads_queue => {}
+            None if heard.queue => {}
+            // Request queue time reported by an agent in the app, not read from router lines.
+            Some(Signal::QueueTimeP95) if heard.queue_time => {}
             signal => out.push((
                 "autoscale",
                 Needs {

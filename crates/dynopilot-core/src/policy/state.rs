@@ -68,8 +68,12 @@ pub struct ObservedState {
     /// Status checks of the app's dependencies (web endpoint, Redis, Postgres) by name.
     pub checks: BTreeMap<String, super::status_checks::CheckStatus>,
     /// Process types whose job queue dynopilot reads from the job backend itself
-    /// (`[[apps.queues]]`): their queue autoscaler needs no log source.
+    /// (`[[apps.queues]]`) or hears from an agent in the app (Judoscale, HireFire): their
+    /// queue autoscaler needs no log source.
     pub queue_readers: std::collections::BTreeSet<String>,
+    /// Process types whose request queue time an agent in the app reports (Judoscale,
+    /// HireFire): their queue-time autoscaler needs no log source.
+    pub agent_queue_time: std::collections::BTreeSet<String>,
 }
 
 impl ObservedState {
@@ -115,6 +119,9 @@ pub struct LogSourceState {
     pub last_line_at: Option<Timestamp>,
     /// Whether `log-runtime-metrics` is on for the app (memory and load samples).
     pub runtime_metrics: Availability,
+    /// Since when the source has been broken and is being reconnected (a log session whose
+    /// stream failed); `None` while it works. Blind while set: no line can arrive.
+    pub disconnected_since: Option<Timestamp>,
 }
 
 impl Default for LogSourceState {
@@ -127,6 +134,7 @@ impl Default for LogSourceState {
             first_line_at: Some(Timestamp::EPOCH),
             last_line_at: None,
             runtime_metrics: Availability::Unknown,
+            disconnected_since: None,
         }
     }
 }
@@ -140,6 +148,7 @@ impl LogSourceState {
             first_line_at: None,
             last_line_at: None,
             runtime_metrics: Availability::Unknown,
+            disconnected_since: None,
         }
     }
 

@@ -22,8 +22,12 @@ use dynopilot_sim::{AppSpec, SimConfig, SimHandle, Simulator};
 
 const APP: &str = "shop";
 const SECRET: &str = "bench-drain-secret-0123456789";
-/// Web dynos in the simulator: the corpus writes as web.1–web.4, reaction trials use the rest.
+/// Web dynos in the simulator at least: the corpus writes as web.1–web.4, reaction trials use
+/// the rest, one fresh dyno per trial (a restarted dyno's run id is retired, so a second
+/// sample with the same id would be ignored, as on Heroku).
 const WEB_DYNOS: u32 = 80;
+/// The first dyno of the reaction trials.
+const FIRST_TRIAL_DYNO: usize = 11;
 
 struct Args {
     load_seconds: u64,
@@ -58,7 +62,7 @@ async fn run(args: Args) {
     let mut sim_config = SimConfig::empty();
     sim_config
         .apps
-        .push(AppSpec::plain(APP, DEMO_EMAIL, WEB_DYNOS, 0));
+        .push(AppSpec::plain(APP, DEMO_EMAIL, web_dynos(args.trials), 0));
     let sim = Simulator::start(sim_config, Arc::clone(&clock))
         .await
         .unwrap();
@@ -112,11 +116,12 @@ async fn run(args: Args) {
     );
 
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let mut reactions = load::reactions(&base, &sim, args.trials, 11).await;
+    let mut reactions = load::reactions(&base, &sim, args.trials, FIRST_TRIAL_DYNO).await;
     reactions.sort_by(f64::total_cmp);
     println!(
-        "reaction (memory sample POSTed → restart at the simulator), {} trials: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        reactions.len(),
+        "reaction (memory sample POSTed → restart at the simulator), {} trials, {} without a restart within 10 s: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        args.trials,
+        args.trials - reactions.len(),
         quantile(&reactions, 0.50),
         quantile(&reactions, 0.99),
         reactions.last().copied().unwrap_or(f64::NAN)
@@ -124,7 +129,15 @@ async fn run(args: Args) {
     let _ = daemon.kill();
     let _ = daemon.wait();
     sim.shutdown();
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("DYNOPILOT_BENCH_LOG").is_some() {
+        println!("daemon log kept: {}", dir.join("daemon.log").display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+fn web_dynos(trials: usize) -> u32 {
+    WEB_DYNOS.max((FIRST_TRIAL_DYNO + trials) as u32)
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -161,6 +174,7 @@ name = "{APP}"
 log_source = "drain"
 [apps.guardrails]
 restart_budget_per_hour = 100000
+process_type_restart_budget_per_hour = 100000
 dyno_restart_cooldown = "1s"
 [apps.process_types.web.memory_guard]
 threshold = "90%"
@@ -197,7 +211,10 @@ fn spawn_daemon(config: &std::path::Path, dir: &std::path::Path) -> Child {
         .arg("run")
         .arg("--config")
         .arg(config)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("DYNOPILOT_BENCH_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        )
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

@@ -8,7 +8,7 @@ use super::build::Builder;
 use super::raw::{PolicyTemplate, RawConfig};
 use super::secret::Secret;
 use super::template::{self, ResolvedPolicy};
-use super::{AppConfig, AppOrigin, DiscoveryConfig};
+use super::{AgentsConfig, AppConfig, AppOrigin, DiscoveryConfig};
 
 impl Builder<'_> {
     /// The template as a table (for merging) and resolved (for discovered apps).
@@ -73,6 +73,7 @@ impl Builder<'_> {
             }
             overrides.remove("queues");
             overrides.remove("clean");
+            overrides.remove("agents");
             let resolved = match template::resolve(&app.name, template_table, &overrides) {
                 Ok(r) => r,
                 Err(message) => {
@@ -98,6 +99,8 @@ impl Builder<'_> {
             // A dry-run app lists what it would clean and removes nothing.
             let dry_run = resolved.policy.guardrails.dry_run;
             let clean = self.clean_schedules(&format!("{prefix}.clean"), &app.clean, dry_run);
+            let agents = self.agents(&format!("{prefix}.agents"), app.agents.as_ref());
+            self.check_agent_tokens_unique(&prefix, &agents, &apps);
             apps.push(AppConfig {
                 name: app.name.clone(),
                 log_source,
@@ -111,6 +114,7 @@ impl Builder<'_> {
                 queues,
                 api_key_env,
                 clean,
+                agents,
             });
         }
         apps
@@ -165,7 +169,46 @@ impl Builder<'_> {
                 queues: Vec::new(),
                 api_key_env: None,
                 clean: Vec::new(),
+                agents: Default::default(),
             });
+        }
+    }
+
+    /// An agent token names one app: a report must never land on another app's state.
+    fn check_agent_tokens_unique(
+        &mut self,
+        prefix: &str,
+        agents: &AgentsConfig,
+        before: &[AppConfig],
+    ) {
+        let judoscale =
+            |a: &AgentsConfig| a.judoscale_token.as_ref().map(|t| t.expose().to_owned());
+        let hirefire = |a: &AgentsConfig| a.hirefire.as_ref().map(|h| h.token.expose().to_owned());
+        for (field, token, of) in [
+            (
+                "judoscale",
+                judoscale(agents),
+                judoscale as fn(&AgentsConfig) -> Option<String>,
+            ),
+            (
+                "hirefire",
+                hirefire(agents),
+                hirefire as fn(&AgentsConfig) -> Option<String>,
+            ),
+        ] {
+            let Some(token) = token else { continue };
+            if let Some(other) = before
+                .iter()
+                .find(|a| of(&a.agents).as_ref() == Some(&token))
+            {
+                self.err(
+                    &format!("{prefix}.agents.{field}.token"),
+                    format!(
+                        "already the {field} token of app `{}`: each app needs its own",
+                        other.name
+                    ),
+                );
+            }
         }
     }
 

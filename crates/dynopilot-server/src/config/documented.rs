@@ -224,6 +224,26 @@ fn documented_app() -> RawApp {
             timeout: Some(ConfigDuration::from_mins(10)),
             size: Some("standard-1X".to_owned()),
         }],
+        agents: Some(documented_agents()),
+    }
+}
+
+fn documented_agents() -> super::agents::RawAgents {
+    super::agents::RawAgents {
+        judoscale: Some(super::agents::RawJudoscale {
+            token: Secret::new("example-secret-0123456789"),
+        }),
+        hirefire: Some(super::agents::RawHireFire {
+            token: Secret::new("example-secret-0123456789"),
+            url: Some("https://my-app.herokuapp.com".to_owned()),
+            values: Some("depth".to_owned()),
+            interval: Some(ConfigDuration::from_secs(15)),
+            timeout: Some(ConfigDuration::from_secs(5)),
+        }),
+        queues: BTreeMap::from([
+            ("default".to_owned(), "worker".to_owned()),
+            ("mailers".to_owned(), "worker".to_owned()),
+        ]),
     }
 }
 

@@ -4,6 +4,7 @@
 //! `Config::load` is the one place text becomes a validated `Config`; it never reads the process
 //! environment (the binary passes it in) and reports every problem at once.
 
+mod agents;
 mod alerts;
 mod apps;
 mod build;
@@ -30,6 +31,10 @@ use std::time::Duration;
 
 use dynopilot_core::policy::{self, ProcessTypeConfig};
 
+pub use agents::{
+    AgentsConfig, HireFireConfig, HireFirePull, HireFireValues, RawAgents, RawHireFire,
+    RawJudoscale,
+};
 pub use alerts::{AlertsConfig, RawAlerts, RawDefaultRoute, RawRetry, RawRoute};
 pub use clean::{CleanScheduleConfig, RawClean};
 pub use env::{CONFIG_PATH_VAR, ENV_OVERRIDES};
@@ -201,6 +206,8 @@ pub struct AppConfig {
     pub api_key_env: Option<String>,
     /// Periodic old-file cleans in a one-off dyno (`[[apps.clean]]`).
     pub clean: Vec<CleanScheduleConfig>,
+    /// Reports from agents installed in the app (`[apps.agents]`: Judoscale, HireFire).
+    pub agents: AgentsConfig,
 }
 
 impl AppConfig {
@@ -291,6 +298,7 @@ impl Config {
             queues: Vec::new(),
             api_key_env: None,
             clean: Vec::new(),
+            agents: AgentsConfig::default(),
         }
     }
 

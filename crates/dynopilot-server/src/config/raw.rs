@@ -296,4 +296,7 @@ pub struct RawApp {
     /// Periodic old-file cleans in a one-off dyno (`[[apps.clean]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clean: Vec<super::clean::RawClean>,
+    /// Reports from agents installed in the app (`[apps.agents]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<super::agents::RawAgents>,
 }

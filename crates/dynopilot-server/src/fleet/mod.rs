@@ -2,6 +2,7 @@
 //! and API polls, in the shape the decision core reads (`ObservedState`).
 
 mod actionable;
+mod agent;
 mod observe;
 pub mod restart_request;
 mod window;

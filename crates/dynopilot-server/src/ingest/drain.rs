@@ -55,18 +55,51 @@ pub struct DrainState {
     in_flight: Semaphore,
 }
 
+impl DrainState {
+    pub fn new(
+        ingest: Ingest,
+        settings: &DrainSettings,
+        directory: Arc<RwLock<AppDirectory>>,
+    ) -> Self {
+        DrainState {
+            ingest,
+            secret: settings.secret.clone(),
+            directory,
+            frame_ids: Mutex::new(FrameIds::new(10_000)),
+            in_flight: Semaphore::new(settings.max_in_flight.max(1)),
+        }
+    }
+
+    pub fn ingest(&self) -> &Ingest {
+        &self.ingest
+    }
+
+    /// One drain POST as the handlers see it, without the network (the fuzz target's entry):
+    /// `path_secret` is the `/drain/<app>/<secret>` segment; without it the basic-auth
+    /// password in `headers` must match.
+    pub fn receive(
+        &self,
+        segment: &str,
+        path_secret: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> StatusCode {
+        match path_secret {
+            Some(secret) => receive(self, segment, Some(secret), headers, body),
+            None => {
+                let password = basic_password(headers);
+                receive(self, segment, password.as_deref(), headers, body)
+            }
+        }
+    }
+}
+
 pub fn router(
     ingest: Ingest,
     settings: DrainSettings,
     directory: Arc<RwLock<AppDirectory>>,
 ) -> Router {
-    let state = Arc::new(DrainState {
-        ingest,
-        secret: settings.secret,
-        directory,
-        frame_ids: Mutex::new(FrameIds::new(10_000)),
-        in_flight: Semaphore::new(settings.max_in_flight.max(1)),
-    });
+    let state = Arc::new(DrainState::new(ingest, &settings, directory));
     Router::new()
         .route("/drain/{app}", post(with_basic_auth))
         .route("/drain/{app}/{secret}", post(with_path_secret))
@@ -87,8 +120,7 @@ async fn with_basic_auth(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    let password = basic_password(&headers);
-    receive(&state, &app, password.as_deref(), &headers, &body)
+    state.receive(&app, None, &headers, &body)
 }
 
 async fn with_path_secret(
@@ -97,7 +129,7 @@ async fn with_path_secret(
     headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
-    receive(&state, &app, Some(&secret), &headers, &body)
+    state.receive(&app, Some(&secret), &headers, &body)
 }
 
 fn basic_password(headers: &HeaderMap) -> Option<String> {

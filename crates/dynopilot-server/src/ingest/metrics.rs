@@ -1,4 +1,5 @@
-//! Ingest counters, exported on `/metrics`: lines applied, batches, and every drop by reason.
+//! Ingest counters, exported on `/metrics`: lines applied, batches, log-session breaks, agent
+//! reports by protocol and outcome, and every drop by reason.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -9,6 +10,12 @@ pub struct IngestMetrics {
     lines: AtomicU64,
     batches: AtomicU64,
     bytes: AtomicU64,
+    /// Log-session streams that broke and were started again (`ingest::tail`).
+    tail_breaks: AtomicU64,
+    /// (protocol, outcome) → agent reports (`crate::agents`).
+    agent_reports: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    /// Agent metrics skipped for being stamped too far from now.
+    agent_stale: AtomicU64,
     /// Reason → count. Reasons are a small closed set (see the call sites).
     dropped: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -27,6 +34,35 @@ impl IngestMetrics {
         if let Ok(mut dropped) = self.dropped.lock() {
             *dropped.entry(reason).or_default() += n;
         }
+    }
+
+    pub fn count_tail_break(&self) {
+        self.tail_breaks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn tail_breaks(&self) -> u64 {
+        self.tail_breaks.load(Ordering::Relaxed)
+    }
+
+    pub fn count_agent(&self, protocol: &'static str, outcome: &'static str) {
+        if let Ok(mut reports) = self.agent_reports.lock() {
+            *reports.entry((protocol, outcome)).or_default() += 1;
+        }
+    }
+
+    pub fn count_agent_stale(&self, n: u64) {
+        self.agent_stale.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn agent_reports(&self) -> BTreeMap<(&'static str, &'static str), u64> {
+        self.agent_reports
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn agent_stale(&self) -> u64 {
+        self.agent_stale.load(Ordering::Relaxed)
     }
 
     pub fn lines(&self) -> u64 {

@@ -4,6 +4,7 @@
 pub mod dedupe;
 pub mod drain;
 pub mod metrics;
+pub mod tail;
 
 use std::sync::{Arc, Mutex};
 
@@ -57,12 +58,26 @@ impl Ingest {
         }
     }
 
-    /// `app`'s log source starts over now (a new log session after the old one gave up): lines
-    /// of the gap may be lost, so silence before now proves nothing.
+    /// `app`'s log source delivers again now (a new log session after the old one broke):
+    /// lines of the gap may be lost, so silence before now proves nothing. A source that was
+    /// never disconnected keeps its observation window.
     pub fn source_reconnected(&self, app: &str) {
         let now = self.clock.now();
         if let Ok(mut fleet) = self.fleet.lock() {
-            fleet.app_mut(app).observed.log_source.last_reconnect = Some(now);
+            let source = &mut fleet.app_mut(app).observed.log_source;
+            if source.disconnected_since.take().is_some() {
+                source.last_reconnect = Some(now);
+            }
+        }
+    }
+
+    /// `app`'s log source broke at `now` and is being reconnected: its log-reading policies are
+    /// blind until a line arrives again (the first break of an outage counts).
+    pub fn source_disconnected(&self, app: &str) {
+        let now = self.clock.now();
+        if let Ok(mut fleet) = self.fleet.lock() {
+            let source = &mut fleet.app_mut(app).observed.log_source;
+            source.disconnected_since.get_or_insert(now);
         }
     }
 

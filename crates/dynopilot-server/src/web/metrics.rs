@@ -294,6 +294,30 @@ fn ingest(out: &mut Out, state: &WebState) {
         "Drain bytes received.",
         m.bytes() as f64,
     );
+    out.single(
+        "dynopilot_log_session_breaks_total",
+        "counter",
+        "Log-session streams that broke (the tail reconnects with backoff; the app is blind meanwhile).",
+        m.tail_breaks() as f64,
+    );
+    out.family(
+        "dynopilot_agent_reports_total",
+        "counter",
+        "Reports from agents in the apps (Judoscale, HireFire) by protocol and outcome (accepted, malformed, unknown_token, too_large, pull_failed).",
+    );
+    for ((protocol, outcome), n) in m.agent_reports() {
+        out.sample(
+            "dynopilot_agent_reports_total",
+            &[("protocol", protocol), ("outcome", outcome)],
+            n as f64,
+        );
+    }
+    out.single(
+        "dynopilot_agent_metrics_stale_total",
+        "counter",
+        "Agent metrics skipped for being stamped more than 5 minutes ago or 2 minutes ahead.",
+        m.agent_stale() as f64,
+    );
     out.family(
         "dynopilot_ingest_dropped_total",
         "counter",

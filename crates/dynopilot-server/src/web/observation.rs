@@ -15,7 +15,7 @@ use crate::fleet::NotActionable;
 
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ObservationView {
-    /// `listening` or `none`.
+    /// `listening`, `disconnected` (a log session being reconnected) or `none`.
     pub log_source: &'static str,
     #[serde(serialize_with = "rfc3339_opt")]
     pub listening_since: Option<Timestamp>,
@@ -23,6 +23,9 @@ pub struct ObservationView {
     pub last_reconnect: Option<Timestamp>,
     #[serde(serialize_with = "rfc3339_opt")]
     pub first_line_at: Option<Timestamp>,
+    /// Since when the log source has been disconnected (`null` while it works).
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub disconnected_since: Option<Timestamp>,
     /// `on`, `off` or `unknown`.
     pub runtime_metrics: &'static str,
     pub blind: Vec<BlindView>,
@@ -34,7 +37,7 @@ pub struct ObservationView {
 pub struct BlindView {
     pub process_type: String,
     pub policy: String,
-    /// `log_source` or `runtime_metrics`.
+    /// `log_source`, `log_source_disconnected` or `runtime_metrics`.
     pub missing_signal: &'static str,
     /// The same, in words.
     pub why: String,
@@ -44,14 +47,15 @@ pub struct BlindView {
 pub fn view(config: &policy::Config, observed: &ObservedState) -> ObservationView {
     let source = &observed.log_source;
     ObservationView {
-        log_source: if source.listening_since.is_some() {
-            "listening"
-        } else {
-            "none"
+        log_source: match (source.listening_since, source.disconnected_since) {
+            (None, _) => "none",
+            (Some(_), Some(_)) => "disconnected",
+            (Some(_), None) => "listening",
         },
         listening_since: source.listening_since,
         last_reconnect: source.last_reconnect,
         first_line_at: source.first_line_at,
+        disconnected_since: source.disconnected_since,
         runtime_metrics: match source.runtime_metrics {
             Availability::Known(true) => "on",
             Availability::Known(false) => "off",

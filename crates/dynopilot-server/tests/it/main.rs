@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns may unwrap too
 
+mod agents;
 mod alerts;
 mod alerts_channels;
 mod clean_schedule;
@@ -25,4 +26,5 @@ mod scenarios_restart_requests;
 mod scenarios_scale;
 mod scenarios_store;
 mod schema_fuzz;
+mod tails;
 mod web;
