@@ -393,6 +393,10 @@ pub struct CapacityConfig {
     pub down_cooldown: SignedDuration,
     #[serde(serialize_with = "friendly")]
     pub max_sample_age: SignedDuration,
+    /// Per-minute rates remembered to learn a repeating pattern ("0s" turns the pattern off);
+    /// a daily cycle needs a day plus three hours.
+    #[serde(serialize_with = "friendly")]
+    pub pattern_history: SignedDuration,
 }
 
 impl Default for CapacityConfig {
@@ -400,7 +404,7 @@ impl Default for CapacityConfig {
         CapacityConfig {
             concurrency: 8,
             queue_target: SignedDuration::from_millis(100),
-            late_share: 0.005,
+            late_share: 0.0025,
             lead: SignedDuration::from_secs(60),
             trend_window: SignedDuration::from_mins(3),
             down_stabilization: SignedDuration::from_mins(3),
@@ -408,6 +412,7 @@ impl Default for CapacityConfig {
             up_cooldown: SignedDuration::ZERO,
             down_cooldown: SignedDuration::from_mins(1),
             max_sample_age: SignedDuration::from_secs(60),
+            pattern_history: SignedDuration::from_hours(27),
         }
     }
 }
@@ -431,5 +436,11 @@ impl CapacityConfig {
         check_step(prefix, "max_step_down", self.max_step_down, v);
         check_cooldowns(prefix, self.up_cooldown, self.down_cooldown, v);
         check_sample_age(prefix, self.max_sample_age, v);
+        v.check(
+            self.pattern_history >= SignedDuration::ZERO
+                && self.pattern_history <= SignedDuration::from_hours(8 * 24),
+            key(prefix, "pattern_history"),
+            "pattern_history must be between 0s and 8d",
+        );
     }
 }
