@@ -77,7 +77,8 @@ pub(crate) fn propose(
         .then(|| rates.forecast(input.now, millis(config.lead)))
         .flatten();
     let rate = forecast.map_or(trend, |f| trend.max(f.rps));
-    let desired = required(config, rate, service_ms);
+    let needed = required(config, rate, service_ms);
+    let desired = hysteresis(config, input.current, needed);
     let pattern = match forecast {
         Some(f) if f.rps > trend => format!(
             ", the same minutes {} ago had {} rps (pattern held within {}%)",
@@ -96,9 +97,17 @@ pub(crate) fn propose(
     } else {
         String::new()
     };
+    let hold = if desired == needed {
+        String::new()
+    } else {
+        format!(
+            "; within the down hysteresis of {}%: holding {desired}",
+            show_value(config.down_hysteresis * 100.0, "")
+        )
+    };
     let arithmetic = format!(
         "{} rps now, rising {} rps/s → {} rps in {}{catch_up}{pattern}; service {}: Erlang C needs \
-         {desired} dyno(s) of {} for ≤ {}% waiting > {}",
+         {needed} dyno(s) of {} for ≤ {}% waiting > {}{hold}",
         show_value(level, ""),
         show_value(slope, ""),
         show_value(trend, ""),
@@ -142,6 +151,17 @@ fn level(points: &[(f64, f64)]) -> f64 {
         return last;
     }
     (newest.iter().sum::<f64>() / newest.len() as f64).max(last)
+}
+
+/// A scale-down frees at least `down_hysteresis` of the dynos (and one): every formation change
+/// counts against the hourly budget, and a dyno or two on a noisy plateau is not worth one.
+fn hysteresis(config: &CapacityConfig, current: u32, needed: u32) -> u32 {
+    let keep = f64::from(current) * (1.0 - config.down_hysteresis.clamp(0.0, 1.0));
+    if needed < current && f64::from(needed) > keep.floor() {
+        current
+    } else {
+        needed
+    }
 }
 
 /// Windows that must each have risen for a ramp.
