@@ -15,9 +15,14 @@ const TRACES: [&str; 5] = [
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (only, names): (Vec<&String>, Vec<&String>) = args.iter().partition(|a| a.starts_with("--only="));
+    let (only, names): (Vec<&String>, Vec<&String>) =
+        args.iter().partition(|a| a.starts_with("--only="));
     let policies: Vec<String> = match only.first() {
-        Some(o) => o.trim_start_matches("--only=").split(',').map(str::to_owned).collect(),
+        Some(o) => o
+            .trim_start_matches("--only=")
+            .split(',')
+            .map(str::to_owned)
+            .collect(),
         None => report::all_policies(),
     };
     let traces: Vec<&str> = if names.is_empty() {
@@ -28,14 +33,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let s = Scenario::default();
     let mut verdicts = Vec::new();
     for name in traces {
-        let path = format!("{}/../../samples/traces/{name}.csv", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../../samples/traces/{name}.csv",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let trace = Trace::from_csv(&std::fs::read_to_string(&path)?)?
             .rescaled_to_peak(s.rps_for(20, 0.7))?;
         let (rep, _) = report::compare(name, &trace, &s, Fidelity::Fast, &policies, &mut |_| {})?;
         println!("{}", rep.table());
         verdicts.push(verdict(&rep));
     }
-    println!("trace            ≤0.5% late  ≤oracle+25%  fewer late than every peer        no peer cheaper and less late");
+    println!(
+        "trace            ≤0.5% late  ≤oracle+25%  fewer late than every peer        no peer cheaper and less late"
+    );
     for v in verdicts {
         println!("{v}");
     }
@@ -54,7 +64,12 @@ fn verdict(rep: &Report) -> String {
     let less_late: Vec<String> = peers
         .clone()
         .filter(|r| r.late_pct <= d.late_pct)
-        .map(|r| format!("{} {:.3}% at {:.2}×", r.policy, r.late_pct, r.cost_vs_oracle))
+        .map(|r| {
+            format!(
+                "{} {:.3}% at {:.2}×",
+                r.policy, r.late_pct, r.cost_vs_oracle
+            )
+        })
         .collect();
     let dominating: Vec<&str> = peers
         .filter(|r| r.late_pct < d.late_pct && r.cost_dollars < d.cost_dollars)
@@ -63,9 +78,29 @@ fn verdict(rep: &Report) -> String {
     format!(
         "{:<16} {:<11} {:<12} {:<33} {}",
         rep.trace,
-        format!("{} {:.3}", if d.late_pct <= 0.5 { "yes" } else { "NO" }, d.late_pct),
-        format!("{} {:.2}", if d.cost_vs_oracle <= 1.25 { "yes" } else { "NO" }, d.cost_vs_oracle),
-        if less_late.is_empty() { "yes".to_owned() } else { format!("no: {}", less_late.join(", ")) },
-        if dominating.is_empty() { "yes".to_owned() } else { format!("NO: {}", dominating.join(", ")) },
+        format!(
+            "{} {:.3}",
+            if d.late_pct <= 0.5 { "yes" } else { "NO" },
+            d.late_pct
+        ),
+        format!(
+            "{} {:.2}",
+            if d.cost_vs_oracle <= 1.25 {
+                "yes"
+            } else {
+                "NO"
+            },
+            d.cost_vs_oracle
+        ),
+        if less_late.is_empty() {
+            "yes".to_owned()
+        } else {
+            format!("no: {}", less_late.join(", "))
+        },
+        if dominating.is_empty() {
+            "yes".to_owned()
+        } else {
+            format!("NO: {}", dominating.join(", "))
+        },
     )
 }

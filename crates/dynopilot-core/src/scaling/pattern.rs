@@ -109,7 +109,8 @@ impl RateHistory {
         let len = self.rps.len();
         let back = |k: i64| -> Option<f64> {
             let k = usize::try_from(k).ok()?;
-            (k >= 1 && k <= len)
+            (1..=len)
+                .contains(&k)
                 .then(|| f64::from(self.rps[len - k]))
                 .filter(|v| *v >= 0.0)
         };
@@ -127,7 +128,7 @@ impl RateHistory {
         let level = level_ratio(&back, p)?;
         let ahead = (now_minute..=until_minute)
             .filter_map(|m| back(open - m + p))
-            .fold(None, |acc: Option<f64>, v| Some(acc.map_or(v, |a| a.max(v))))?;
+            .reduce(f64::max)?;
         Some(Forecast {
             period_minutes: period,
             rps: ahead * level,
@@ -226,9 +227,21 @@ mod tests {
     fn a_plateau_or_a_one_off_has_no_period() {
         let noisy = |m: i64| 500.0 + ((m * 7919) % 13) as f64 * 10.0;
         let h = history(1600, noisy);
-        assert_eq!(h.forecast(Timestamp::from_millis(1600 * 60_000), 60_000), None);
-        let crowd = |m: i64| if (300..330).contains(&m) { 1000.0 } else { 200.0 };
+        assert_eq!(
+            h.forecast(Timestamp::from_millis(1600 * 60_000), 60_000),
+            None
+        );
+        let crowd = |m: i64| {
+            if (300..330).contains(&m) {
+                1000.0
+            } else {
+                200.0
+            }
+        };
         let h = history(600, crowd);
-        assert_eq!(h.forecast(Timestamp::from_millis(600 * 60_000), 60_000), None);
+        assert_eq!(
+            h.forecast(Timestamp::from_millis(600 * 60_000), 60_000),
+            None
+        );
     }
 }

@@ -80,11 +80,16 @@ impl Run {
         self.state = state;
         let desired = rec.desired.min(60);
         if desired > self.current {
-            self.booting
-                .extend(std::iter::repeat_n(t + BOOT_S, (desired - self.current) as usize));
+            self.booting.extend(std::iter::repeat_n(
+                t + BOOT_S,
+                (desired - self.current) as usize,
+            ));
             self.last_up = Some(now);
         } else if desired < self.current {
-            let keep = self.booting.len().saturating_sub((self.current - desired) as usize);
+            let keep = self
+                .booting
+                .len()
+                .saturating_sub((self.current - desired) as usize);
             self.booting.truncate(keep);
             self.last_down = Some(now);
         }
@@ -99,8 +104,8 @@ impl Run {
     fn quantity_at(&self, t: i64) -> u32 {
         self.changes
             .iter()
-            .filter(|(c, _, _)| *c <= t)
-            .last()
+            .rev()
+            .find(|(c, _, _)| *c <= t)
             .map_or(0, |(_, q, _)| *q)
     }
 }
@@ -120,9 +125,15 @@ fn a_repeating_batch_is_met_before_it_starts_once_seen_twice() {
     run.until(2 * 3600 - 120, batches, none);
     // The second batch (2 h): one batch seen, no period proven yet: it is met after it starts.
     let before_second = run.quantity_at(2 * 3600 - BOOT_S);
-    assert!(before_second < 8, "{before_second} dynos before the second batch");
+    assert!(
+        before_second < 8,
+        "{before_second} dynos before the second batch"
+    );
     run.until(4 * 3600 + 600, batches, none);
-    let reacted = run.changes.iter().find(|(t, q, _)| *t >= 2 * 3600 && *q >= 20);
+    let reacted = run
+        .changes
+        .iter()
+        .find(|(t, q, _)| *t >= 2 * 3600 && *q >= 20);
     assert!(
         reacted.is_some_and(|(t, _, _)| *t > 2 * 3600),
         "{:?}",
@@ -135,9 +146,15 @@ fn a_repeating_batch_is_met_before_it_starts_once_seen_twice() {
         .iter()
         .find(|(t, q, _)| *t > 4 * 3600 - 300 && *q >= 20)
         .expect("scaled up for the third batch");
-    assert!(*t <= 4 * 3600 - BOOT_S, "started at {t}, after the boot time: {why}");
+    assert!(
+        *t <= 4 * 3600 - BOOT_S,
+        "started at {t}, after the boot time: {why}"
+    );
     assert!(*q <= 26, "{q} dynos for 1000 rps");
-    assert!(why.contains("the same minutes 2h ago had 1000 rps"), "{why}");
+    assert!(
+        why.contains("the same minutes 2h ago had 1000 rps"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -164,7 +181,10 @@ fn a_queue_already_built_is_served_on_top_of_new_requests() {
     assert!(busy > calm, "{busy} ≤ {calm}");
     let why = &run.changes[1].2;
     assert!(why.contains("+50 rps to clear 3000 queued"), "{why}");
-    assert!(why.contains("service 100ms"), "the queue is not service time: {why}");
+    assert!(
+        why.contains("service 100ms"),
+        "the queue is not service time: {why}"
+    );
 }
 
 #[test]
@@ -177,7 +197,9 @@ fn a_noisy_plateau_learns_no_pattern_and_scales_down_only_in_steps_worth_it() {
     let mut run = Run::new(20);
     run.until(30 * 3600, noisy, none);
     assert!(
-        run.changes.iter().all(|(_, _, why)| !why.contains("same minutes")),
+        run.changes
+            .iter()
+            .all(|(_, _, why)| !why.contains("same minutes")),
         "a pattern was learned from noise"
     );
     for pair in run.changes[1..].windows(2) {
