@@ -117,6 +117,30 @@ fn fast(s: &Scenario) {
         ),
         Err(e) => println!("  error: {e}"),
     }
+    // The default web policy (`capacity`, with its learned pattern) over the same quarter.
+    let capacity = dynopilot_backtest::dynopilot::configured("dynopilot", &long).flatten();
+    let fast = timed(
+        "fast 90 days at 1-minute resolution, dynopilot's default (capacity)",
+        || {
+            let mut c = Dynopilot::new(
+                "dynopilot",
+                capacity,
+                long.min,
+                long.max,
+                long.formation_changes_per_hour,
+            );
+            run(&quarter, &long, Fidelity::Fast, plan.at(0.0), &mut c)
+        },
+    );
+    match fast {
+        Ok(r) => println!(
+            "  {:.0} requests, {:.3} % late, {} changes",
+            r.requests,
+            100.0 * r.late / r.requests,
+            r.formation_changes
+        ),
+        Err(e) => println!("  error: {e}"),
+    }
     let week = diurnal(7, s.rps_for(20, 0.7));
     let _ = timed(
         "fast 7 days at 1-second resolution, dynopilot target-tracking config",

@@ -3,20 +3,32 @@
 //! Heroku's random routing, Erlang C) keep the share of requests waiting longer than
 //! `queue_target` within `late_share`. It anticipates: the rate is extrapolated along its
 //! recent trend over `lead` (a new dyno's boot plus one evaluation), because a purely reactive
-//! scaler misses every steep ramp by a boot time. Rising load is met at once; falling load is
-//! followed only after `down_stabilization` (the common pipeline's window).
+//! scaler misses every steep ramp by a boot time. Where the traffic repeats itself with a
+//! period (batches every two hours, a daily cycle), the learned pattern (`pattern`) adds what
+//! the same minutes of the last period had, scaled to today's level, before the step arrives.
+//! Rising load is met at once; falling load is followed only after `down_stabilization` (the
+//! common pipeline's window).
 
 use super::config::{CapacityConfig, show};
 use super::horizontal::{HorizontalInput, Proposal, RouterLoad};
-use super::{before, show_value};
+use super::pattern::RateHistory;
+use super::{before, millis, show_value};
 
-pub(crate) fn propose(config: &CapacityConfig, input: &HorizontalInput<'_>) -> Proposal {
+pub(crate) fn propose(
+    config: &CapacityConfig,
+    input: &HorizontalInput<'_>,
+    rates: &mut RateHistory,
+) -> Proposal {
     let oldest = before(input.now, config.max_sample_age);
     let recent: Vec<&RouterLoad> = input
         .router
         .iter()
         .filter(|l| l.at <= input.now && l.rps.is_finite() && l.rps >= 0.0)
         .collect();
+    let keep_minutes = usize::try_from(millis(config.pattern_history) / 60_000).unwrap_or(0);
+    if keep_minutes > 0 {
+        rates.record(input.router, keep_minutes);
+    }
     if !recent.iter().any(|l| l.at >= oldest) {
         return Proposal::hold(
             input.current,
@@ -31,7 +43,7 @@ pub(crate) fn propose(config: &CapacityConfig, input: &HorizontalInput<'_>) -> P
         return Proposal::hold(input.current, "no answered request to time: holding");
     };
     let trend_from = before(input.now, config.trend_window);
-    let window: Vec<(f64, f64)> = recent
+    let mut window: Vec<(f64, f64)> = recent
         .iter()
         .filter(|l| l.at >= trend_from)
         .map(|l| {
@@ -41,17 +53,64 @@ pub(crate) fn propose(config: &CapacityConfig, input: &HorizontalInput<'_>) -> P
             )
         })
         .collect();
-    let level = level(&window);
-    let slope = slope(&window).unwrap_or(0.0).max(0.0);
+    window.sort_by(|a, b| a.0.total_cmp(&b.0));
     let lead_s = config.lead.as_secs_f64();
-    let rate = level + slope * lead_s;
-    let desired = required(config, rate, service_ms);
+    let mut level = level(&window);
+    let mut slope = slope(&window).unwrap_or(0.0).max(0.0);
+    // On a ramp the fitted slope lags (most of the window is still flat): go by the newest
+    // window and the slowest of its last rises instead, when that projects further.
+    if let Some((newest, rise)) = ramp(&window)
+        && newest + rise * lead_s > level + slope * lead_s
+    {
+        (level, slope) = (newest, rise);
+    }
+    let trend = level + slope * lead_s;
+    // Requests already queued (Little: rate × mean wait) must be served on top of new ones:
+    // ask for enough to clear them within the lead, so a missed step drains fast.
+    let backlog = recent
+        .iter()
+        .max_by_key(|l| l.at)
+        .map_or(0.0, |l| l.rps * l.queue_mean_ms.max(0.0) / 1000.0);
+    let catch_up = if lead_s > 0.0 { backlog / lead_s } else { 0.0 };
+    let trend = trend + catch_up;
+    let forecast = (keep_minutes > 0)
+        .then(|| rates.forecast(input.now, millis(config.lead)))
+        .flatten();
+    let rate = forecast.map_or(trend, |f| trend.max(f.rps));
+    let needed = required(config, rate, service_ms);
+    let desired = hysteresis(config, input.current, needed);
+    let pattern = match forecast {
+        Some(f) if f.rps > trend => format!(
+            ", the same minutes {} ago had {} rps (pattern held within {}%)",
+            show(jiff::SignedDuration::from_mins(f.period_minutes as i64)),
+            show_value(f.rps, ""),
+            show_value(f.mismatch * 100.0, "")
+        ),
+        _ => String::new(),
+    };
+    let catch_up = if catch_up >= 0.5 {
+        format!(
+            " (+{} rps to clear {} queued)",
+            show_value(catch_up, ""),
+            show_value(backlog, "")
+        )
+    } else {
+        String::new()
+    };
+    let hold = if desired == needed {
+        String::new()
+    } else {
+        format!(
+            "; within the down hysteresis of {}%: holding {desired}",
+            show_value(config.down_hysteresis * 100.0, "")
+        )
+    };
     let arithmetic = format!(
-        "{} rps now, rising {} rps/s → {} rps in {}; service {}: Erlang C needs {desired} dyno(s) \
-         of {} for ≤ {}% waiting > {}",
+        "{} rps now, rising {} rps/s → {} rps in {}{catch_up}{pattern}; service {}: Erlang C needs \
+         {needed} dyno(s) of {} for ≤ {}% waiting > {}{hold}",
         show_value(level, ""),
         show_value(slope, ""),
-        show_value(rate, ""),
+        show_value(trend, ""),
         show(config.lead),
         show_value(service_ms, "ms"),
         config.concurrency,
@@ -69,25 +128,59 @@ pub(crate) fn propose(config: &CapacityConfig, input: &HorizontalInput<'_>) -> P
 
 /// Mean time a worker spends on a request over the windows, weighted by requests: the
 /// router's `service=` less the queue time the app reports, which `service=` includes (an
-/// overloaded dyno would otherwise look slow and ask for ever more dynos).
+/// overloaded dyno would otherwise look slow and ask for ever more dynos). A window whose
+/// queue time is not below its `service=` (the two disagree) tells nothing and is skipped.
 fn service_mean(windows: &[&RouterLoad]) -> Option<f64> {
     let (sum, n) = windows
         .iter()
         .filter(|l| l.answered > 0 && l.service_mean_ms.is_finite())
+        .filter(|l| l.service_mean_ms > l.queue_mean_ms.max(0.0))
         .fold((0.0, 0u64), |(s, n), l| {
-            let work = (l.service_mean_ms - l.queue_mean_ms.max(0.0)).max(l.service_mean_ms * 0.05);
+            let work = l.service_mean_ms - l.queue_mean_ms.max(0.0);
             (s + work * l.answered as f64, n + l.answered)
         });
     (n > 0).then(|| sum / n as f64)
 }
 
-/// The current rate: the mean of the newest 30 s, so one noisy window moves nothing.
+/// The current rate: the mean of the newest 30 s, so one noisy window moves nothing down; but
+/// the newest window when it is higher (a step up is met at once, a step down waits).
 fn level(points: &[(f64, f64)]) -> f64 {
+    let last = points.last().map_or(0.0, |p| p.1);
     let newest: Vec<f64> = points.iter().filter(|p| p.0 > -30.0).map(|p| p.1).collect();
     if newest.is_empty() {
-        return points.last().map_or(0.0, |p| p.1);
+        return last;
     }
-    newest.iter().sum::<f64>() / newest.len() as f64
+    (newest.iter().sum::<f64>() / newest.len() as f64).max(last)
+}
+
+/// A scale-down frees at least `down_hysteresis` of the dynos (and one): every formation change
+/// counts against the hourly budget, and a dyno or two on a noisy plateau is not worth one.
+fn hysteresis(config: &CapacityConfig, current: u32, needed: u32) -> u32 {
+    let keep = f64::from(current) * (1.0 - config.down_hysteresis.clamp(0.0, 1.0));
+    if needed < current && f64::from(needed) > keep.floor() {
+        current
+    } else {
+        needed
+    }
+}
+
+/// Windows that must each have risen for a ramp.
+const RAMP_WINDOWS: usize = 2;
+
+/// `(newest rate, slowest rise in rps/s)` when each of the newest `RAMP_WINDOWS` windows rose
+/// over the one before (one step up followed by a flat rate is no ramp).
+fn ramp(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let tail = points.get(points.len().checked_sub(RAMP_WINDOWS + 1)?..)?;
+    let mut slowest = f64::INFINITY;
+    for pair in tail.windows(2) {
+        let dt = pair[1].0 - pair[0].0;
+        let rise = (pair[1].1 - pair[0].1) / dt;
+        if dt <= 0.0 || rise.is_nan() || rise <= 0.0 {
+            return None;
+        }
+        slowest = slowest.min(rise);
+    }
+    Some((tail.last()?.1, slowest))
 }
 
 /// Least-squares slope in rps per second.

@@ -386,6 +386,8 @@ pub struct CapacityConfig {
     /// Scale down only to the highest recommendation of this window.
     #[serde(serialize_with = "friendly")]
     pub down_stabilization: SignedDuration,
+    /// Scale down only when at least this share of the dynos can go (0.1 = 10 %, and one).
+    pub down_hysteresis: f64,
     pub max_step_down: Option<u32>,
     #[serde(serialize_with = "friendly")]
     pub up_cooldown: SignedDuration,
@@ -393,6 +395,10 @@ pub struct CapacityConfig {
     pub down_cooldown: SignedDuration,
     #[serde(serialize_with = "friendly")]
     pub max_sample_age: SignedDuration,
+    /// Per-minute rates remembered to learn a repeating pattern ("0s" turns the pattern off);
+    /// a daily cycle needs a day plus three hours.
+    #[serde(serialize_with = "friendly")]
+    pub pattern_history: SignedDuration,
 }
 
 impl Default for CapacityConfig {
@@ -400,14 +406,16 @@ impl Default for CapacityConfig {
         CapacityConfig {
             concurrency: 8,
             queue_target: SignedDuration::from_millis(100),
-            late_share: 0.005,
+            late_share: 0.003,
             lead: SignedDuration::from_secs(60),
             trend_window: SignedDuration::from_mins(3),
             down_stabilization: SignedDuration::from_mins(3),
+            down_hysteresis: 0.1,
             max_step_down: None,
             up_cooldown: SignedDuration::ZERO,
             down_cooldown: SignedDuration::from_mins(1),
             max_sample_age: SignedDuration::from_secs(60),
+            pattern_history: SignedDuration::from_hours(27),
         }
     }
 }
@@ -428,8 +436,22 @@ impl CapacityConfig {
         );
         check_window(prefix, "trend_window", self.trend_window, v);
         check_window(prefix, "down_stabilization", self.down_stabilization, v);
+        v.check(
+            (0.0..1.0).contains(&self.down_hysteresis),
+            key(prefix, "down_hysteresis"),
+            format!(
+                "down_hysteresis {} must be at least 0 and below 1",
+                self.down_hysteresis
+            ),
+        );
         check_step(prefix, "max_step_down", self.max_step_down, v);
         check_cooldowns(prefix, self.up_cooldown, self.down_cooldown, v);
         check_sample_age(prefix, self.max_sample_age, v);
+        v.check(
+            self.pattern_history >= SignedDuration::ZERO
+                && self.pattern_history <= SignedDuration::from_hours(8 * 24),
+            key(prefix, "pattern_history"),
+            "pattern_history must be between 0s and 8d",
+        );
     }
 }

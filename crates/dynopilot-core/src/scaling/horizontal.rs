@@ -8,6 +8,7 @@ use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 
 use super::config::{HorizontalConfig, show};
+use super::pattern::RateHistory;
 use super::{Sample, Signal, before, capacity, queue, streak, target, trend, ts_serde};
 use crate::Timestamp;
 
@@ -107,6 +108,8 @@ pub struct AlgoState {
     /// Since when the queue has been empty with nothing running.
     #[serde(with = "ts_serde::opt")]
     pub idle_since: Option<Timestamp>,
+    /// The request rate per minute the `capacity` algorithm learns its pattern from.
+    pub rates: RateHistory,
 }
 
 /// Why an algorithm wants the quantity it wants.
@@ -243,7 +246,10 @@ pub fn recommend(
             Algorithm::Queue,
             queue::propose(c, input, &mut next.idle_since),
         ),
-        HorizontalConfig::Capacity(c) => (Algorithm::Capacity, capacity::propose(c, input)),
+        HorizontalConfig::Capacity(c) => (
+            Algorithm::Capacity,
+            capacity::propose(c, input, &mut next.rates),
+        ),
     };
     let knobs = knobs(config);
     let mut reason = ScalingReason {

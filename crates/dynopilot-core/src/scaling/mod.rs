@@ -14,6 +14,7 @@ mod capacity;
 mod checks;
 pub mod config;
 pub mod horizontal;
+pub mod pattern;
 mod queue;
 mod series;
 mod streak;

@@ -5,6 +5,8 @@
 mod alert;
 mod analyze;
 mod analyze_forms;
+mod backtest;
+mod backtest_daemon;
 mod config;
 mod config_check;
 mod crash;

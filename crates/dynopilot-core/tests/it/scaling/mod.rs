@@ -1,6 +1,7 @@
 //! Scenario transcripts and properties of the scaling algorithms.
 
 mod boot_time;
+mod capacity;
 mod config;
 mod properties;
 mod queue;
