@@ -109,3 +109,71 @@ fn the_example_documents_each_env_override() {
         }
     }
 }
+
+/// The key of a key line: an active `key = …` or a sample `# key = …`; not a table header.
+fn key_of(line: &str) -> Option<&str> {
+    let s = match line.strip_prefix("# ") {
+        Some(rest) => rest,
+        None if line.starts_with('#') => return None,
+        None => line,
+    };
+    if s.starts_with('[') || !is_toml_line(s) {
+        return None;
+    }
+    s.split_once(" = ").map(|(k, _)| k)
+}
+
+/// A comment line in words: not a sample key, not a sample table header, not a bare `#`.
+fn is_prose(line: &str) -> bool {
+    line.starts_with('#')
+        && line.trim() != "#"
+        && key_of(line).is_none()
+        && !line.strip_prefix("# ").unwrap_or(line).starts_with('[')
+}
+
+/// Whether a ` # ` comment follows the value of a key line (a `#` inside a string is not one).
+fn has_trailing_comment(line: &str) -> bool {
+    let value = line.split_once(" = ").map_or("", |(_, v)| v).as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut escaped = false;
+    for (i, &c) in value.iter().enumerate() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if c == b'\\' && q == b'"' {
+                    escaped = true;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None if c == b'"' || c == b'\'' => quote = Some(c),
+            None => {
+                if c == b'#' && i > 0 && value[i - 1] == b' ' && value.get(i + 1) == Some(&b' ') {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+#[test]
+fn every_key_line_has_a_one_line_meaning() {
+    let lines: Vec<&str> = EXAMPLE.lines().collect();
+    let bare: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &line)| {
+            let key = key_of(line)?;
+            let prose_above = i > 0 && is_prose(lines[i - 1]);
+            (!prose_above && !has_trailing_comment(line)).then(|| format!("line {}: {key}", i + 1))
+        })
+        .collect();
+    assert!(
+        bare.is_empty(),
+        "key lines of dynopilot.example.toml without a meaning (a `# …` line above or a \
+         trailing ` # …`):\n{}",
+        bare.join("\n")
+    );
+}
