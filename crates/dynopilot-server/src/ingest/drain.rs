@@ -149,6 +149,14 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The batch's `Logplex-Frame-Id`, any bytes kept apart: an id that is not plain text still
+/// dedupes its retries (escaping is one-to-one, so two different ids never collide).
+fn frame_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("logplex-frame-id")
+        .map(|v| v.as_bytes().escape_ascii().to_string())
+}
+
 fn receive(
     state: &DrainState,
     segment: &str,
@@ -172,7 +180,8 @@ fn receive(
         metrics.count_dropped("unknown_app", 1);
         return StatusCode::NOT_FOUND;
     };
-    let frame_id = header(headers, "logplex-frame-id");
+    let frame_id = frame_id(headers);
+    let frame_id = frame_id.as_deref();
     if frame_id.is_some_and(|id| state.frame_ids.lock().is_ok_and(|ids| ids.contains(id))) {
         metrics.count_dropped("duplicate_batch", 1);
         return StatusCode::NO_CONTENT;

@@ -187,6 +187,29 @@ async fn a_retried_batch_is_applied_once() {
     assert_eq!(server.ingest.metrics.dropped()["duplicate_batch"], 1);
 }
 
+/// Found by the drain fuzzer: a frame id that is not plain text (bytes over 0x7f are legal in
+/// a header) was ignored, so its retry was applied a second time.
+#[tokio::test]
+async fn a_retried_batch_with_a_non_ascii_frame_id_is_applied_once() {
+    let server = start().await;
+    let url = format!("{}/drain/shop/{SECRET}", server.url);
+    let id = reqwest::header::HeaderValue::from_bytes(b"\xf5A1").unwrap();
+    for _ in 0..2 {
+        let status = reqwest::Client::new()
+            .post(&url)
+            .header("content-type", "application/logplex-1")
+            .header("logplex-frame-id", id.clone())
+            .body(body().0)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 204);
+    }
+    assert_eq!(web2_memory(&server.ingest), 1);
+    assert_eq!(server.ingest.metrics.dropped()["duplicate_batch"], 1);
+}
+
 #[tokio::test]
 async fn garbage_is_counted_and_what_parses_is_kept() {
     let server = start().await;
